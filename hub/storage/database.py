@@ -1,0 +1,156 @@
+"""The storage port's SQLite adapter.
+
+SQLite in WAL mode is the embedded default for everything that must survive a restart.
+The hub's domain code runs on one event-loop thread, so one connection serves it; the
+connection is still opened with ``check_same_thread=False`` so that tools and tests can
+hand it to a worker thread under their own lock.
+
+Migrations are numbered ``.sql`` files in ``hub/storage/migrations`` (``0001_core.sql``,
+``0010_rules.sql``, ...), applied in order, each in its own transaction, and recorded in
+``schema_migrations``. Keep the SQL portable (no SQLite-only types or ``INSERT OR``
+clauses where ``ON CONFLICT`` does the job) so that a PostgreSQL adapter can serve a
+multi-node deployment.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from hub.errors import StorageError
+
+logger = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+class Database:
+    """A SQLite database opened in WAL mode with the hub's schema applied.
+
+    Args:
+        path: file path, or ``":memory:"`` for a private in-memory database (unit tests).
+        synchronous: ``NORMAL`` survives process crashes; ``FULL`` also power loss.
+    """
+
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc}") from exc
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._depth = 0
+        if synchronous not in {"NORMAL", "FULL"}:
+            raise StorageError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+        for pragma in (
+            "journal_mode=WAL",
+            f"synchronous={synchronous}",
+            "foreign_keys=ON",
+            "busy_timeout=10000",
+        ):
+            self._conn.execute(f"PRAGMA {pragma}")
+        self.migrate()
+
+    # -- schema -----------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply every migration not applied yet; return the names applied."""
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        )
+        done = {r[0] for r in self._conn.execute("SELECT name FROM schema_migrations")}
+        applied = []
+        folder = resources.files("hub.storage") / "migrations"
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if not entry.name.endswith(".sql") or entry.name in done:
+                continue
+            sql = entry.read_text(encoding="utf-8")
+            try:
+                with self.transaction() as conn:
+                    for statement in _split_sql(sql):
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO schema_migrations (name) VALUES (?)", (entry.name,))
+            except sqlite3.Error as exc:
+                raise StorageError(f"migration {entry.name} failed: {exc}") from exc
+            logger.info("applied migration %s", entry.name)
+            applied.append(entry.name)
+        return applied
+
+    # -- access -----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``); nested calls join the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._depth = 0
+                self._conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Run a read query and return all rows."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """Run a read query and return the first row, or None."""
+        with self._lock:
+            row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
+            return row
+
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        """Run one statement in its own transaction (or the current one)."""
+        with self.transaction() as conn:
+            return conn.execute(sql, params)
+
+    def integrity_check(self) -> str:
+        """Return SQLite's ``PRAGMA integrity_check`` verdict (``"ok"`` when sound)."""
+        row = self.query_one("PRAGMA integrity_check")
+        return str(row[0]) if row else "no answer"
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Split a migration file into statements (``;`` at the end of a line ends one)."""
+    statements, current = [], []
+    for line in sql.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            text = "\n".join(current).strip()
+            if text.rstrip(";").strip():
+                statements.append(text)
+            current = []
+    tail = "\n".join(current).strip()
+    if tail:
+        statements.append(tail)
+    return statements

@@ -1,0 +1,111 @@
+"""The transactional outbox.
+
+A state change and the messages it causes commit in one transaction: callers add
+messages with :meth:`Outbox.add` on the connection of their open transaction. After the
+commit a relay (``hub.transport.relay``) publishes what is pending and marks each message
+sent once the broker acknowledged it, so a crash anywhere between commit and publish
+loses nothing: the relay resends on start. Every message carries its id in the payload
+(``"id"``), so a consumer that sees it twice can drop the copy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from hub.storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message waiting to be published."""
+
+    id: str
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+
+
+def new_message_id() -> str:
+    """A fresh, globally unique message id."""
+    return uuid.uuid4().hex
+
+
+class Outbox:
+    """Messages committed with the state change that caused them, waiting for the relay."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after :meth:`notify` (the relay wakes up on it)."""
+        self._listeners.append(listener)
+
+    def notify(self) -> None:
+        """Tell the relay that new messages were committed."""
+        for listener in self._listeners:
+            listener()
+
+    def add(
+        self,
+        conn: sqlite3.Connection,
+        topic: str,
+        payload: dict[str, Any] | bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        message_id: str | None = None,
+    ) -> str:
+        """Queue a message inside the caller's open transaction; return its id.
+
+        A dict payload gets the message id as its ``"id"`` key, unless it has one. A bytes
+        payload is sent as it is (an empty retained payload clears a retained topic).
+        A message id that is already queued is ignored, so that replays stay single.
+        """
+        if isinstance(payload, dict):
+            mid = message_id or str(payload.get("id") or new_message_id())
+            body = orjson.dumps(payload if "id" in payload else {"id": mid, **payload})
+        else:
+            mid = message_id or new_message_id()
+            body = payload
+        conn.execute(
+            "INSERT INTO outbox (id, topic, payload, qos, retain, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (mid, topic, body, qos, int(retain), time.time()),
+        )
+        return mid
+
+    def pending(self, limit: int = 500) -> list[OutboxMessage]:
+        """Messages committed but not yet acknowledged by the broker, oldest first."""
+        rows = self._db.query(
+            "SELECT id, topic, payload, qos, retain FROM outbox WHERE sent_at IS NULL"
+            " ORDER BY created_at, rowid LIMIT ?",
+            (limit,),
+        )
+        return [
+            OutboxMessage(r["id"], r["topic"], bytes(r["payload"]), r["qos"], bool(r["retain"]))
+            for r in rows
+        ]
+
+    def mark_sent(self, ids: Iterable[str]) -> None:
+        """Record that the broker acknowledged these messages."""
+        now = time.time()
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+                [(now, i) for i in ids],
+            )
+
+    def purge_sent(self, older_than_s: float = 86400.0) -> int:
+        """Delete messages sent more than ``older_than_s`` seconds ago."""
+        cut = time.time() - older_than_s
+        cur = self._db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (cut,))
+        return cur.rowcount
