@@ -50,3 +50,36 @@ CREATE TABLE device_state (
     updated_at  REAL NOT NULL,
     PRIMARY KEY (household, device, metric, channel)
 );
+
+-- Who is who: communities, their households (with a location for notice targeting) and
+-- the providers that serve them. Accounts and credentials live in the identity tables.
+CREATE TABLE communities (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);
+
+CREATE TABLE households (
+    id          TEXT PRIMARY KEY,
+    community   TEXT NOT NULL REFERENCES communities (id),
+    name        TEXT NOT NULL,
+    street      TEXT NOT NULL DEFAULT '',
+    lat         REAL,
+    lon         REAL,
+    area_codes  TEXT NOT NULL DEFAULT '{}',
+    language    TEXT NOT NULL DEFAULT 'en',
+    attributes  TEXT NOT NULL DEFAULT '{}',
+    created_at  REAL NOT NULL
+);
+
+CREATE TABLE providers (
+    id          TEXT PRIMARY KEY,
+    community   TEXT REFERENCES communities (id),
+    name        TEXT NOT NULL,
+    kinds       TEXT NOT NULL DEFAULT '[]',
+    lat         REAL,
+    lon         REAL,
+    radius_km   REAL,
+    attributes  TEXT NOT NULL DEFAULT '{}',
+    created_at  REAL NOT NULL
+);
