@@ -31,6 +31,7 @@ class OutboxMessage:
     payload: bytes
     qos: int
     retain: bool
+    seq: int = 0
 
 
 def new_message_id() -> str:
@@ -83,17 +84,35 @@ class Outbox:
         )
         return mid
 
-    def pending(self, limit: int = 500) -> list[OutboxMessage]:
-        """Messages committed but not yet acknowledged by the broker, oldest first."""
+    def pending(self, limit: int = 500, *, after_seq: int = 0) -> list[OutboxMessage]:
+        """Messages committed but not yet acknowledged by the broker, in commit order.
+
+        ``after_seq`` skips those up to a sequence number the caller already dispatched.
+        """
         rows = self._db.query(
-            "SELECT id, topic, payload, qos, retain FROM outbox WHERE sent_at IS NULL"
-            " ORDER BY created_at, rowid LIMIT ?",
-            (limit,),
+            "SELECT rowid AS seq, id, topic, payload, qos, retain FROM outbox"
+            " WHERE sent_at IS NULL AND rowid > ? ORDER BY rowid LIMIT ?",
+            (after_seq, limit),
         )
         return [
-            OutboxMessage(r["id"], r["topic"], bytes(r["payload"]), r["qos"], bool(r["retain"]))
+            OutboxMessage(
+                r["id"], r["topic"], bytes(r["payload"]), r["qos"], bool(r["retain"]), r["seq"]
+            )
             for r in rows
         ]
+
+    def unsent_count(self) -> int:
+        """How many committed messages the broker has not acknowledged yet."""
+        row = self._db.query_one("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+        return int(row[0]) if row else 0
+
+    def discard(self, conn: sqlite3.Connection, topic_prefix: str) -> int:
+        """Drop unsent messages under ``topic_prefix`` (a revoked consent stops its flow)."""
+        cur = conn.execute(
+            "DELETE FROM outbox WHERE sent_at IS NULL AND substr(topic, 1, ?) = ?",
+            (len(topic_prefix), topic_prefix),
+        )
+        return cur.rowcount
 
     def mark_sent(self, ids: Iterable[str]) -> None:
         """Record that the broker acknowledged these messages."""

@@ -9,7 +9,7 @@ CREATE TABLE outbox (
     created_at  REAL NOT NULL,
     sent_at     REAL
 );
-CREATE INDEX outbox_unsent ON outbox (sent_at, created_at);
+CREATE INDEX outbox_unsent ON outbox (sent_at);
 
 CREATE TABLE inbox_seen (
     message_id  TEXT PRIMARY KEY,

@@ -1,0 +1,43 @@
+# One target per habit. `make demo` and `make test` work on a fresh Debian/Ubuntu machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+RUNTIME_PACKAGES := mosquitto mosquitto-clients
+TEST_PACKAGES    := $(RUNTIME_PACKAGES) chromium influxdb
+
+.PHONY: setup demo run test test-all check bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+	scripts/system-packages.sh $(RUNTIME_PACKAGES)
+
+demo: setup
+	$(BIN)/hub demo
+
+run: setup
+	$(BIN)/hub run
+
+test: $(STAMP)
+	scripts/system-packages.sh $(TEST_PACKAGES)
+	$(BIN)/python -m pytest
+
+test-all: $(STAMP)
+	scripts/system-packages.sh $(TEST_PACKAGES)
+	$(BIN)/python -m pytest -m "slow or not slow"
+
+check: $(STAMP)
+	$(BIN)/ruff check hub tests bench
+	$(BIN)/mypy hub
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,50 @@
+"""The FastAPI application.
+
+The hub is reached through ``request.app.state.hub`` (set here, never a global). Every
+package contributes its routes as an ``APIRouter`` in ``hub/<package>/api.py``; this module
+mounts them and adds the operational endpoints: ``/healthz`` (the process answers),
+``/readyz`` (broker, storage and pipeline are up) and ``/metrics`` (Prometheus text).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from hub.service import Hub
+
+
+def create_app(hub: Hub) -> FastAPI:
+    """Build the app for one hub."""
+    app = FastAPI(
+        title="Community hub",
+        version="0.1.0",
+        description="Households, providers and community admins of a neighbourhood hub.",
+    )
+    app.state.hub = hub
+
+    @app.get("/healthz", tags=["operations"], summary="The process answers")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Broker, storage and pipeline are up")
+    def readyz(request: Request) -> Response:
+        checks = request.app.state.hub.readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    def metrics(request: Request) -> Response:
+        body = request.app.state.hub.metrics.render()
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    for router in hub.routers():
+        app.include_router(router)
+    for exc_class, handler in hub.exception_handlers():
+        app.add_exception_handler(exc_class, handler)
+    return app
+
+

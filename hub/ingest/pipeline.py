@@ -1,0 +1,197 @@
+"""The ingest pipeline.
+
+One call per batch of inbound messages, on the event loop, with no ``await`` inside::
+
+    message ─▶ route by topic ─▶ device adapter ─▶ twin ─▶ history ─▶ rules ─▶ actions
+                     │                 └─(rejected)─▶ dead letters
+                     └─▶ command handlers (provider claims, notices sent over MQTT)
+
+At the end of the batch, everything it caused commits in ONE transaction (actions with
+their outbox messages, dead letters); only then are the batch's QoS 1 messages acked to
+the broker, and the outbox relay is woken. A crash before the commit loses nothing: the
+broker redelivers the unacknowledged messages, and de-duplication by message id (the
+offers' deterministic ids, the inbox table) keeps the effects single.
+
+Failures are contained: a payload the adapter refuses goes to the dead-letter store; a
+rule or handler that raises is logged with its topic and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hub.errors import HubError, PayloadRejected
+from hub.events import Normalized, Reading
+from hub.ingest.dead_letters import DeadLetters
+from hub.ingest.ratelimit import RateLimiter
+from hub.metrics import Metrics
+from hub.state.twin import Twin
+from hub.storage.database import Database
+from hub.storage.outbox import Outbox
+from hub.transport.base import InboundMessage
+
+logger = logging.getLogger(__name__)
+
+MAX_PAYLOAD = 256 * 1024
+HOUSEHOLD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+class NormalizerPort(Protocol):
+    def normalize(self, topic: str, payload: bytes, *, household: str | None = None) -> Normalized: ...
+
+
+class RulesPort(Protocol):
+    def on_readings(self, household: str, readings: Sequence[Reading], *, replay: bool = False) -> None: ...
+
+
+class HistoryPort(Protocol):
+    def write(self, household: str, readings: Sequence[Reading], received_at: float) -> None: ...
+
+
+class BatchSinkPort(Protocol):
+    """The action sink's batch side: what rules raised during the batch, written on commit."""
+
+    def flush(self, conn: Any) -> int: ...
+
+
+CommandHandler = Callable[[str, InboundMessage, Any], None]
+
+
+@dataclass
+class PipelinePorts:
+    """What the pipeline talks to. Only ``normalizer`` is required."""
+
+    normalizer: NormalizerPort
+    rules: RulesPort | None = None
+    history: HistoryPort | None = None
+    sink: BatchSinkPort | None = None
+    # Topic prefix -> handler(rest_of_topic, message, conn); runs inside the batch transaction.
+    commands: dict[str, CommandHandler] = field(default_factory=dict)
+
+
+class Pipeline:
+    """Processes batches; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        twin: Twin,
+        ports: PipelinePorts,
+        metrics: Metrics,
+        *,
+        dead_letters: DeadLetters,
+        ack: Callable[[Sequence[InboundMessage]], None],
+        device_rate_limit: int = 50,
+    ) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._twin = twin
+        self._ports = ports
+        self._metrics = metrics
+        self.dead_letters = dead_letters
+        self._ack = ack
+        self._limiter = RateLimiter(device_rate_limit)
+        self.processed = 0
+
+    def handle_batch(self, messages: Sequence[InboundMessage]) -> None:
+        """Process one batch; commit its effects; then ack it."""
+        now = time.time()
+        normalize = self._ports.normalizer.normalize
+        rules = self._ports.rules
+        history = self._ports.history
+        twin = self._twin
+        dead = self.dead_letters
+        allow = self._limiter.allow
+        commands: list[tuple[CommandHandler, str, InboundMessage]] = []
+        readings_count = 0
+        dead_before = dead.total
+        for message in messages:
+            topic = message.topic
+            if not topic.startswith("home/"):
+                handler = self._route_command(topic)
+                if handler is None:
+                    dead.add(None, topic, "no handler for this topic", message.payload)
+                else:
+                    commands.append((*handler, message))
+                continue
+            parts = topic.split("/", 2)
+            if len(parts) < 3 or not parts[2] or not _valid_household(parts[1]):
+                dead.add(None, topic, "topic must be home/<household>/<device topic>", message.payload)
+                continue
+            household, vendor_topic = parts[1], parts[2]
+            if len(message.payload) > MAX_PAYLOAD:
+                dead.add(household, topic, f"payload of {len(message.payload)} bytes is over 256 KiB", b"")
+                continue
+            if not allow(household + "/" + vendor_topic, now):
+                self._metrics.rate_limited.inc()
+                continue
+            try:
+                result = normalize(vendor_topic, message.payload, household=household)
+            except PayloadRejected as exc:
+                dead.add(household, topic, exc.reason, message.payload)
+                continue
+            except Exception as exc:  # an adapter bug must not stop the batch
+                logger.exception("adapter failed on %s", topic[:200])
+                dead.add(household, topic, f"adapter error: {type(exc).__name__}", message.payload)
+                continue
+            if result.registrations:
+                twin.register(household, result.registrations, now)
+            readings = result.readings
+            if not readings:
+                continue
+            readings_count += len(readings)
+            twin.update(household, readings, now)
+            if history is not None:
+                history.write(household, readings, now)
+            if rules is not None:
+                try:
+                    rules.on_readings(household, readings, replay=message.retain)
+                except Exception:
+                    logger.exception("rules failed on %s", topic[:200])
+        self._commit(messages, commands)
+        self.processed += len(messages)
+        self._metrics.messages_in.inc(len(messages))
+        self._metrics.readings.inc(readings_count)
+        self._metrics.batches.inc()
+        self._metrics.dead_letters.inc(dead.total - dead_before)
+
+    def _commit(
+        self, messages: Sequence[InboundMessage], commands: list[tuple[CommandHandler, str, InboundMessage]]
+    ) -> None:
+        sink = self._ports.sink
+        with self._db.transaction() as conn:
+            for handler, rest, message in commands:
+                savepoint = "cmd"
+                conn.execute(f"SAVEPOINT {savepoint}")
+                try:
+                    handler(rest, message, conn)
+                    conn.execute(f"RELEASE {savepoint}")
+                except HubError as exc:
+                    conn.execute(f"ROLLBACK TO {savepoint}")
+                    conn.execute(f"RELEASE {savepoint}")
+                    self.dead_letters.add(None, message.topic, str(exc), message.payload)
+                except Exception as exc:
+                    conn.execute(f"ROLLBACK TO {savepoint}")
+                    conn.execute(f"RELEASE {savepoint}")
+                    logger.exception("command handler failed on %s", message.topic[:200])
+                    self.dead_letters.add(None, message.topic, f"handler error: {type(exc).__name__}", message.payload)
+            if sink is not None:
+                self._metrics.offers.inc(sink.flush(conn))
+            self.dead_letters.write(conn)
+        self._ack(messages)
+        self._outbox.notify()
+
+    def _route_command(self, topic: str) -> tuple[CommandHandler, str] | None:
+        for prefix, handler in self._ports.commands.items():
+            if topic.startswith(prefix):
+                return handler, topic[len(prefix):]
+        return None
+
+
+def _valid_household(household: str) -> bool:
+    return 0 < len(household) <= 64 and HOUSEHOLD_CHARS.issuperset(household)

@@ -1,0 +1,306 @@
+"""The composition root: builds every component from the settings and runs them together.
+
+Nothing in the hub reaches for a global: :class:`Hub` owns the components, wires their
+ports, and :meth:`Hub.run` runs the long-lived tasks in one task group (named tasks,
+readiness signalled through :attr:`Hub.ready`, shutdown bounded to 5 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter
+
+from hub.clock import Clock, SystemClock
+from hub.config import Settings
+from hub.ingest.dead_letters import DeadLetters
+from hub.ingest.pipeline import Pipeline, PipelinePorts
+from hub.metrics import Metrics
+from hub.state.twin import DeviceAvailability, Twin
+from hub.storage.database import Database
+from hub.storage.outbox import Outbox
+from hub.transport.base import InboundMessage, Transport
+from hub.transport.relay import OutboxRelay
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_BUDGET_S = 5.0
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the hub owns the process's signals."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.started_event = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        await super().startup(sockets)
+        self.started_event.set()
+
+
+class Hub:
+    """Every component of one hub, wired together.
+
+    Args:
+        settings: the validated settings.
+        clock: the time source (tests and the demo may pass their own).
+        transport: an MQTT transport to use instead of building one (tests).
+        ports: pipeline ports to use instead of building them (unit tests).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        transport: Transport | None = None,
+        ports: PipelinePorts | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.metrics = Metrics()
+        self.db = Database(settings.db_path)
+        self.outbox = Outbox(self.db)
+        self.twin = Twin(self.db)
+        self.dead_letters = DeadLetters(self.db, max_rows=settings.dead_letters_max)
+        self.broker: Any = None
+        self.mqtt_login: tuple[str | None, str | None] = (None, None)
+        self._transport = transport
+        self.injected_ports = ports
+        self.transport: Transport
+        self.pipeline: Pipeline
+        self.relay: OutboxRelay
+        self.ready = asyncio.Event()
+        self.api_port: int | None = None
+        self._api_server: _QuietServer | None = None
+        self._api_started = asyncio.Event()
+        self._started = False
+        self._periodic: list[tuple[float, Callable[[], object]]] = []
+        self._routers: list[APIRouter] = []
+        self._exception_handlers: list[tuple[type[Exception], Any]] = []
+        self.components = self._build_components()
+
+    # -- assembly ---------------------------------------------------------------------
+
+    def _build_components(self) -> dict[str, Any]:
+        """Build the domain components. Extended as packages land (see hub/wiring.py)."""
+        from hub import wiring
+
+        return wiring.build(self)
+
+    def add_router(self, router: APIRouter) -> None:
+        self._routers.append(router)
+
+    def routers(self) -> list[APIRouter]:
+        return list(self._routers)
+
+    def add_exception_handler(self, exc: type[Exception], handler: Any) -> None:
+        self._exception_handlers.append((exc, handler))
+
+    def exception_handlers(self) -> list[tuple[type[Exception], Any]]:
+        return list(self._exception_handlers)
+
+    def every(self, seconds: float, job: Callable[[], object]) -> None:
+        """Run ``job`` on the event loop every ``seconds`` (errors logged, never fatal)."""
+        self._periodic.append((seconds, job))
+
+    def subscriptions(self) -> list[tuple[str, int]]:
+        """What the hub subscribes to (CONTRACTS.md, MQTT topics)."""
+        subs = [("home/+/#", 1), ("providers/+/claims", 1)]
+        subs.extend(self.components.get("extra_subscriptions", []))
+        return subs
+
+    def readiness(self) -> dict[str, bool]:
+        """The checks behind ``/readyz``."""
+        storage_ok = True
+        try:
+            self.db.query_one("SELECT 1")
+        except Exception:
+            storage_ok = False
+        broker_ok = self._started and self.transport.connected
+        return {"broker": broker_ok, "storage": storage_ok, "pipeline": self._started}
+
+    # -- running ----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run until ``stop`` is set or the task is cancelled; then shut down within 5 s."""
+        stop = stop or asyncio.Event()
+        await self._start_broker()
+        self.transport = self._transport or self._make_transport()
+        self.relay = OutboxRelay(self.outbox, self.transport)
+        self.pipeline = Pipeline(
+            self.db,
+            self.outbox,
+            self.twin,
+            self.components["ports"],
+            self.metrics,
+            dead_letters=self.dead_letters,
+            ack=self.transport.ack,
+            device_rate_limit=self.settings.device_rate_limit,
+        )
+        self._register_gauges()
+        await self.transport.start(self.pipeline.handle_batch, self.subscriptions())
+        self._started = True
+        self.relay.kick()  # resend what was committed but not acknowledged before a restart
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._serve_api(), name="api")
+                for seconds, job in self._periodic:
+                    group.create_task(self._repeat(seconds, job), name=f"every-{seconds}s-{job.__name__}")
+                for name, factory in self.components.get("tasks", []):
+                    group.create_task(factory(), name=name)
+                if self.broker is not None:
+                    group.create_task(self.broker.watch(), name="broker-watch")
+                group.create_task(self._signal_ready(), name="ready")
+                await stop.wait()
+                raise _Stop
+        except* _Stop:
+            pass
+        finally:
+            await self._shutdown()
+
+    async def _signal_ready(self) -> None:
+        await self._api_started.wait()
+        self.ready.set()
+        logger.info("hub ready: api http://%s:%s", self.settings.api_host, self.api_port)
+
+    async def _start_broker(self) -> None:
+        if not self.settings.embedded_broker or self._transport is not None:
+            return
+        from hub import wiring
+
+        self.broker = wiring.make_broker(self)
+        await asyncio.to_thread(self.broker.start)
+
+    def _make_transport(self) -> Transport:
+        from hub.transport.paho import PahoTransport
+
+        if self.settings.embedded_broker:
+            host, port = "127.0.0.1", self.broker.port
+            username, password = self.mqtt_login
+        else:
+            host, port, username, password = self.settings.broker_address()
+        return PahoTransport(
+            host,
+            port,
+            client_id=self.settings.mqtt_client_id,
+            username=username,
+            password=password,
+            session_expiry_s=self.settings.mqtt_session_expiry_s,
+            queue_max=self.settings.ingest_queue_max,
+            batch_max=self.settings.ingest_batch_max,
+            connect_wait_s=self.settings.mqtt_connect_wait_s,
+        )
+
+    def _register_gauges(self) -> None:
+        m = self.metrics
+        m.gauge_from(m.queue_depth, lambda: float(self.transport.stats.queue_depth))
+        m.gauge_from(m.outbox_unsent, lambda: float(self.outbox.unsent_count()))
+        m.gauge_from(m.devices, lambda: float(len(self.twin)))
+        stats = self.transport.stats
+        shed_seen = [0]
+
+        def shed() -> None:
+            if stats.shed > shed_seen[0]:
+                m.shed.inc(stats.shed - shed_seen[0])
+                shed_seen[0] = stats.shed
+
+        self.every(1.0, shed)
+
+    async def _serve_api(self) -> None:
+        from hub.api.app import create_app
+
+        config = uvicorn.Config(
+            create_app(self),
+            host=self.settings.api_host,
+            port=self.settings.api_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            limit_concurrency=1000,
+        )
+        server = _QuietServer(config)
+        self._api_server = server
+        serve = asyncio.create_task(server.serve(), name="uvicorn")
+        started = asyncio.create_task(server.started_event.wait())
+        await asyncio.wait({serve, started}, return_when=asyncio.FIRST_COMPLETED)
+        if not server.started_event.is_set():
+            started.cancel()
+            serve.result()
+            raise RuntimeError("the API server stopped at start")
+        self.api_port = server.servers[0].sockets[0].getsockname()[1]
+        self._api_started.set()
+        try:
+            await asyncio.shield(serve)
+        except asyncio.CancelledError:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(serve, 3.0)
+            raise
+
+    async def _repeat(self, seconds: float, job: Callable[[], object]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                job()
+            except Exception:
+                logger.exception("periodic job %s failed", getattr(job, "__name__", job))
+
+    async def _shutdown(self) -> None:
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(SHUTDOWN_BUDGET_S - 1):
+                for name, closer in self.components.get("closers", []):
+                    try:
+                        result = closer()
+                        if asyncio.iscoroutine(result):
+                            await result
+                    except Exception:
+                        logger.exception("closing %s failed", name)
+                if self._started:
+                    await self.transport.stop()
+                self.twin.flush()
+        except TimeoutError:
+            logger.error("shutdown ran out of time; stopping the broker anyway")
+        finally:
+            if self.broker is not None:
+                await asyncio.to_thread(self.broker.stop, 1.0)
+            self._started = False
+            self.db.close()
+            logger.info("hub stopped in %.2f s", time.monotonic() - started)
+
+    # -- helpers for tests and tools ----------------------------------------------------
+
+    def inject(self, messages: Sequence[InboundMessage]) -> None:
+        """Feed messages to the pipeline directly (unit tests)."""
+        self.pipeline.handle_batch(messages)
+
+    def on_availability(self, event: DeviceAvailability) -> None:
+        """Availability changes go to the rules as events."""
+        rules = self.components.get("rules")
+        if rules is not None:
+            rules.on_event(event)
+
+
+class _Stop(Exception):
+    """Raised inside the task group to stop every task."""
+
+
+def data_path(settings: Settings, *parts: str) -> Path:
+    """A path under the data directory (created)."""
+    path = settings.data_dir.joinpath(*parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,116 @@
+"""The paho transport against a real Mosquitto: batching, manual acks, overflow, relay."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from hub.storage import Database, Outbox
+from hub.transport.base import InboundMessage
+from hub.transport.paho import PahoTransport
+from hub.transport.relay import OutboxRelay
+from tests.conftest import Broker
+from tests.mqtt_helpers import client
+
+
+async def wait_until(predicate: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_messages_arrive_in_batches_in_order(broker: Broker, topic_prefix: str) -> None:
+    batches: list[list[InboundMessage]] = []
+    transport = PahoTransport(broker.host, broker.port, client_id=f"{topic_prefix}-hub", clean_start=True)
+
+    def handle(batch: Sequence[InboundMessage]) -> None:
+        batches.append(list(batch))
+        transport.ack(batch)  # the broker keeps only a few unacknowledged QoS 1 messages in flight
+
+    await transport.start(handle, [(f"{topic_prefix}/#", 1)])
+    try:
+        with client(broker.port) as (pub, _):
+            infos = [pub.publish(f"{topic_prefix}/d", str(i).encode(), qos=1) for i in range(3000)]
+            for info in infos:
+                info.wait_for_publish(10)
+            await wait_until(lambda: sum(len(b) for b in batches) >= 3000)
+        received = [int(m.payload) for b in batches for m in b]
+        assert received == list(range(3000))
+        assert len(batches) < 3000, "messages must be handed over in batches, not one by one"
+    finally:
+        await transport.stop()
+
+
+async def test_unacked_qos1_message_is_redelivered_to_the_persistent_session(broker: Broker, topic_prefix: str) -> None:
+    cid = f"{topic_prefix}-session"
+    got: list[InboundMessage] = []
+    first = PahoTransport(broker.host, broker.port, client_id=cid, session_expiry_s=60)
+    await first.start(got.extend, [(f"{topic_prefix}/#", 1)])
+    with client(broker.port) as (pub, _):
+        pub.publish(f"{topic_prefix}/acked", b"1", qos=1).wait_for_publish(10)
+        await wait_until(lambda: len(got) == 1)
+        first.ack(got)
+        pub.publish(f"{topic_prefix}/not-acked", b"2", qos=1).wait_for_publish(10)
+        await wait_until(lambda: len(got) == 2)
+        await first.stop()  # the second message was never acknowledged
+        again: list[InboundMessage] = []
+        second = PahoTransport(broker.host, broker.port, client_id=cid, session_expiry_s=60)
+        await second.start(again.extend, [(f"{topic_prefix}/#", 1)])
+        try:
+            await wait_until(lambda: len(again) >= 1)
+            assert [m.topic for m in again] == [f"{topic_prefix}/not-acked"]
+            second.ack(again)
+        finally:
+            await second.stop()
+
+
+async def test_qos0_overflow_is_shed_and_counted(broker: Broker, topic_prefix: str) -> None:
+    seen: list[int] = []
+
+    def slow_handler(batch: Sequence[InboundMessage]) -> None:
+        time.sleep(0.2)  # a stalled consumer: the bounded queue must shed, not grow
+        seen.append(len(batch))
+
+    transport = PahoTransport(
+        broker.host, broker.port, client_id=f"{topic_prefix}-shed", clean_start=True, queue_max=100, batch_max=50
+    )
+    await transport.start(slow_handler, [(f"{topic_prefix}/#", 0)])
+    try:
+        with client(broker.port) as (pub, _):
+            for i in range(2000):
+                pub.publish(f"{topic_prefix}/x", str(i).encode(), qos=0)
+            await wait_until(lambda: transport.stats.received + transport.stats.shed >= 2000, 20)
+        await wait_until(lambda: sum(seen) == transport.stats.received, 20)
+        assert transport.stats.shed > 0
+        assert transport.stats.received + transport.stats.shed == 2000
+        assert max(seen) <= 50
+    finally:
+        await transport.stop()
+
+
+async def test_relay_publishes_committed_messages_and_marks_them_sent(
+    broker: Broker, topic_prefix: str, tmp_path: Path
+) -> None:
+    db = Database(tmp_path / "hub.sqlite3")
+    outbox = Outbox(db)
+    transport = PahoTransport(broker.host, broker.port, client_id=f"{topic_prefix}-relay", clean_start=True)
+    await transport.start(lambda _b: None, [])
+    relay = OutboxRelay(outbox, transport)
+    try:
+        with client(broker.port, subscribe=[(f"{topic_prefix}/#", 1)]) as (_, sub):
+            with db.transaction() as conn:
+                for i in range(50):
+                    outbox.add(conn, f"{topic_prefix}/offer", {"n": i})
+            outbox.notify()
+            assert await asyncio.to_thread(sub.wait_for, lambda m: len(m) >= 50)
+            await wait_until(lambda: outbox.unsent_count() == 0)
+            assert [orjson.loads(p)["n"] for _, p, _ in sub.messages] == list(range(50))
+            assert relay.sent == 50 and relay.in_flight == 0
+    finally:
+        await transport.stop()
