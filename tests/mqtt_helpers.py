@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -72,3 +73,12 @@ def client(
     finally:
         c.disconnect()
         c.loop_stop()
+
+
+async def wait_until(predicate: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait on the event loop until ``predicate()`` holds; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)

@@ -82,7 +82,8 @@ class PahoTransport(Transport):
         self._ack_wake_pending = False
         self._ack_handlers: list[AckHandler] = []
         self._tokens: dict[int, str] = {}
-        self._publish_lock = threading.RLock()
+        self._token_lock = threading.Lock()
+        self._early: set[int] = set()
         self._subscriptions: list[tuple[str, int]] = []
         self._connected = threading.Event()
         self._stop = threading.Event()
@@ -235,10 +236,17 @@ class PahoTransport(Transport):
     def _on_publish(
         self, _c: mqtt.Client, _u: object, mid: int, _reason: ReasonCode, _p: object
     ) -> None:
-        with self._publish_lock:
+        # paho calls this while holding its own message mutex, so the lock taken here must
+        # never be held by anyone calling into paho (that would invert the lock order).
+        with self._token_lock:
             token = self._tokens.pop(mid, None)
-        if token is None:
-            return
+            if token is None:
+                self._early.add(mid)  # acknowledged before publish() recorded the mid
+                return
+        if token:
+            self._report_ack(token)
+
+    def _report_ack(self, token: str) -> None:
         self._acks.append(token)
         if not self._ack_wake_pending:
             self._ack_wake_pending = True
@@ -282,16 +290,19 @@ class PahoTransport(Transport):
                 logger.exception("publish-ack handler failed")
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False, token: str = "") -> None:
-        with self._publish_lock:
-            info = self._client.publish(topic, payload, qos=qos, retain=retain)
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                raise TransportError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
-            self.stats.published += 1
-            if token and qos > 0:
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            raise TransportError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
+        self.stats.published += 1
+        with self._token_lock:
+            if info.mid in self._early:
+                self._early.discard(info.mid)
+                acked_already = True
+            else:
                 self._tokens[info.mid] = token
-        if token and qos == 0:
-            for handler in self._ack_handlers:
-                handler([token])
+                acked_already = False
+        if acked_already and token:
+            self._report_ack(token)
 
     def on_published(self, handler: AckHandler) -> None:
         self._ack_handlers.append(handler)

@@ -87,7 +87,7 @@ def test_readings_reach_twin_and_rules_and_the_batch_is_acked(parts) -> None:  #
 
 
 def test_bad_messages_go_to_dead_letters_with_reasons_and_others_flow(parts) -> None:  # type: ignore[no-untyped-def]
-    db, _, twin, rules, acked = parts
+    db, _, twin, _rules, acked = parts
     pipeline = make_pipeline(parts)
     pipeline.handle_batch([
         msg("home/h1/plug/a", b"{not json", mid=1),
@@ -109,7 +109,7 @@ def test_bad_messages_go_to_dead_letters_with_reasons_and_others_flow(parts) -> 
 
 
 def test_offers_commit_with_the_batch_before_the_ack(parts) -> None:  # type: ignore[no-untyped-def]
-    db, outbox, _, _, acked = parts
+    _db, outbox, _, _, acked = parts
     sink = OfferSink(outbox)
     sink.pending = ["h1", "h2"]
     pipeline = make_pipeline(parts, sink=sink)
@@ -133,7 +133,7 @@ def test_a_failing_commit_leaves_the_batch_unacked(parts) -> None:  # type: igno
 
 
 def test_command_handlers_run_in_the_batch_transaction(parts) -> None:  # type: ignore[no-untyped-def]
-    db, outbox, _, _, acked = parts
+    _db, outbox, _, _, acked = parts
     claims: list[tuple[str, bytes]] = []
 
     def claim(rest: str, message: InboundMessage, conn: object) -> None:

@@ -26,10 +26,16 @@ def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
 def test_transaction_rolls_back_everything_on_error(tmp_path: Path) -> None:
     db = Database(tmp_path / "hub.sqlite3")
     outbox = Outbox(db)
-    with pytest.raises(RuntimeError), db.transaction() as conn:
-        conn.execute("INSERT INTO communities (id, name, created_at) VALUES ('c1', 'C', 0)")
-        outbox.add(conn, "x/y", {"a": 1})
-        raise RuntimeError("boom")
+
+
+    def failing_change() -> None:
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO communities (id, name, created_at) VALUES ('c1', 'C', 0)")
+            outbox.add(conn, "x/y", {"a": 1})
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        failing_change()
     assert db.query_one("SELECT COUNT(*) FROM communities")[0] == 0
     assert outbox.unsent_count() == 0
 
@@ -56,7 +62,8 @@ def test_outbox_keeps_order_ids_and_drops_replays(tmp_path: Path) -> None:
     assert [m.topic for m in pending] == ["a/1", "a/2", "a/3"]
     assert orjson.loads(pending[0].payload) == {"id": first, "n": 1}
     assert orjson.loads(pending[1].payload) == {"id": "fixed-id", "n": 2}
-    assert pending[2].payload == b"" and pending[2].retain
+    assert pending[2].payload == b""
+    assert pending[2].retain
     outbox.mark_sent([first])
     assert [m.topic for m in outbox.pending()] == ["a/2", "a/3"]
     assert [m.topic for m in outbox.pending(after_seq=pending[1].seq)] == ["a/3"]

@@ -14,15 +14,7 @@ from hub.transport.base import InboundMessage
 from hub.transport.paho import PahoTransport
 from hub.transport.relay import OutboxRelay
 from tests.conftest import Broker
-from tests.mqtt_helpers import client
-
-
-async def wait_until(predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
+from tests.mqtt_helpers import client, wait_until
 
 
 async def test_messages_arrive_in_batches_in_order(broker: Broker, topic_prefix: str) -> None:
@@ -85,8 +77,8 @@ async def test_qos0_overflow_is_shed_and_counted(broker: Broker, topic_prefix: s
         with client(broker.port) as (pub, _):
             for i in range(2000):
                 pub.publish(f"{topic_prefix}/x", str(i).encode(), qos=0)
-            await wait_until(lambda: transport.stats.received + transport.stats.shed >= 2000, 20)
-        await wait_until(lambda: sum(seen) == transport.stats.received, 20)
+            await wait_until(lambda: transport.stats.received + transport.stats.shed >= 2000, within=20)
+        await wait_until(lambda: sum(seen) == transport.stats.received, within=20)
         assert transport.stats.shed > 0
         assert transport.stats.received + transport.stats.shed == 2000
         assert max(seen) <= 50
@@ -111,6 +103,7 @@ async def test_relay_publishes_committed_messages_and_marks_them_sent(
             assert await asyncio.to_thread(sub.wait_for, lambda m: len(m) >= 50)
             await wait_until(lambda: outbox.unsent_count() == 0)
             assert [orjson.loads(p)["n"] for _, p, _ in sub.messages] == list(range(50))
-            assert relay.sent == 50 and relay.in_flight == 0
+            assert relay.sent == 50
+            assert relay.in_flight == 0
     finally:
         await transport.stop()
