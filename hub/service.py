@@ -288,6 +288,17 @@ class Hub:
         """Feed messages to the pipeline directly (unit tests)."""
         self.pipeline.handle_batch(messages)
 
+    def reload_rules(self) -> None:
+        """Reload the rule packs (SIGHUP, the API); a broken pack never replaces a working one."""
+        reload = self.components.get("reload_rules")
+        if reload is None:
+            logger.info("no rule engine to reload")
+            return
+        try:
+            reload()
+        except Exception:
+            logger.exception("rule reload failed")
+
     def on_availability(self, event: DeviceAvailability) -> None:
         """Availability changes go to the rules as events."""
         rules = self.components.get("rules")
