@@ -112,11 +112,12 @@ def parse_circle(text: str) -> Circle | None:
     return lat, lon, radius
 
 
-def value_pairs(elements: Iterable[Element]) -> dict[str, tuple[str, ...]]:
+def value_pairs(elements: Iterable[Element], *, split: bool = False) -> dict[str, tuple[str, ...]]:
     """``valueName``/``value`` pairs of geocode-like elements, grouped by name.
 
     Pairs are read in document order, so an element holding several pairs in a row (as
-    NWS index feeds do inside one ``cap:geocode``) yields each of them.
+    NWS index feeds do inside one ``cap:geocode``) yields each of them. With ``split``,
+    a value is a space-separated list (NWS index feeds: ``056023 056035``).
     """
     grouped: dict[str, list[str]] = {}
     for el in elements:
@@ -125,9 +126,9 @@ def value_pairs(elements: Iterable[Element]) -> dict[str, tuple[str, ...]]:
             if local(child.tag) == "valueName":
                 name = (child.text or "").strip()
             elif local(child.tag) == "value" and name:
-                value = (child.text or "").strip()
-                if value:
-                    grouped.setdefault(name, []).append(value)
+                text = (child.text or "").strip()
+                values = text.split() if split else [text] if text else []
+                grouped.setdefault(name, []).extend(values)
     return {k: tuple(v) for k, v in grouped.items()}
 
 

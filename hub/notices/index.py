@@ -66,15 +66,22 @@ def _embedded_alert(entry: Element) -> Element | None:
 
 
 def _index_notice(
-    entry: Element, *, nid: str, sender: str, sent: datetime | None, headline: str,
-    summary: str, link: str | None, language: str | None,
+    entry: Element,
+    *,
+    nid: str,
+    sender: str,
+    sent: datetime | None,
+    headline: str,
+    summary: str,
+    link: str | None,
+    language: str | None,
 ) -> Notice:
     """A notice from the ``cap:`` index elements of one entry."""
     polygons = tuple(p for p in (parse_polygon(e.text or "") for e in _cap(entry, "polygon")) if p)
     circles = tuple(c for c in (parse_circle(e.text or "") for e in _cap(entry, "circle")) if c)
     area = Area(
         description=_cap_text(entry, "areaDesc"),
-        codes=value_pairs(_cap(entry, "geocode")),
+        codes=value_pairs(_cap(entry, "geocode"), split=True),
         polygons=polygons,
         circles=circles,
     )

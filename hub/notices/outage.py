@@ -103,6 +103,11 @@ def _notice(item: _OutageItem, envelope_ids: list[str]) -> Notice:
             "references": (item.OutageId,),
         }
     return Notice.from_infos(
-        infos=[info], language=None, sender=SENDER, sent=None, status="Actual",
-        source="outage", **head,
+        infos=[info],
+        language=None,
+        sender=SENDER,
+        sent=None,
+        status="Actual",
+        source="outage",
+        **head,
     )
