@@ -43,6 +43,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{args.file}: cannot read: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    if len(data) > args.max_bytes:
+        print(
+            f"{args.file}: refused: document is above the limit of {args.max_bytes} bytes",
+            file=sys.stderr,
+        )
+        return 2
     try:
         notices = parse_document(data, language=args.language, max_bytes=args.max_bytes)
     except NoticeRejected as exc:
