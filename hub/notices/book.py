@@ -282,7 +282,9 @@ class NoticeBook:
             ]
             return changes + self._release(conn, community, notice.id)
         known = [r for r in (self._head(conn, community, ref) for ref in notice.references) if r]
-        if not known:
+        active = {r["id"]: r for r in known if r["state"] == "active"}
+        if not active and all(r["state"] == "pending" for r in known):
+            # Nothing it refers to has arrived yet (or only other early updates have).
             self._insert(conn, notice, state="pending", thread=notice.id, source=source)
             conn.executemany(
                 "INSERT INTO notice_refs (community, notice_id, ref_id) VALUES (?, ?, ?)"
@@ -291,7 +293,6 @@ class NoticeBook:
             )
             logger.info("notice %s/%s: %s kept pending", community, notice.id, notice.msg_type)
             return []
-        active = {r["id"]: r for r in known if r["state"] == "active"}
         if not active:
             self._insert(conn, notice, state="stale", thread=known[0]["thread"], source=source)
             logger.info("notice %s/%s: refers to no active notice", community, notice.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import orjson
@@ -205,3 +206,27 @@ def test_state_survives_a_restart(kit) -> None:  # type: ignore[no-untyped-def]
 def test_topic_id_keeps_the_topic_shape() -> None:
     assert topic_id("a/b+c#d") == "a%2Fb%2Bc%23d"
     assert topic_id("KSTO1055887203") == "KSTO1055887203"
+
+
+def test_chain_of_updates_in_any_order_ends_the_same(kit) -> None:  # type: ignore[no-untyped-def]
+    for n, order in enumerate(itertools.permutations("abc")):
+        a, b, c = f"a{n}", f"b{n}", f"c{n}"
+        docs = {
+            "a": cap_xml(a, sent="2026-11-28T11:00:00+01:00"),
+            "b": cap_xml(b, msg_type="Update", references=(a,), sent="2026-11-28T11:10:00+01:00"),
+            "c": cap_xml(
+                c,
+                msg_type="Update",
+                references=(b,),
+                headline="third",
+                sent="2026-11-28T11:20:00+01:00",
+            ),
+        }
+        actions = []
+        for key in order:
+            actions += [x.action for x in kit.book.ingest(one(docs[key]), community="riverside")]
+        assert sorted(actions) == ["arrived", "updated", "updated"], order
+        active = [x for x in kit.book.active("riverside") if x.id in (a, b, c)]
+        assert [x.id for x in active] == [c], order
+        assert active[0].headline == "third"
+        assert (kit.book.state(a), kit.book.state(b)) == ("superseded", "superseded")
