@@ -120,13 +120,14 @@ class NoticeBook:
     # -- intake -------------------------------------------------------------------------
 
     def ingest_bytes(
-        self, data: bytes, *, community: str, source: str, language: str | None = None
+        self, data: bytes, community: str, source: str, *, language: str | None = None
     ) -> list[NoticeChange]:
         """Parse a document (CAP, index feed, outage JSON) and ingest every notice in it.
 
-        This is what the MQTT intake calls for a message on
-        ``community/<community>/notices/in`` from an authorised publisher, and what the API
-        calls for a posted CAP document.
+        This is what the MQTT intake (:class:`hub.notices.intake.NoticeIntake`, topic
+        ``publishers/<publisher>/notices/<community>``) calls for an authorised publisher's
+        message, and what the API calls for a posted CAP document. ``source`` is recorded
+        with the notice (``mqtt:<publisher>``, ``api:<admin>``, ``feed:<url>``).
 
         Raises:
             NoticeRejected: the document was refused; nothing changed.

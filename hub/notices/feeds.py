@@ -403,4 +403,43 @@ class FeedPoller:
         return f"notices-feed:{url}"
 
 
-__all__ = ["FeedConfig", "FeedError", "FeedPoller", "FeedStatus", "backoff_delay"]
+def add_expiry_job(
+    scheduler: AsyncIOScheduler,
+    book: NoticeBook,
+    *,
+    interval_s: float = 60.0,
+    on_changes: Callable[[list[NoticeChange]], None] | None = None,
+) -> Any:
+    """Run :meth:`NoticeBook.expire` every ``interval_s`` on the scheduler; return the job.
+
+    ``on_changes`` gets the ``expired`` changes (the rules hook). Errors are logged and the
+    job keeps running.
+    """
+
+    async def expire() -> None:
+        try:
+            changes = book.expire()
+            if changes and on_changes is not None:
+                on_changes(changes)
+        except Exception:
+            logger.exception("notice expiry failed")
+
+    return scheduler.add_job(
+        expire,
+        IntervalTrigger(seconds=interval_s),
+        id="notices-expiry",
+        name="expire notices",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+    )
+
+
+__all__ = [
+    "FeedConfig",
+    "FeedError",
+    "FeedPoller",
+    "FeedStatus",
+    "add_expiry_job",
+    "backoff_delay",
+]
