@@ -1,7 +1,7 @@
 """Speed and memory figures for hub.notices (prints, asserts nothing).
 
 Not collected by pytest (no ``test_`` prefix); the lead may move it to ``bench/``.
-Run from the worktree: ``PYTHONPATH=$PWD python tests/notices/bench_notices.py``
+Run: ``.venv/bin/python bench/bench_notices.py``
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "notices"))
 
 from notices_support import cap_xml  # noqa: E402
 
@@ -29,7 +29,7 @@ from hub.notices.parse import parse_document  # noqa: E402
 from hub.storage.database import Database  # noqa: E402
 from hub.storage.outbox import Outbox  # noqa: E402
 
-FIXTURES = HERE.parent / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def per_call(fn: object, n: int) -> float:
