@@ -34,7 +34,14 @@ from hub.identity import names
 SEND = "publishClientSend"
 RECEIVE = "publishClientReceive"
 SUBSCRIBE = "subscribePattern"
-ACL_TYPES = (SEND, RECEIVE, SUBSCRIBE, "subscribeLiteral", "unsubscribePattern", "unsubscribeLiteral")
+ACL_TYPES = (
+    SEND,
+    RECEIVE,
+    SUBSCRIBE,
+    "subscribeLiteral",
+    "unsubscribePattern",
+    "unsubscribeLiteral",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +181,7 @@ def topic_belongs_to(username: str, topic: str) -> bool:
             rest == "hub" or rest.startswith("hub/")
         )
     if username.startswith(names.PROVIDER_PREFIX):
-        return topic == f"providers/{username[len(names.PROVIDER_PREFIX):]}/claims"
+        return topic == f"providers/{username[len(names.PROVIDER_PREFIX) :]}/claims"
     if username == names.HUB_USERNAME:
         level = topic.split("/")
         if len(level) >= 3 and level[0] == "community" and level[2] == "notices":
