@@ -98,7 +98,7 @@ class Identity:
         """
         names.check_id(id, what="household id")
         names.check_id(community, what="community id")
-        user = names.check_name(username or id)
+        user = names.check_name(id if username is None else username)
         password = self._password(password)
         now = self.clock.timestamp()
         mqtt_user = names.gateway_username(id) if self.dynsec else None
@@ -169,7 +169,7 @@ class Identity:
             names.check_id(community, what="community id")
         for kind in kinds:
             names.check_name(kind, what="provider kind")
-        user = names.check_name(username or id)
+        user = names.check_name(id if username is None else username)
         password = self._password(password)
         now = self.clock.timestamp()
         mqtt_user = names.provider_username(id) if self.dynsec else None
