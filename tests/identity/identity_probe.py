@@ -72,6 +72,9 @@ class Probe:
     puback: dict[int, Any] = field(default_factory=dict)
     connack: Any = None
     disconnects: list[Any] = field(default_factory=list)
+    connacks: int = 0
+    #: filters subscribed again on every (re)connection whose session was not kept
+    resubscribe: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.cond = threading.Condition()
@@ -92,7 +95,10 @@ class Probe:
     def _on_connect(self, c: Any, u: Any, flags: Any, reason: Any, props: Any) -> None:
         with self.cond:
             self.connack = reason
+            self.connacks += 1
             self.cond.notify_all()
+        if not reason.is_failure and self.resubscribe and not flags.session_present:
+            c.subscribe([(f, 1) for f in self.resubscribe])
 
     def _on_message(self, c: Any, u: Any, msg: mqtt.MQTTMessage) -> None:
         with self.cond:

@@ -101,8 +101,6 @@ def test_row3_subscriptions_get_no_foreign_message(
     singles = [attacker.subscribe(f)[0] for f in filters[:4]]
     own = attacker.subscribe(f"home/{uid}-a/hub/#")
     assert not own[0].is_failure
-    victim_gw = Probe(hub_probe.broker, names.gateway_username(victim), None, "x")
-    del victim_gw
     for i in range(1000):
         kind = i % 4
         if kind == 0:
