@@ -224,7 +224,7 @@ class Consent:
                 "SELECT * FROM consent_grants WHERE id = ? AND household = ?", (grant_id, household)
             ).fetchone()
             if row is None:
-                raise NotFound(f"no consent {grant_id[:64]}")
+                raise NotFound("no such consent")
             if row["revoked_at"] is not None:
                 return _grant(row)
             conn.execute("UPDATE consent_grants SET revoked_at = ? WHERE id = ?", (now, grant_id))
@@ -256,7 +256,7 @@ class Consent:
             "SELECT * FROM consent_grants WHERE id = ? AND household = ?", (grant_id, household)
         )
         if row is None:
-            raise NotFound(f"no consent {grant_id[:64]}")
+            raise NotFound("no such consent")
         return _grant(row)
 
     def list_grants(self, household: str, *, limit: int = 100, offset: int = 0) -> list[Grant]:

@@ -8,7 +8,8 @@
     ├── TransportError
     │   └── DynSecError            the dynamic security plugin refused or did not answer
     └── DomainError
-        ├── InvalidName            a username or id outside [a-z0-9_-]{1,64} (400)
+        ├── InvalidName            a username or id outside [a-z0-9_-]{1,64} (422)
+        ├── InvalidInput           a value out of range (a password too short) (422)
         ├── AuthFailed             unknown, wrong or expired credentials (401)
         ├── TooManyAttempts        login attempts over the limit (429)
         ├── NotFound / Forbidden   (from hub.errors)
@@ -42,8 +43,15 @@ class DynSecError(TransportError):
 class InvalidName(DomainError):
     """A username or id that is not 1-64 characters of ``[a-z0-9_-]``."""
 
-    status = 400
+    status = 422
     code = "invalid-name"
+
+
+class InvalidInput(DomainError):
+    """A value out of its allowed range."""
+
+    status = 422
+    code = "invalid-input"
 
 
 class AuthFailed(DomainError):

@@ -15,12 +15,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hub.clock import Clock
-from hub.errors import Forbidden, NotFound
+from hub.errors import NotFound
 from hub.identity import acl, names
 from hub.identity.accounts import Credentials, Passwords, Principal, new_id, new_secret
 from hub.identity.consent import Consent
 from hub.identity.dynsec import DynSecAdmin
-from hub.identity.errors import AccountExists, AuthFailed
+from hub.identity.errors import AccountExists, AuthFailed, InvalidInput
 from hub.identity.limits import LoginLimiter
 from hub.identity.sessions import SessionPurger
 from hub.identity.tokens import TokenStore
@@ -395,7 +395,7 @@ class Identity:
         if password is None:
             return new_secret()
         if not 8 <= len(password) <= MAX_PASSWORD:
-            raise Forbidden(f"a password has 8 to {MAX_PASSWORD} characters")
+            raise InvalidInput(f"a password has 8 to {MAX_PASSWORD} characters")
         return password
 
     def _ensure_community(self, conn: sqlite3.Connection, community: str) -> None:

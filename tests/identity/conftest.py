@@ -11,11 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
-from identity_probe import ADMIN_USER, HUB_USER, REPO, Broker, Probe, free_port, wait_for_port
+from identity_probe import (
+    ADMIN_USER,
+    FAST_PASSWORDS,
+    HUB_USER,
+    REPO,
+    Broker,
+    Probe,
+    free_port,
+    wait_for_port,
+)
 
 from hub.clock import SystemClock
-from hub.identity.accounts import Passwords
 from hub.identity.broker_config import init_dynsec, render_config
 from hub.identity.dynsec import DynSecAdmin
 from hub.identity.service import Identity
@@ -64,7 +71,6 @@ def dynsec(broker: Broker) -> Iterator[DynSecAdmin]:
         yield admin
 
 
-FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
 _ids = itertools.count()
 
 

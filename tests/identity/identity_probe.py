@@ -12,12 +12,17 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from argon2 import PasswordHasher
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hub.identity.accounts import Passwords
+
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_USER = "hub-admin"
+#: argon2id with cheap parameters: hashing speed is not what these tests are about.
+FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1))
 HUB_USER = "hub"
 
 
