@@ -34,7 +34,9 @@ def serve(app: FastAPI) -> Iterator[str]:
     """Run ``app`` with uvicorn on a free loopback port; yield its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", lifespan="off")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="debug", lifespan="off", log_config=None
+        )
     )
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
