@@ -369,3 +369,30 @@ def test_body_size_middleware_over_http() -> None:
         assert client.post("/echo", content=b"x" * 1000).json() == {"size": 1000}
         assert client.post("/echo", content=b"x" * 1001).status_code == 413
         assert client.post("/echo", content=chunks()).status_code == 413  # type: ignore[arg-type]
+
+
+def test_public_names() -> None:
+    import hub.identity
+
+    assert sorted(hub.identity.__all__) == [
+        "AsyncDynSecAdmin",
+        "BodySizeLimitMiddleware",
+        "Consent",
+        "Credentials",
+        "DynSecAdmin",
+        "Grant",
+        "Identity",
+        "LoginLimiter",
+        "Principal",
+        "SessionPurger",
+        "current_principal",
+        "dynsec_plugin_path",
+        "init_dynsec",
+        "provision",
+        "render_config",
+        "require_role",
+        "route_security",
+        "split_household",
+        "topic_belongs_to",
+    ]
+    assert all(hasattr(hub.identity, name) for name in hub.identity.__all__)
