@@ -121,3 +121,29 @@ def test_dynsec_admin_errors_and_async(dynsec: DynSecAdmin, broker: Any, uid: st
 
     assert f"{uid}-x" in asyncio.run(main())
     dynsec.delete_client(f"{uid}-x")
+
+
+def test_reprovisioning_and_leftover_mqtt_login(
+    identity: Identity, dynsec: DynSecAdmin, probes: Any, hub_probe: Probe, uid: str
+) -> None:
+    """A household deleted and made again, and an MQTT login left by a crashed provisioning."""
+    c = f"{uid}-c"
+    identity.create_household(f"{uid}-a", c, "A")
+    identity.delete_account(f"{uid}-a")
+    again = identity.create_household(f"{uid}-a", c, "A")  # its role exists: ACLs rewritten
+    role = dynsec.command("getRole", rolename=f"household-{uid}-a")["role"]
+    assert len(role["acls"]) == 4
+    dynsec.create_client(f"gw-{uid}-b", "left-over-secret", clientid="someone-else")
+    dynsec.disable_client(f"gw-{uid}-b")
+    b = identity.create_household(f"{uid}-b", c, "B")
+    client = dynsec.get_client(f"gw-{uid}-b")
+    assert client["clientid"] == f"gw-{uid}-b"
+    assert not client.get("disabled", False)
+    hub_probe.subscribe(f"home/{uid}-a/#", f"home/{uid}-b/#")
+    for creds in (again, b):
+        gw: Probe = probes(creds.mqtt_username, creds.mqtt_password)
+        assert str(gw.connect()) == "Success"
+        gw.publish(f"home/{creds.username}/x", b"1")
+        assert hub_probe.wait_for(f"home/{creds.username}/x")
+    stale: Probe = probes(f"gw-{uid}-b", "left-over-secret")
+    assert stale.connect().is_failure
