@@ -37,6 +37,15 @@ def check_name(value: object, *, what: str = "username", max_len: int = 64) -> s
     return value
 
 
+def check_account_name(value: object) -> str:
+    """Validate an API login name: a name, not reserved, not in an MQTT login's namespace."""
+    name = check_name(value)
+    prefixes = (GATEWAY_PREFIX, MEMBER_PREFIX, PROVIDER_PREFIX, PURGE_PREFIX)
+    if name in RESERVED or name.startswith(prefixes):
+        raise InvalidName(f"username {name!r} is reserved (or starts gw-, hm-, pv-, purge-)")
+    return name
+
+
 def check_id(value: object, *, what: str = "id") -> str:
     """Validate a household, provider or community id (room left for a username prefix)."""
     return check_name(value, what=what, max_len=ID_MAX)

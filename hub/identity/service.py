@@ -98,7 +98,7 @@ class Identity:
         """
         names.check_id(id, what="household id")
         names.check_id(community, what="community id")
-        user = names.check_name(id if username is None else username)
+        user = names.check_account_name(id if username is None else username)
         password = self._password(password)
         now = self.clock.timestamp()
         mqtt_user = names.gateway_username(id) if self.dynsec else None
@@ -130,9 +130,20 @@ class Identity:
                 household=id,
                 community=community,
                 password=password,
-                mqtt_username=mqtt_user,
             )
             if self.dynsec is not None and mqtt_user and mqtt_password:
+                # The gateway is an account of its own (role device, MQTT only), so that
+                # it can be disabled alone; the household's account takes it along.
+                self._insert_account(
+                    conn,
+                    new_id(),
+                    mqtt_user,
+                    "device",
+                    household=id,
+                    community=community,
+                    password=None,
+                    mqtt_username=mqtt_user,
+                )
                 roles = [acl.household_role(id)]
                 self._mqtt_login(mqtt_user, mqtt_password, roles, f"gateway of {id}")
         logger.info("provisioned household %s (login %s, gateway %s)", id, user, mqtt_user or "-")
@@ -169,7 +180,7 @@ class Identity:
             names.check_id(community, what="community id")
         for kind in kinds:
             names.check_name(kind, what="provider kind")
-        user = names.check_name(id if username is None else username)
+        user = names.check_account_name(id if username is None else username)
         password = self._password(password)
         now = self.clock.timestamp()
         mqtt_user = names.provider_username(id) if self.dynsec else None
@@ -214,7 +225,7 @@ class Identity:
         self, username: str, password: str | None = None, *, community: str | None = None
     ) -> Credentials:
         """Provision a community administrator (API only)."""
-        user = names.check_name(username)
+        user = names.check_account_name(username)
         password = self._password(password)
         account_id = new_id()
         with self.db.transaction() as conn:
@@ -228,7 +239,7 @@ class Identity:
 
     def create_bridge(self, username: str, household: str, *, label: str = "bridge") -> Credentials:
         """Provision a bridge of ``household`` (an HTTP integration): an API token only."""
-        user = names.check_name(username)
+        user = names.check_account_name(username)
         row = self.db.query_one("SELECT community FROM households WHERE id = ?", (household,))
         if row is None:
             raise NotFound(f"no household {household}")
@@ -323,42 +334,66 @@ class Identity:
     # -- disabling and deleting --------------------------------------------------------
 
     def disable_account(self, account: str) -> None:
-        """Disable an account (id or username): tokens revoked, MQTT login kicked."""
-        row = self._account_row(account)
+        """Disable an account (id or username): tokens revoked, MQTT login kicked.
+
+        A household's people account takes its devices' accounts with it.
+        """
+        rows = self._with_devices(self._account_row(account))
+        now = self.clock.timestamp()
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE accounts SET disabled = 1, disabled_at = ? WHERE id = ?",
-                (self.clock.timestamp(), row["id"]),
-            )
-            self.tokens.revoke_all(conn, row["id"])
-            if self.dynsec is not None and row["mqtt_username"]:
-                self._ignore_missing(self.dynsec.disable_client, row["mqtt_username"])
-        logger.info("disabled account %s", row["username"])
+            for row in rows:
+                conn.execute(
+                    "UPDATE accounts SET disabled = 1, disabled_at = ? WHERE id = ?",
+                    (now, row["id"]),
+                )
+                self.tokens.revoke_all(conn, row["id"])
+                if self.dynsec is not None and row["mqtt_username"]:
+                    self._ignore_missing(self.dynsec.disable_client, row["mqtt_username"])
+            if self.dynsec is not None and rows[0]["role"] == "household":
+                member = names.member_username(rows[0]["household"])
+                self._ignore_missing(self.dynsec.disable_client, member)
+        logger.info("disabled account %s (%d with its devices)", rows[0]["username"], len(rows))
 
     def enable_account(self, account: str) -> None:
-        """Enable a disabled account (its old tokens stay revoked)."""
-        row = self._account_row(account)
+        """Enable a disabled account, and a household's devices (old tokens stay revoked)."""
+        rows = self._with_devices(self._account_row(account))
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE accounts SET disabled = 0, disabled_at = NULL WHERE id = ?", (row["id"],)
-            )
-            if self.dynsec is not None and row["mqtt_username"]:
-                self.dynsec.enable_client(row["mqtt_username"])
-        logger.info("enabled account %s", row["username"])
+            for row in rows:
+                conn.execute(
+                    "UPDATE accounts SET disabled = 0, disabled_at = NULL WHERE id = ?",
+                    (row["id"],),
+                )
+                if self.dynsec is not None and row["mqtt_username"]:
+                    self.dynsec.enable_client(row["mqtt_username"])
+            if self.dynsec is not None and rows[0]["role"] == "household":
+                member = names.member_username(rows[0]["household"])
+                self._ignore_missing(self.dynsec.enable_client, member)
+        logger.info("enabled account %s", rows[0]["username"])
 
     def delete_account(self, account: str) -> None:
-        """Delete an account (id or username): tokens, MQTT login (kicked). Data stays."""
-        row = self._account_row(account)
+        """Delete an account (id or username) and its MQTT login (kicked); data stays.
+
+        A household's people account takes its devices' accounts with it.
+        """
+        rows = self._with_devices(self._account_row(account))
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM api_tokens WHERE account = ?", (row["id"],))
-            conn.execute("DELETE FROM accounts WHERE id = ?", (row["id"],))
-            if self.dynsec is not None and row["mqtt_username"]:
-                self._ignore_missing(self.dynsec.delete_client, row["mqtt_username"])
-                if row["role"] == "household" and row["household"]:
-                    self._ignore_missing(
-                        self.dynsec.delete_client, names.member_username(row["household"])
-                    )
-        logger.info("deleted account %s", row["username"])
+            for row in rows:
+                conn.execute("DELETE FROM api_tokens WHERE account = ?", (row["id"],))
+                conn.execute("DELETE FROM accounts WHERE id = ?", (row["id"],))
+                if self.dynsec is not None and row["mqtt_username"]:
+                    self._ignore_missing(self.dynsec.delete_client, row["mqtt_username"])
+            if self.dynsec is not None and rows[0]["role"] == "household":
+                member = names.member_username(rows[0]["household"])
+                self._ignore_missing(self.dynsec.delete_client, member)
+        logger.info("deleted account %s (%d with its devices)", rows[0]["username"], len(rows))
+
+    def _with_devices(self, row: sqlite3.Row) -> list[sqlite3.Row]:
+        if row["role"] != "household" or row["household"] is None:
+            return [row]
+        devices = self.db.query(
+            "SELECT * FROM accounts WHERE role = 'device' AND household = ?", (row["household"],)
+        )
+        return [row, *devices]
 
     def get_account(self, account: str) -> dict[str, Any]:
         """An account's public fields (no hashes)."""

@@ -63,6 +63,11 @@ def test_provision_a_community(identity: Identity, probes: Any, hub_probe: Probe
     assert identity.authenticate(p0["api_token"]).provider == f"{uid}-p0"
     with pytest.raises(AccountExists):
         identity.create_household(f"{uid}-h0", c, "again")
+    # A gateway can be disabled alone; its household's login keeps working.
+    h1 = creds["households"][f"{uid}-h1"]
+    identity.disable_account(h1["mqtt"]["username"])
+    assert probes(h1["mqtt"]["username"], h1["mqtt"]["password"]).connect().is_failure
+    assert identity.login(f"{uid}-h1", h1["password"])[1].role == "household"
     # Disabling and deleting kick the live connections.
     identity.disable_account(f"{uid}-p0")
     assert prov.wait(lambda: len(prov.disconnects) >= 1)

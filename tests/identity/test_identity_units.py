@@ -396,3 +396,12 @@ def test_public_names() -> None:
         "topic_belongs_to",
     ]
     assert all(hasattr(hub.identity, name) for name in hub.identity.__all__)
+
+
+def test_reserved_account_names(ident: Identity) -> None:
+    for name in ("hub", "hub-admin", "gw-h-ana", "pv-fresh", "hm-x", "purge-1"):
+        with pytest.raises(InvalidName, match="reserved"):
+            ident.create_admin(name)
+    with pytest.raises(InvalidName, match="reserved"):
+        ident.create_household("gw-x", "riverside", "X")
+    assert ident.db.query_one("SELECT count(*) FROM accounts WHERE role = 'admin'")[0] == 0
