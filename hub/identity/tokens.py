@@ -19,6 +19,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from hub.clock import Clock
+from hub.errors import ConfigError
 from hub.storage.database import Database
 
 TOKEN_PREFIX = "hub_"
@@ -37,8 +38,8 @@ class TokenStore:
     """Issue, resolve and revoke bearer tokens."""
 
     def __init__(self, db: Database, secret: str | bytes, clock: Clock) -> None:
-        if not secret:
-            raise ValueError("the token secret is empty")
+        if len(secret) < 16:
+            raise ConfigError("the hub's secret must hold at least 16 characters (settings)")
         self._db = db
         self._key = secret.encode("utf-8") if isinstance(secret, str) else secret
         self._clock = clock

@@ -208,7 +208,7 @@ def ident(tmp_path: Path, clock: FakeClock) -> Identity:
         Database(tmp_path / "u.db"),
         None,
         clock,
-        "unit-secret",
+        "unit-secret-0123456789",
         passwords=FAST_PASSWORDS,
         session_ttl_s=600,
     )
@@ -311,7 +311,7 @@ def test_tokens_and_login(ident: Identity, clock: FakeClock) -> None:
     assert principal.household == "h-ana"
     assert principal.community == "riverside"
     assert ident.authenticate(token) == principal
-    other = Identity(ident.db, None, clock, "another-secret", passwords=FAST_PASSWORDS)
+    other = Identity(ident.db, None, clock, "another-secret-0123456789", passwords=FAST_PASSWORDS)
     with pytest.raises(AuthFailed):
         other.authenticate(token)  # the stored hash is keyed with the secret
     clock.advance(timedelta(seconds=601))
@@ -405,3 +405,10 @@ def test_reserved_account_names(ident: Identity) -> None:
     with pytest.raises(InvalidName, match="reserved"):
         ident.create_household("gw-x", "riverside", "X")
     assert ident.db.query_one("SELECT count(*) FROM accounts WHERE role = 'admin'")[0] == 0
+
+
+def test_short_secret_refused(tmp_path: Path) -> None:
+    from hub.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="16 characters"):
+        Identity(Database(tmp_path / "s.db"), None, FakeClock(), "short")
