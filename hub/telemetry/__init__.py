@@ -8,15 +8,21 @@ influxdb-client) and :class:`FanoutHistory` (one queryable store plus extra writ
 """
 
 from hub.telemetry.base import HistoryStore, HistoryWriter
+from hub.telemetry.factory import build_history
+from hub.telemetry.fanout import FanoutHistory
+from hub.telemetry.influx import InfluxHistory
 from hub.telemetry.memory import MemoryHistory
 from hub.telemetry.points import DailyTotal, Point
 from hub.telemetry.sqlite import SQLiteHistory
 
 __all__ = [
     "DailyTotal",
+    "FanoutHistory",
     "HistoryStore",
     "HistoryWriter",
+    "InfluxHistory",
     "MemoryHistory",
     "Point",
     "SQLiteHistory",
+    "build_history",
 ]

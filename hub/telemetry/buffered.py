@@ -156,9 +156,7 @@ class BufferedStore(HistoryStore):
 
     def _run(self) -> None:
         interval = self._flush_interval_s or 1.0
-        next_compact = (
-            time.monotonic() + self._compact_every_s if self._compact_every_s else None
-        )
+        next_compact = time.monotonic() + self._compact_every_s if self._compact_every_s else None
         while not self._stopping.is_set():
             self._wake.wait(interval)
             self._wake.clear()

@@ -192,6 +192,4 @@ def daily_rises(samples: Sequence[tuple[float, float]], edges: Sequence[float]) 
             totals[interval] += rise
             seen[interval] += 1
             resets[interval] += int(reset)
-    return [
-        Rise(totals[i] if seen[i] else None, seen[i], resets[i]) for i in range(count)
-    ]
+    return [Rise(totals[i] if seen[i] else None, seen[i], resets[i]) for i in range(count)]
