@@ -23,14 +23,18 @@ def reading(metric: str, value: object, *, device: str = "meter", **kw: object) 
     return Reading(device=device, metric=metric, value=value, **kw)  # type: ignore[arg-type]
 
 
-def feed(store: HistoryStore, hh: str, metric: str, series: list[tuple[float, float]], **kw: object) -> None:
+def feed(
+    store: HistoryStore, hh: str, metric: str, series: list[tuple[float, float]], **kw: object
+) -> None:
     """Write (minute, value) pairs, one batch each, as the pipeline would."""
     for minute, value in series:
         store.write(hh, [reading(metric, value, **kw)], at(minute))
     store.flush()
 
 
-def test_raw_query_returns_readings_in_order_with_their_own_timestamps(store: HistoryStore, hh: str) -> None:
+def test_raw_query_returns_readings_in_order_with_their_own_timestamps(
+    store: HistoryStore, hh: str
+) -> None:
     stamped = iso_utc(T0 + timedelta(minutes=3))
     store.write(hh, [reading("power", 50.0, ts=stamped)], at(10))
     store.write(hh, [reading("power", 20)], at(1))
@@ -49,9 +53,7 @@ def test_stepped_query_aggregates_and_marks_gaps(store: HistoryStore, hh: str) -
     # 00:00-00:10 online, 00:10-00:20 offline, back at 00:20.
     feed(store, hh, "power", [(0, 10), (1, 20), (4, 60), (5, 100), (9, 200), (21, 7)])
 
-    points = store.query(
-        hh, "meter", "power", start=T0, end=T0 + timedelta(minutes=25), step_s=300
-    )
+    points = store.query(hh, "meter", "power", start=T0, end=T0 + timedelta(minutes=25), step_s=300)
 
     assert [p.ts for p in points] == [T0 + timedelta(minutes=5 * i) for i in range(5)]
     assert [(p.value, p.min, p.max, p.count) for p in points] == [
@@ -61,7 +63,8 @@ def test_stepped_query_aggregates_and_marks_gaps(store: HistoryStore, hh: str) -
         (None, None, None, 0),
         (7.0, 7.0, 7.0, 1),
     ]
-    assert points[2].is_gap and not points[0].is_gap
+    assert points[2].is_gap
+    assert not points[0].is_gap
 
 
 def test_stepped_query_grid_is_epoch_aligned(store: HistoryStore, hh: str) -> None:
@@ -102,8 +105,7 @@ def test_series_are_kept_apart_by_household_device_metric_and_channel(
 
     def values(household: str, metric: str, channel: str | None) -> list[float | None]:
         return [
-            p.value
-            for p in store.query(household, "fridge", metric, channel=channel, **window)
+            p.value for p in store.query(household, "fridge", metric, channel=channel, **window)
         ]
 
     assert values(hh, "temperature", "cooler") == [4.0]
@@ -172,7 +174,9 @@ def test_write_never_raises_into_the_pipeline(store: HistoryStore, hh: str) -> N
     assert "write" in (store.stats()["last_error"] or "")
 
 
-def test_close_flushes_and_later_writes_are_counted_as_dropped(store: HistoryStore, hh: str) -> None:
+def test_close_flushes_and_later_writes_are_counted_as_dropped(
+    store: HistoryStore, hh: str
+) -> None:
     store.write(hh, [reading("power", 5)], at(0))
     store.close()
     store.write(hh, [reading("power", 6)], at(1))
@@ -180,7 +184,9 @@ def test_close_flushes_and_later_writes_are_counted_as_dropped(store: HistorySto
 
     stats = store.stats()
     assert (stats["written"], stats["dropped"]) == (1, 1)
-    assert [p.value for p in store.query(hh, "meter", "power", start=T0, end=T0 + timedelta(hours=1))] == [5.0]
+    assert [
+        p.value for p in store.query(hh, "meter", "power", start=T0, end=T0 + timedelta(hours=1))
+    ] == [5.0]
 
 
 # -- chart helpers ------------------------------------------------------------------------
@@ -195,7 +201,9 @@ def test_power_today_runs_from_local_midnight_to_now_with_gaps(
     yesterday = (midnight - timedelta(minutes=1)).timestamp()
     store.write(hh, [reading("power", 999)], yesterday)
     for minute, value in [(0, 100), (3, 300), (50, 40), (61, 80)]:
-        store.write(hh, [reading("power", value)], (midnight + timedelta(minutes=minute)).timestamp())
+        store.write(
+            hh, [reading("power", value)], (midnight + timedelta(minutes=minute)).timestamp()
+        )
     store.flush()
 
     points = store.power_today(hh, "meter", tz=berlin)
@@ -232,7 +240,9 @@ def test_temperature_series_covers_the_last_hours(
     assert sum(1 for p in points if p.is_gap) == 22
 
 
-def test_energy_per_day_differences_the_counter(store: HistoryStore, hh: str, clock: FakeClock) -> None:
+def test_energy_per_day_differences_the_counter(
+    store: HistoryStore, hh: str, clock: FakeClock
+) -> None:
     clock.set(T0 + timedelta(days=2, hours=12))  # 30 Nov, noon
     day = 24 * 60
     feed(
@@ -281,7 +291,8 @@ def test_counter_gaps_resets_and_jitter(store: HistoryStore, hh: str, clock: Fak
 
     assert [d.value for d in days] == pytest.approx([1.5, None, 2.0 + 0.25 + 0.75, 0.75])
     assert [d.resets for d in days] == [0, 0, 1, 0]
-    assert days[1].is_gap and days[1].samples == 0
+    assert days[1].is_gap
+    assert days[1].samples == 0
     assert days[0].marshal()["day"] == "2026-11-28"
 
 
