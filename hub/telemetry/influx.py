@@ -93,6 +93,7 @@ class InfluxHistory(HistoryWriter):
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         self._closed = False
+        self._urgent = False  # drain() wants everything out, not just full batches
         self._written = 0
         self._skipped = 0
         self._unrepresentable = 0  # counted by the sender thread only
@@ -136,6 +137,7 @@ class InfluxHistory(HistoryWriter):
         with self._progress:
             start = self._attempts
             failures = self._failures
+            self._urgent = True
             self._wake.set()
             self._progress.wait_for(
                 lambda: (
@@ -200,9 +202,13 @@ class InfluxHistory(HistoryWriter):
 
     def _loop(self) -> None:
         while True:
-            if len(self._buffer) < self._batch_size and not self._stopping.is_set():
+            pending = len(self._buffer)
+            if pending < self._batch_size and not (self._urgent or self._stopping.is_set()):
                 self._wake.wait(self._interval)
                 self._wake.clear()
+                pending = len(self._buffer)
+            if pending <= self._batch_size:
+                self._urgent = False  # this batch takes all that drain() asked for
             batch = self._buffer.take(self._batch_size)
             if not batch:
                 self._buffer.done()
@@ -216,6 +222,7 @@ class InfluxHistory(HistoryWriter):
             delivered = self._deliver(body, len(batch) - refused)
             if delivered:
                 self._buffer.done()
+                self._notify()
             else:
                 # Closing with InfluxDB away: what is in flight and waiting is lost.
                 self._buffer.discard(batch)
@@ -237,13 +244,13 @@ class InfluxHistory(HistoryWriter):
                 self._rejected += exc.refused
                 self._written += points - exc.refused
                 self._last_error = str(exc)
-                self._progressed(failed=False)
+                self._progressed()
                 logger.error("telemetry influx: %s", exc)
                 return True
             except SendFailed as exc:
                 self._last_error = str(exc)
                 self._failures += 1
-                self._progressed(failed=True)
+                self._progressed()
                 if self._stopping.is_set():
                     return False
                 delay = min(self._backoff_max, self._backoff_initial * 2 ** (self._failures - 1))
@@ -256,10 +263,16 @@ class InfluxHistory(HistoryWriter):
             if self._failures:
                 logger.info("telemetry influx: delivering again after %s failures", self._failures)
             self._failures = 0
-            self._progressed(failed=False)
+            self._progressed()
             return True
 
-    def _progressed(self, *, failed: bool) -> None:
+    def _progressed(self) -> None:
+        """A send was tried (and perhaps failed): wake drain() to look."""
         with self._progress:
             self._attempts += 1
+            self._progress.notify_all()
+
+    def _notify(self) -> None:
+        """A batch left the buffer: wake drain() to look."""
+        with self._progress:
             self._progress.notify_all()
