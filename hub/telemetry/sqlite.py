@@ -72,6 +72,7 @@ class SQLiteHistory(BufferedStore):
         flush_interval_s: background flush period; None: the owner calls ``flush()``.
         flush_at: buffered samples that trigger an early flush.
         compact_every_s: background ``compact()`` period; None: the owner runs it.
+        compact_chunk: rows deleted per retention transaction.
     """
 
     name = "sqlite"
@@ -88,6 +89,7 @@ class SQLiteHistory(BufferedStore):
         flush_interval_s: float | None = 1.0,
         flush_at: int = 1000,
         compact_every_s: float | None = 3600.0,
+        compact_chunk: int = 10_000,
     ) -> None:
         if raw_days < 1 or agg_days < 1:
             raise ConfigError("telemetry retention must be at least one day")
@@ -103,6 +105,7 @@ class SQLiteHistory(BufferedStore):
         self.raw_days = raw_days
         self.agg_days = agg_days
         self.bucket_s = bucket_s
+        self.compact_chunk = max(1, compact_chunk)
         self.clock = clock or SystemClock()
 
     # -- writing ----------------------------------------------------------------------
@@ -223,11 +226,37 @@ class SQLiteHistory(BufferedStore):
         when = now or self.clock.now()
         raw_cutoff = series.epoch(when - timedelta(days=self.raw_days))
         agg_cutoff = series.epoch(when - timedelta(days=self.agg_days))
-        with self.db.transaction() as conn:
-            raw = conn.execute("DELETE FROM telemetry_raw WHERE ts < ?", (raw_cutoff,)).rowcount
-            agg = conn.execute(
-                "DELETE FROM telemetry_agg WHERE bucket <= ?", (agg_cutoff - self.bucket_s,)
-            ).rowcount
+        raw = self._delete_older("telemetry_raw", "ts", raw_cutoff)
+        agg = self._delete_older(
+            "telemetry_agg", "bucket", math.floor(agg_cutoff - self.bucket_s) + 1
+        )
         if raw or agg:
             logger.info("telemetry compact: removed %s raw rows and %s aggregates", raw, agg)
         return {"raw": raw, "agg": agg}
+
+    def _delete_older(self, table: str, column: str, cutoff: float) -> int:
+        """Delete rows with ``column < cutoff`` in chunks of about ``compact_chunk`` rows.
+
+        Each chunk is its own short transaction, so the ingest pipeline's own writes
+        (offers, state) never wait long behind a retention run. Chunk bounds come from
+        the index on ``column`` (portable SQL: no rowid tricks).
+        """
+        removed = 0
+        while True:
+            row = self.db.query_one(
+                f"SELECT {column} FROM {table} WHERE {column} < ? ORDER BY {column}"
+                " LIMIT 1 OFFSET ?",
+                (cutoff, self.compact_chunk),
+            )
+            bound = cutoff if row is None else row[0]
+            with self.db.transaction() as conn:
+                deleted = conn.execute(f"DELETE FROM {table} WHERE {column} < ?", (bound,)).rowcount
+            removed += deleted
+            if row is None:
+                return removed
+            if deleted == 0:  # more than a chunk share one value: finish in one go
+                with self.db.transaction() as conn:
+                    removed += conn.execute(
+                        f"DELETE FROM {table} WHERE {column} < ?", (cutoff,)
+                    ).rowcount
+                return removed

@@ -110,7 +110,9 @@ def test_aggregates_merge_across_flushes_and_out_of_order_readings(db: Database,
 
 def test_compact_keeps_aggregates_after_raw_readings_expire(db: Database, hh: str) -> None:
     clock = FakeClock(T0)
-    store = SQLiteHistory(db, raw_days=1, agg_days=3, clock=clock, flush_interval_s=None)
+    store = SQLiteHistory(
+        db, raw_days=1, agg_days=3, clock=clock, flush_interval_s=None, compact_chunk=5
+    )
     for hour in range(0, 4 * 24, 6):  # one reading every 6 hours for 4 days
         store.write(hh, [power(hour)], (T0 + timedelta(hours=hour)).timestamp())
     store.flush()
@@ -131,6 +133,20 @@ def test_compact_keeps_aggregates_after_raw_readings_expire(db: Database, hh: st
     assert [p.value for p in after] == [None, 33.0, 57.0, 81.0]
     assert store.compact(now) == {"raw": 0, "agg": 0}
     store.close()
+
+
+def test_compact_in_chunks_copes_with_many_rows_at_one_time(db: Database, hh: str) -> None:
+    store = SQLiteHistory(db, raw_days=1, flush_interval_s=None, compact_chunk=3)
+    store.write(hh, [power(i, f"d{i}") for i in range(10)], T0.timestamp())
+    store.write(hh, [power(i, f"d{i}") for i in range(4)], T0.timestamp() + 1)
+    store.write(hh, [power(7)], (T0 + timedelta(days=1)).timestamp())
+    store.flush()
+
+    removed = store.compact(T0 + timedelta(days=1, seconds=2))
+    store.close()
+
+    assert removed == {"raw": 14, "agg": 0}
+    assert count(db, "telemetry_raw") == 1
 
 
 def test_fine_steps_read_raw_readings(db: Database, hh: str) -> None:
