@@ -41,7 +41,7 @@ class BufferedStore(HistoryStore):
         *,
         max_buffer: int = 100_000,
         flush_interval_s: float | None = 1.0,
-        flush_at: int = 1000,
+        flush_at: int = 10_000,
         compact_every_s: float | None = None,
         max_attempts: int = 5,
     ) -> None:

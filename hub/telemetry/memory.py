@@ -32,7 +32,7 @@ class MemoryHistory(BufferedStore):
         keep_days: int = 365,
         max_buffer: int = 100_000,
         flush_interval_s: float | None = None,
-        flush_at: int = 1000,
+        flush_at: int = 10_000,
     ) -> None:
         super().__init__(
             max_buffer=max_buffer, flush_interval_s=flush_interval_s, flush_at=flush_at

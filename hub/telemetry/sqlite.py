@@ -87,7 +87,7 @@ class SQLiteHistory(BufferedStore):
         clock: Clock | None = None,
         max_buffer: int = 100_000,
         flush_interval_s: float | None = 1.0,
-        flush_at: int = 1000,
+        flush_at: int = 10_000,
         compact_every_s: float | None = 3600.0,
         compact_chunk: int = 10_000,
     ) -> None:
