@@ -52,7 +52,8 @@ class DailyTotal:
         day: the calendar day in the chart's time zone.
         start: the day's first instant (aware, UTC).
         value: the rise in the counter's unit; None when the device sent nothing that day.
-        samples: counter readings seen that day.
+        samples: counter readings that day that the store looked at (the SQLite store
+            reads the first and last reading of each aggregate bucket, not every one).
         resets: times the counter restarted (meter replaced, device reset) that day.
     """
 

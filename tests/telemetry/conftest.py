@@ -13,6 +13,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,9 @@ def _v1_target(server: InfluxServer) -> InfluxTarget:
     return InfluxTarget("v1", make, read)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _v2_target() -> InfluxTarget:
     from influxdb_client.client.influxdb_client import InfluxDBClient
 
@@ -158,7 +162,7 @@ def _v2_target() -> InfluxTarget:
                 stamp = record.get_time()
                 rows.append(
                     {
-                        "time": int(stamp.timestamp() * 1_000_000) * 1000,
+                        "time": (stamp - EPOCH) // timedelta(microseconds=1) * 1000,
                         "value": record.get_value(),
                         "device": values.get("device"),
                         "household": values.get("household"),
