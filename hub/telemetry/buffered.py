@@ -34,6 +34,7 @@ class BufferedStore(HistoryStore):
         compact_every_s: seconds between background ``compact()`` runs; None: never.
         max_attempts: failed flushes of one batch before it is dropped (and counted),
             so that one poisonous batch cannot wedge the history for good.
+        write_chunk: most samples stored in one transaction.
     """
 
     def __init__(
@@ -44,12 +45,14 @@ class BufferedStore(HistoryStore):
         flush_at: int = 10_000,
         compact_every_s: float | None = None,
         max_attempts: int = 5,
+        write_chunk: int = 2000,
     ) -> None:
         self._buffer: BoundedBuffer[series.Sample] = BoundedBuffer(max_buffer)
         self._flush_interval_s = flush_interval_s
         self._flush_at = max(1, flush_at)
         self._compact_every_s = compact_every_s
         self._max_attempts = max(1, max_attempts)
+        self._write_chunk = max(1, write_chunk)
         self._attempts = 0
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -89,34 +92,54 @@ class BufferedStore(HistoryStore):
             logger.exception("telemetry %s: write failed", self.name)
 
     def flush(self) -> None:
+        """Store what is buffered now, ``write_chunk`` samples per transaction.
+
+        Between chunks the database is free for a moment, so the hub's own writes
+        (offers, state) wait at most one chunk behind a large flush.
+        """
         with self._flush_lock:
-            batch = self._buffer.take()
-            if not batch:
-                self._buffer.done()
+            remaining = len(self._buffer)
+            if remaining == 0:
                 return
-            try:
-                self._store(batch)
-            except Exception as exc:
-                self._attempts += 1
-                self._last_error = f"flush: {exc!r}"
-                if self._attempts >= self._max_attempts:
-                    self._buffer.discard(batch)
-                    self._attempts = 0
-                    logger.error(
-                        "telemetry %s: dropped %s samples after %s failed flushes: %s",
-                        self.name,
-                        len(batch),
-                        self._max_attempts,
-                        exc,
-                    )
-                else:
-                    self._buffer.give_back(batch)
-                    logger.warning("telemetry %s: flush failed, will retry: %s", self.name, exc)
-                return
-            self._buffer.done()
-            self._attempts = 0
-            self._written += len(batch)
+            first = True
+            while remaining > 0:
+                if not first:
+                    time.sleep(0)  # let a thread waiting for the database have it
+                first = False
+                batch = self._buffer.take(min(remaining, self._write_chunk))
+                if not batch:
+                    self._buffer.done()
+                    break
+                remaining -= len(batch)
+                if not self._store_chunk(batch):
+                    return
             self._flushes += 1
+
+    def _store_chunk(self, batch: list[series.Sample]) -> bool:
+        """Store one taken chunk; on failure give it back (or drop it) and say so."""
+        try:
+            self._store(batch)
+        except Exception as exc:
+            self._attempts += 1
+            self._last_error = f"flush: {exc!r}"
+            if self._attempts >= self._max_attempts:
+                self._buffer.discard(batch)
+                self._attempts = 0
+                logger.error(
+                    "telemetry %s: dropped %s samples after %s failed flushes: %s",
+                    self.name,
+                    len(batch),
+                    self._max_attempts,
+                    exc,
+                )
+            else:
+                self._buffer.give_back(batch)
+                logger.warning("telemetry %s: flush failed, will retry: %s", self.name, exc)
+            return False
+        self._buffer.done()
+        self._attempts = 0
+        self._written += len(batch)
+        return True
 
     def close(self) -> None:
         if self._closed:

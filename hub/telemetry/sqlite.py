@@ -1,10 +1,11 @@
 """The embedded history store: SQLite, raw readings plus fixed-width aggregates.
 
-Each flush writes its batch in one transaction: one ``executemany`` into the raw table,
-and one upsert of the batch's pre-aggregated buckets (count, sum, min, max, first and last
-reading) into the aggregate table, so aggregates are always current and downsampling
-needs no second pass over the raw data. ``compact(now)`` applies retention: raw readings
-older than ``raw_days`` and aggregates older than ``agg_days`` are deleted.
+A flush stores its readings in transactions of up to ``write_chunk`` readings, each one
+``executemany`` into the raw table and one upsert of the chunk's pre-aggregated buckets
+(count, sum, min, max, first and last reading) into the aggregate table, so aggregates
+are always current and downsampling needs no second pass over the raw data.
+``compact(now)`` applies retention: raw readings older than ``raw_days`` and aggregates
+older than ``agg_days`` are deleted, in short transactions.
 
 Queries with a ``step_s`` that is a multiple of ``bucket_s`` read the aggregates (cheap,
 and available for ``agg_days``); finer steps and raw queries read the raw table, which
@@ -73,6 +74,8 @@ class SQLiteHistory(BufferedStore):
         flush_at: buffered samples that trigger an early flush.
         compact_every_s: background ``compact()`` period; None: the owner runs it.
         compact_chunk: rows deleted per retention transaction.
+        write_chunk: readings stored per transaction; a flush of more takes several,
+            so the hub's own writes never wait long behind one.
     """
 
     name = "sqlite"
@@ -90,6 +93,7 @@ class SQLiteHistory(BufferedStore):
         flush_at: int = 10_000,
         compact_every_s: float | None = 3600.0,
         compact_chunk: int = 10_000,
+        write_chunk: int = 2000,
     ) -> None:
         if raw_days < 1 or agg_days < 1:
             raise ConfigError("telemetry retention must be at least one day")
@@ -100,6 +104,7 @@ class SQLiteHistory(BufferedStore):
             flush_interval_s=flush_interval_s,
             flush_at=flush_at,
             compact_every_s=compact_every_s,
+            write_chunk=write_chunk,
         )
         self.db = db
         self.raw_days = raw_days

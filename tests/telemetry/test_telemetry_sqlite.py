@@ -90,6 +90,48 @@ def test_one_flush_is_one_transaction_with_aggregates(db: Database, hh: str) -> 
     ]
 
 
+def test_a_large_flush_is_split_into_short_transactions(db: Database, hh: str) -> None:
+    store = SQLiteHistory(db, flush_interval_s=None, write_chunk=10)
+    statements: list[str] = []
+    store.write(hh, [power(i, f"d{i}") for i in range(25)], T0.timestamp())
+    db._conn.set_trace_callback(statements.append)
+    store.flush()
+    db._conn.set_trace_callback(None)
+    store.close()
+
+    assert sum(s.startswith("BEGIN") for s in statements) == 3
+    assert sum(s == "COMMIT" for s in statements) == 3
+    assert count(db, "telemetry_raw") == 25
+    assert store.stats()["flushes"] == 1
+
+
+class FailsOnce(SQLiteHistory):
+    """Fails the second chunk it is asked to store, once (a disk hiccup)."""
+
+    calls = 0
+
+    def _store(self, batch: list[tuple[str, str, str, str, float, float]]) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        super()._store(batch)
+
+
+def test_a_chunk_that_fails_mid_flush_is_retried_without_duplicates(db: Database, hh: str) -> None:
+    store = FailsOnce(db, flush_interval_s=None, write_chunk=10)
+    store.write(hh, [power(i, f"d{i}") for i in range(25)], T0.timestamp())
+
+    store.flush()
+    assert (store.stats()["written"], store.stats()["buffered"]) == (10, 15)
+    store.flush()
+    store.close()
+
+    stats = store.stats()
+    assert (stats["written"], stats["buffered"], stats["dropped"]) == (25, 0, 0)
+    rows = db.query("SELECT device, COUNT(*) FROM telemetry_raw GROUP BY device")
+    assert sorted((r[0], r[1]) for r in rows) == sorted((f"d{i}", 1) for i in range(25))
+
+
 def test_aggregates_merge_across_flushes_and_out_of_order_readings(db: Database, hh: str) -> None:
     store = SQLiteHistory(db, flush_interval_s=None)
     store.write(hh, [power(5)], (T0 + timedelta(minutes=2)).timestamp())
