@@ -79,6 +79,14 @@ class BoundedBuffer(Generic[T]):
             self.dropped += len(batch)
             self._inflight = 0
 
+    def abandon(self) -> int:
+        """Count what a crashed flush held as dropped, so a new flush can start."""
+        with self._lock:
+            lost = self._inflight
+            self.dropped += lost
+            self._inflight = 0
+            return lost
+
     def drop_all(self) -> int:
         """Count everything still waiting as dropped (closing with the backend down)."""
         with self._lock:

@@ -132,8 +132,9 @@ class InfluxHistory(HistoryWriter):
         Returns:
             True when the buffer drained, False when InfluxDB failed or time ran out.
         """
-        if self._thread is None:
-            return len(self._buffer) == 0
+        if len(self._buffer) == 0:
+            return True
+        self._ensure_thread()
         with self._progress:
             start = self._attempts
             failures = self._failures
@@ -180,10 +181,12 @@ class InfluxHistory(HistoryWriter):
     # -- sender thread ----------------------------------------------------------------
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None:
+        thread = self._thread
+        if thread is not None and thread.is_alive():
             return
         with self._thread_lock:
-            if self._thread is None and not self._closed:
+            thread = self._thread
+            if (thread is None or not thread.is_alive()) and not self._closed:
                 self._thread = threading.Thread(
                     target=self._run, name="telemetry-influx-send", daemon=True
                 )
@@ -194,8 +197,10 @@ class InfluxHistory(HistoryWriter):
             self._loop()
         except Exception as exc:  # a bug here must not go unseen, nor wedge flush()
             self._last_error = f"sender: {exc!r}"
-            logger.exception("telemetry influx: sender thread died")
+            lost = self._buffer.abandon()
+            logger.exception("telemetry influx: sender thread died, %s points dropped", lost)
         finally:
+            # The next write starts a new sender.
             with self._progress:
                 self._thread = None
                 self._progress.notify_all()

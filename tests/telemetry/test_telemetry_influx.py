@@ -276,3 +276,33 @@ def test_writer_threads_stop_on_close(influxd: InfluxServer, hh: str) -> None:
     # close() sent what was waiting, without waiting for the flush interval.
     answer = influxd.influxql("SELECT value FROM power", db=db)
     assert answer["results"][0]["series"][0]["values"] == [[ns(T0), 1.0]]
+
+
+class Exploding:
+    """A sender with a bug: it raises what no sender may raise."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send(self, body: str, points: int) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise ZeroDivisionError("bug")
+
+    def close(self) -> None:
+        return
+
+
+def test_a_crashed_sender_is_counted_and_replaced(hh: str, wait_until: Callable[..., None]) -> None:
+    sender = Exploding()
+    writer = InfluxHistory("http://unused", api="v1", sender=sender, batch_size=3)
+    try:
+        writer.write(hh, [power(1), power(2), power(3)], T0.timestamp())
+        wait_until(lambda: writer.stats()["dropped"] == 3, what="the crash to be counted")
+        assert "ZeroDivisionError" in writer.stats()["last_error"]
+
+        writer.write(hh, [power(4)], T0.timestamp() + 1)
+        assert writer.drain(10)
+    finally:
+        writer.close()
+    assert (writer.stats()["written"], writer.stats()["dropped"], sender.calls) == (1, 3, 2)
