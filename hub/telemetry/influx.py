@@ -194,13 +194,19 @@ class InfluxHistory(HistoryWriter):
 
     def _run(self) -> None:
         try:
-            self._loop()
-        except Exception as exc:  # a bug here must not go unseen, nor wedge flush()
-            self._last_error = f"sender: {exc!r}"
-            lost = self._buffer.abandon()
-            logger.exception("telemetry influx: sender thread died, %s points dropped", lost)
+            while True:
+                try:
+                    self._loop()
+                    return
+                except Exception as exc:  # a bug must not go unseen, nor stop the sender
+                    self._last_error = f"sender: {exc!r}"
+                    lost = self._buffer.abandon()
+                    logger.exception("telemetry influx: sender failed, %s points dropped", lost)
+                    self._notify()
+                    if self._stopping.wait(self._backoff_initial):
+                        self._buffer.drop_all()
+                        return
         finally:
-            # The next write starts a new sender.
             with self._progress:
                 self._thread = None
                 self._progress.notify_all()
