@@ -12,7 +12,7 @@ from hub.telemetry.factory import build_history
 from hub.telemetry.fanout import FanoutHistory
 from hub.telemetry.influx import InfluxHistory
 from hub.telemetry.memory import MemoryHistory
-from hub.telemetry.points import DailyTotal, Point
+from hub.telemetry.points import DailyTotal, Point, SeriesInfo
 from hub.telemetry.sqlite import SQLiteHistory
 
 __all__ = [
@@ -24,5 +24,6 @@ __all__ = [
     "MemoryHistory",
     "Point",
     "SQLiteHistory",
+    "SeriesInfo",
     "build_history",
 ]

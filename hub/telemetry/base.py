@@ -27,7 +27,7 @@ from typing import Any
 from hub.clock import Clock
 from hub.events import Reading
 from hub.telemetry import series
-from hub.telemetry.points import DailyTotal, Point
+from hub.telemetry.points import DailyTotal, Point, SeriesInfo
 
 
 class HistoryWriter(ABC):
@@ -114,6 +114,10 @@ class HistoryStore(HistoryWriter):
         that the rise across the first boundary is counted. A store may thin the samples
         (the SQLite store gives the first and last of each aggregate bucket).
         """
+
+    @abstractmethod
+    def series(self, household: str, device: str | None = None) -> list[SeriesInfo]:
+        """The series held for a household (or one of its devices), sorted."""
 
     def compact(self, now: datetime | None = None) -> dict[str, int]:
         """Apply retention and downsampling; returns what was removed, by kind."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from hub.events import Reading
 from hub.telemetry.base import HistoryStore, HistoryWriter
-from hub.telemetry.points import Point
+from hub.telemetry.points import Point, SeriesInfo
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,9 @@ class FanoutHistory(HistoryStore):
         return self.primary.counter_samples(
             household, device, metric, channel=channel, start=start, end=end
         )
+
+    def series(self, household: str, device: str | None = None) -> list[SeriesInfo]:
+        return self.primary.series(household, device)
 
     def compact(self, now: datetime | None = None) -> dict[str, int]:
         return self.primary.compact(now)

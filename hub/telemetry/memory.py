@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from hub.clock import Clock, SystemClock
 from hub.telemetry import series
 from hub.telemetry.buffered import BufferedStore
-from hub.telemetry.points import Point
+from hub.telemetry.points import Point, SeriesInfo
 
 SeriesKey = tuple[str, str, str, str]
 
@@ -84,6 +84,14 @@ class MemoryHistory(BufferedStore):
         lo, hi = series.epoch(start), series.epoch(end)
         before = [row for row in rows if row[0] < lo][-1:]
         return before + [row for row in rows if lo <= row[0] < hi]
+
+    def series(self, household: str, device: str | None = None) -> list[SeriesInfo]:
+        found = {
+            (d, m, c)
+            for (h, d, m, c), rows in self._series.items()
+            if h == household and rows and (device is None or d == device)
+        }
+        return [SeriesInfo(device=d, metric=m, channel=c or None) for d, m, c in sorted(found)]
 
     def compact(self, now: datetime | None = None) -> dict[str, int]:
         cutoff = series.epoch((now or self.clock.now()) - timedelta(days=self.keep_days))

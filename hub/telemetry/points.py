@@ -75,3 +75,21 @@ class DailyTotal:
             "samples": self.samples,
             "resets": self.resets,
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeriesInfo:
+    """A series the history holds for a household: what a dashboard can chart.
+
+    Attributes:
+        device: the vendor's device id.
+        metric: the metric (``power``, ``temperature``, ...).
+        channel: the sub-part (phase, tariff, compartment), or None.
+    """
+
+    device: str
+    metric: str
+    channel: str | None
+
+    def marshal(self) -> dict[str, Any]:
+        return {"device": self.device, "metric": self.metric, "channel": self.channel}

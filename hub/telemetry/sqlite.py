@@ -23,7 +23,7 @@ from hub.errors import ConfigError
 from hub.storage.database import Database
 from hub.telemetry import series
 from hub.telemetry.buffered import BufferedStore
-from hub.telemetry.points import Point
+from hub.telemetry.points import Point, SeriesInfo
 
 logger = logging.getLogger(__name__)
 
@@ -204,13 +204,16 @@ class SQLiteHistory(BufferedStore):
         # before it; its last reading may still be inside, hence the filter on times.
         before = self.db.query(
             f"SELECT last_ts, last_value FROM telemetry_agg WHERE {_SERIES} AND width = ?"
-            " AND last_ts < ? ORDER BY bucket DESC LIMIT 1",
-            (*key, self.bucket_s, lo),
+            " AND bucket < ? AND last_ts < ? ORDER BY bucket DESC LIMIT 1",
+            (*key, self.bucket_s, lo, lo),
         )
+        # bucket <= first_ts <= last_ts < bucket + width: the bounds on bucket let the
+        # primary key find the range; the bounds on the times pick the rows.
         rows = self.db.query(
             "SELECT first_ts, first_value, last_ts, last_value FROM telemetry_agg"
-            f" WHERE {_SERIES} AND width = ? AND last_ts >= ? AND first_ts < ? ORDER BY bucket",
-            (*key, self.bucket_s, lo, hi),
+            f" WHERE {_SERIES} AND width = ? AND bucket > ? AND bucket < ?"
+            " AND last_ts >= ? AND first_ts < ? ORDER BY bucket",
+            (*key, self.bucket_s, lo - self.bucket_s, hi, lo, hi),
         )
         samples: list[tuple[float, float]] = [(r[0], r[1]) for r in before]
         for first_ts, first_value, last_ts, last_value in rows:
@@ -219,6 +222,14 @@ class SQLiteHistory(BufferedStore):
             if last_ts > first_ts and last_ts < hi:
                 samples.append((last_ts, last_value))
         return samples
+
+    def series(self, household: str, device: str | None = None) -> list[SeriesInfo]:
+        rows = self.db.query(
+            "SELECT DISTINCT device, metric, channel FROM telemetry_agg WHERE household = ?"
+            " AND (? IS NULL OR device = ?) ORDER BY device, metric, channel",
+            (household, device, device),
+        )
+        return [SeriesInfo(device=r[0], metric=r[1], channel=r[2] or None) for r in rows]
 
     # -- maintenance ------------------------------------------------------------------
 

@@ -324,3 +324,27 @@ def test_points_marshal_to_json_ready_dicts(store: HistoryStore, hh: str) -> Non
 def test_naive_datetimes_are_refused(store: HistoryStore, hh: str) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         store.query(hh, "meter", "power", start=datetime(2026, 1, 1), end=T0)
+
+
+def test_series_lists_what_a_household_can_chart(store: HistoryStore, hh: str) -> None:
+    store.write(
+        hh,
+        [
+            reading("temperature", 4.0, device="fridge", channel="cooler"),
+            reading("temperature", -18.0, device="fridge", channel="freezer"),
+            reading("power", 80, device="fridge"),
+            reading("energy", 1.5, device="meter", channel="t1"),
+            reading("model", "X", device="meter"),
+        ],
+        at(0),
+    )
+    store.write(hh + "x", [reading("power", 1, device="other")], at(0))
+    store.flush()
+
+    assert [s.marshal() for s in store.series(hh)] == [
+        {"device": "fridge", "metric": "power", "channel": None},
+        {"device": "fridge", "metric": "temperature", "channel": "cooler"},
+        {"device": "fridge", "metric": "temperature", "channel": "freezer"},
+        {"device": "meter", "metric": "energy", "channel": "t1"},
+    ]
+    assert [(s.metric, s.channel) for s in store.series(hh, "meter")] == [("energy", "t1")]

@@ -15,6 +15,7 @@ def test_public_names() -> None:
         "MemoryHistory",
         "Point",
         "SQLiteHistory",
+        "SeriesInfo",
         "build_history",
     ]
     for name in hub.telemetry.__all__:
