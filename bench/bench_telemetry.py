@@ -189,7 +189,9 @@ def main() -> None:
             bench_sqlite(root / f"h{flush_every}.db", args.readings, args.households, flush_every)
         bench_compact(root / "h1000.db")
         bench_sqlite_thread(root / "thread.db", args.readings, args.households, args.rate)
-        bench_unbatched(root / "single.sqlite3", min(args.readings, 10_000), args.households)
+        small = min(args.readings, 10_000)
+        bench_unbatched(root / "single.db", small, args.households)
+        bench_sqlite(root / "small.db", small, args.households, 1000)
     bench_influx_down(args.readings, args.households)
 
 
