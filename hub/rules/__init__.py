@@ -1,1 +1,40 @@
-"""hub.rules"""
+"""Rules: YAML rule packs turned into suggestions, requests and offers.
+
+Public API (see :mod:`hub.rules.engine` for the wiring)::
+
+    from hub.rules import RuleEngine, Action, ActionSink, ListSink, DatabaseSink, OutboxSink
+    from hub.rules import OfferEvent, NoticeChange, DeviceAvailability, watch_packs
+"""
+
+from hub.rules.actions import Action, ActionSink, DatabaseSink, ListSink, OutboxSink
+from hub.rules.engine import ReloadResult, RuleEngine
+from hub.rules.events import (
+    DeviceAvailability,
+    Notice,
+    NoticeChange,
+    NoticeChangeLike,
+    NoticeLike,
+    OfferEvent,
+)
+from hub.rules.loader import PackInvalid, check_paths, load_pack
+from hub.rules.watch import watch_packs
+
+__all__ = [
+    "Action",
+    "ActionSink",
+    "DatabaseSink",
+    "DeviceAvailability",
+    "ListSink",
+    "Notice",
+    "NoticeChange",
+    "NoticeChangeLike",
+    "NoticeLike",
+    "OfferEvent",
+    "OutboxSink",
+    "PackInvalid",
+    "ReloadResult",
+    "RuleEngine",
+    "check_paths",
+    "load_pack",
+    "watch_packs",
+]

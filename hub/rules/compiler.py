@@ -42,6 +42,7 @@ from hub.rules.templates import Renderer, compile_data, compile_template
 ACTIVE, CLEAR, KEEP = 1, -1, 0
 _NUMBER = (int, float)
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_OPS = frozenset(Comparison.model_fields)
 TRACKED_KINDS = frozenset({"suggest", "request", "offer"})
 """Action kinds that stay open (de-duplicated) until released."""
 
@@ -268,7 +269,7 @@ def resolve_path(root: Any, path: str) -> tuple[bool, Any]:
 
 def compare(spec: Comparison, found: bool, value: Any) -> tuple[bool, str]:
     """Apply every operator given in ``spec``; (ok, why not)."""
-    s = spec.model_fields_set
+    s = spec.model_fields_set & _OPS
     if "exists" in s and spec.exists is not None and found != spec.exists:
         return False, "is missing" if spec.exists else f"exists ({value!r})"
     if not found:
