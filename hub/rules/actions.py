@@ -159,3 +159,7 @@ class OutboxSink:
                     rest.append(a)
             if rest:
                 self._fallback.submit(rest)
+
+    def after_commit(self) -> None:
+        """Wake the outbox relay (the engine calls this after its commit)."""
+        self._outbox.notify()
