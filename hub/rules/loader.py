@@ -151,6 +151,8 @@ def _translate(exc: ValidationError, root: yaml.Node | None, data: Any, file: st
         line = node.start_mark.line + 1 if node is not None else 1
         rule_id = _rule_id(data, loc)
         path = _data_path(data, loc)
+        if "Keys should be strings" in str(err["msg"]):
+            path = path[:-1]  # the offending key is a boolean or number, not a name
         if rule_id and len(path) >= 2:
             path = path[2:]  # the rule id is printed already
         where = ".".join(str(p) for p in path)

@@ -160,7 +160,12 @@ class NoticeSpec(_Strict):
     """Which notice changes fire: action, category, event, time window."""
 
     when: list[Literal["arrived", "updated", "cancelled", "expired"]] = ["arrived", "updated"]
-    category: list[str] | None = None
+    category: Annotated[
+        list[str] | None,
+        WithJsonSchema(
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        ),
+    ] = None
     event: str | None = None
     event_contains: str | None = None
     overlaps: Literal["tonight", "today", "tomorrow"] | Duration | None = Field(
