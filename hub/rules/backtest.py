@@ -230,9 +230,9 @@ def _advance(engine: RuleEngine, clock: FakeClock, to: datetime) -> None:
 class ProgressBar:
     """A one-line progress bar on stderr (by bytes read of the input file)."""
 
-    def __init__(self, total: int, stream: IO[str] = sys.stderr, width: int = 30) -> None:
+    def __init__(self, total: int, stream: IO[str] | None = None, width: int = 30) -> None:
         self.total = max(total, 1)
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr
         self.width = width
 
     def show(self, done: int, records: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,6 +81,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             print(f"{err.file}:{err.line}: rule {err.rule_id or '-'}: {err.message}",
                   file=sys.stderr)
         return 1
+    # The replay's private in-memory database would log its migrations: not news here.
+    logging.getLogger("hub.storage").setLevel(logging.WARNING)
     show = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
     try:
         if args.since:

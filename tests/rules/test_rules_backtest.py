@@ -1,0 +1,74 @@
+"""Backtests over a recorded Saturday list exactly the expected suggestions."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from hub.cli import main
+from hub.rules.backtest import BacktestInputError, read_jsonl, run_backtest
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE = Path(__file__).with_name("data") / "saturday.jsonl"
+COMMUNITY = REPO / "rules" / "community.yaml"
+
+EXPECTED = [
+    "2026-11-28T07:00:00Z h-ana community/activity-ride request [ride-gathering-fishing]"
+    " Ride to Lake Pier",
+    "2026-11-28T08:30:00Z h-ana community/pantry-low suggest [grocery-delivery]"
+    " Groceries running low: milk, eggs. Delivery?",
+    "2026-11-28T10:00:00Z h-ana community/gas-outage-dinner suggest"
+    " [gas-dinner-gas-2026-11-28] No gas for cooking tonight. Dinner together?",
+    "2026-11-28T10:00:00Z h-ben community/gas-outage-dinner suggest"
+    " [gas-dinner-gas-2026-11-28] No gas for cooking tonight. Dinner together?",
+    "2026-11-28T10:30:00Z h-ana community/delivery-clash suggest [move-booking-17]"
+    " Grocery delivery 18:00-19:00 clashes with Dinner at river-bistro 18:30. Move it?",
+]
+
+
+def test_backtest_cli_lists_the_expected_suggestions(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["rules", "backtest", str(COMMUNITY), "--input", str(FIXTURE),
+                 "--progress", "always"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert out.splitlines() == EXPECTED
+    assert "100% 102 records" in err
+    assert "102 record(s) replayed, 5 action(s)" in err
+
+
+def test_backtest_json_output_and_traces(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "backtest", str(COMMUNITY), "--input", str(FIXTURE), "--json"]) == 0
+    actions = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    grocery = actions[1]
+    assert grocery["data"]["items"] == ["milk", "eggs"]
+    assert grocery["message"].startswith("milk 0.2 l, eggs 0 pcs.")
+    with FIXTURE.open("rb") as f:
+        result = run_backtest([COMMUNITY], read_jsonl(f))
+    ben = [t for t in result.traces if t["household"] == "h-ben" and t["rule"] == "pantry-low"]
+    assert [t["outcome"] for t in ben] == ["pending", "cancelled"]  # the door was open
+
+
+def test_backtest_has_no_side_effects(tmp_path: Path) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with FIXTURE.open("rb") as f:
+        result = run_backtest([COMMUNITY], read_jsonl(f))
+    assert len(result.actions) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_bad_input_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"ts": "2026-11-28T07:00:00Z", "household": "h", "metric": "stock",'
+                   ' "value": 1, "device": "d"}\n{"ts": "yesterday"}\n', encoding="utf-8")
+    assert main(["rules", "backtest", str(COMMUNITY), "--input", str(bad)]) == 2
+    assert "line 2: ts must be ISO 8601 or epoch seconds" in capsys.readouterr().err
+    with pytest.raises(BacktestInputError, match="line 1: not JSON"):
+        list(read_jsonl(io.BytesIO(b"{nope\n")))
+
+
+def test_since_without_a_telemetry_store(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "backtest", str(COMMUNITY), "--since", "7d"]) == 2
+    assert "--since needs the telemetry store" in capsys.readouterr().err
