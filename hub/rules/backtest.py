@@ -117,24 +117,30 @@ def parse_record(obj: Any, line: int) -> Record:
                 expires=parse_ts(n["expires"], line) if n.get("expires") else None,
                 headline=str(n.get("headline", "")),
             )
-            change = NoticeChange(action=n["action"], notice=notice,
-                                  households=tuple(n.get("households") or ()))
+            change = NoticeChange(
+                action=n["action"], notice=notice, households=tuple(n.get("households") or ())
+            )
         except (KeyError, TypeError) as exc:
             raise BacktestInputError(f"line {line}: bad notice: {exc}") from exc
         return Record(ts=ts, event=change)
     if "offer" in obj:
         o = obj["offer"]
         try:
-            event = OfferEvent(kind=o["kind"], household=str(o["household"]),
-                               offer_id=str(o["offer_id"]), data=dict(o.get("data") or {}))
+            event = OfferEvent(
+                kind=o["kind"],
+                household=str(o["household"]),
+                offer_id=str(o["offer_id"]),
+                data=dict(o.get("data") or {}),
+            )
         except (KeyError, TypeError) as exc:
             raise BacktestInputError(f"line {line}: bad offer event: {exc}") from exc
         return Record(ts=ts, event=event)
     if "availability" in obj:
         a = obj["availability"]
         try:
-            avail = DeviceAvailability(household=str(a["household"]), device=str(a["device"]),
-                                       online=bool(a["online"]))
+            avail = DeviceAvailability(
+                household=str(a["household"]), device=str(a["device"]), online=bool(a["online"])
+            )
         except (KeyError, TypeError) as exc:
             raise BacktestInputError(f"line {line}: bad availability: {exc}") from exc
         return Record(ts=ts, event=avail)

@@ -1,9 +1,9 @@
 """``hub rules``: check packs, backtest them, print the pack schema.
 
-    hub rules check [PATH ...]                 # default rules/; exit 1 on any error
-    hub rules backtest PACK --input FILE.jsonl [--json] [--no-drain]
-    hub rules backtest PACK --since 7d         # needs the telemetry store (when wired)
-    hub rules schema [--write rules/schema.json]
+hub rules check [PATH ...]                 # default rules/; exit 1 on any error
+hub rules backtest PACK --input FILE.jsonl [--json] [--no-drain]
+hub rules backtest PACK --since 7d         # needs the telemetry store (when wired)
+hub rules schema [--write rules/schema.json]
 """
 
 from __future__ import annotations
@@ -34,10 +34,17 @@ def register(sub: Any) -> None:
     src.add_argument("--input", help="recorded JSONL (see hub.rules.backtest for the format)")
     src.add_argument("--since", help="history from the telemetry store, e.g. 7d, 12h")
     bt.add_argument("--json", action="store_true", help="print actions as JSON lines")
-    bt.add_argument("--no-drain", action="store_true",
-                    help="do not fire for: timers still pending after the last record")
-    bt.add_argument("--progress", choices=["auto", "always", "never"], default="auto",
-                    help="progress bar on stderr (auto: when stderr is a terminal)")
+    bt.add_argument(
+        "--no-drain",
+        action="store_true",
+        help="do not fire for: timers still pending after the last record",
+    )
+    bt.add_argument(
+        "--progress",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="progress bar on stderr (auto: when stderr is a terminal)",
+    )
     bt.set_defaults(func=cmd_backtest)
 
     schema = rsub.add_parser("schema", help="print the JSON Schema of a rule pack")
@@ -78,8 +85,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     errors = check_paths([args.pack])
     if errors:
         for err in errors:
-            print(f"{err.file}:{err.line}: rule {err.rule_id or '-'}: {err.message}",
-                  file=sys.stderr)
+            print(
+                f"{err.file}:{err.line}: rule {err.rule_id or '-'}: {err.message}", file=sys.stderr
+            )
         return 1
     # The replay's private in-memory database would log its migrations: not news here.
     logging.getLogger("hub.storage").setLevel(logging.WARNING)
@@ -87,9 +95,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     try:
         if args.since:
             if backtest.HISTORY_FACTORY is None:
-                print("hub rules backtest: --since needs the telemetry store, which is not"
-                      " wired in this build; record history to JSONL and use --input",
-                      file=sys.stderr)
+                print(
+                    "hub rules backtest: --since needs the telemetry store, which is not"
+                    " wired in this build; record history to JSONL and use --input",
+                    file=sys.stderr,
+                )
                 return 2
             until = datetime.now(UTC)
             since = until - timedelta(seconds=parse_duration(args.since))
@@ -117,6 +127,5 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         else:
             created = a.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             print(f"{created} {a.household} {a.pack}/{a.rule_id} {a.kind} [{a.key}] {a.title}")
-    print(f"{result.records} record(s) replayed, {len(result.actions)} action(s)",
-          file=sys.stderr)
+    print(f"{result.records} record(s) replayed, {len(result.actions)} action(s)", file=sys.stderr)
     return 0

@@ -80,6 +80,10 @@ class Watch:
         self.rule = rule
         self.idx = idx
         self.key = (rule.uid, idx)
+        self.mode: str
+        self.threshold: Any
+        self.clear: float | None
+        self.device: str | None
         if isinstance(spec, DeviceOfflineTrigger):
             self.metric, self.channel = "online", None
             self.device = None if spec.device_offline in {"any", "*"} else spec.device_offline
@@ -147,7 +151,8 @@ class ScheduleEntry:
             return moment + timedelta(seconds=spec.every)
         if spec.cron is not None:
             trig = CronTrigger.from_crontab(spec.cron, timezone=self.tz)
-            return trig.get_next_fire_time(None, moment + timedelta(seconds=1))
+            nxt: datetime | None = trig.get_next_fire_time(None, moment + timedelta(seconds=1))
+            return nxt
         assert spec.at is not None
         try:
             at = dtime.fromisoformat(spec.at)
@@ -157,7 +162,8 @@ class ScheduleEntry:
                 once = once.replace(tzinfo=self.tz)
             return once if once > moment else None
         trig = CronTrigger(hour=at.hour, minute=at.minute, second=at.second, timezone=self.tz)
-        return trig.get_next_fire_time(None, moment + timedelta(seconds=1))
+        daily: datetime | None = trig.get_next_fire_time(None, moment + timedelta(seconds=1))
+        return daily
 
 
 @dataclass(slots=True, eq=False)
@@ -278,42 +284,34 @@ def compare(spec: Comparison, found: bool, value: Any) -> tuple[bool, str]:
         if s - {"exists", "not_equals", "not_contains"}:
             return False, "no value"
         return True, ""
-    checks: list[tuple[str, Callable[[], bool]]] = []
-    if "equals" in s:
-        checks.append((f"{value!r} is not {spec.equals!r}", lambda: value == spec.equals))
-    if "not_equals" in s:
-        checks.append((f"{value!r} equals {spec.not_equals!r}", lambda: value != spec.not_equals))
-    for op, fn in (
-        ("below", lambda a, b: a < b),
-        ("above", lambda a, b: a > b),
-        ("at_least", lambda a, b: a >= b),
-        ("at_most", lambda a, b: a <= b),
-    ):
-        if op in s:
-            bound = getattr(spec, op)
-            if isinstance(value, list | tuple | dict | set):
-                subject: Any = len(value)
-            else:
-                subject = value
-            if type(subject) not in _NUMBER or isinstance(subject, bool):
-                return False, f"{value!r} is not a number"
-            checks.append((f"{value!r} is not {op.replace('_', ' ')} {bound}",
-                           lambda f=fn, x=subject, b=bound: bool(f(x, b))))
-    if "one_of" in s and spec.one_of is not None:
-        checks.append((f"{value!r} is not one of {spec.one_of!r}", lambda: value in spec.one_of))
-    if "contains" in s:
-        checks.append(
-            (f"{value!r} does not contain {spec.contains!r}", lambda: _contains(value, spec.contains))
-        )
-    if "not_contains" in s:
-        checks.append(
-            (f"{value!r} contains {spec.not_contains!r}",
-             lambda: not _contains(value, spec.not_contains))
-        )
-    for why, check in checks:
-        if not check():
-            return False, why
+    if "equals" in s and value != spec.equals:
+        return False, f"{value!r} is not {spec.equals!r}"
+    if "not_equals" in s and value == spec.not_equals:
+        return False, f"{value!r} equals {spec.not_equals!r}"
+    for op in ("below", "above", "at_least", "at_most"):
+        if op not in s:
+            continue
+        bound: float = getattr(spec, op)
+        subject: Any = len(value) if isinstance(value, list | tuple | dict | set) else value
+        if type(subject) not in _NUMBER:
+            return False, f"{value!r} is not a number"
+        if not _ORDER[op](subject, bound):
+            return False, f"{value!r} is not {op.replace('_', ' ')} {bound}"
+    if "one_of" in s and spec.one_of is not None and value not in spec.one_of:
+        return False, f"{value!r} is not one of {spec.one_of!r}"
+    if "contains" in s and not _contains(value, spec.contains):
+        return False, f"{value!r} does not contain {spec.contains!r}"
+    if "not_contains" in s and _contains(value, spec.not_contains):
+        return False, f"{value!r} contains {spec.not_contains!r}"
     return True, ""
+
+
+_ORDER: dict[str, Callable[[Any, float], bool]] = {
+    "below": lambda a, b: bool(a < b),
+    "above": lambda a, b: bool(a > b),
+    "at_least": lambda a, b: bool(a >= b),
+    "at_most": lambda a, b: bool(a <= b),
+}
 
 
 def _contains(container: Any, item: Any) -> bool:

@@ -39,7 +39,7 @@ def parse_duration(value: object) -> float:
 
 def format_duration(seconds: float) -> str:
     """The shortest readable form of a duration (``1800`` -> ``30m``)."""
-    rest = int(round(seconds))
+    rest = round(seconds)
     if rest == 0:
         return "0s"
     out = []

@@ -364,8 +364,13 @@ class RuleEngine:
             return
         if due is not None:
             self._push(due, household, lkey)
-            self._trace(rule, household, "pending", f"{w.describe()}: waiting until "
-                        f"{iso_utc(datetime.fromtimestamp(due, UTC))}", w.describe())
+            self._trace(
+                rule,
+                household,
+                "pending",
+                f"{w.describe()}: waiting until {iso_utc(datetime.fromtimestamp(due, UTC))}",
+                w.describe(),
+            )
             return
         self._fire(rule, household, self._reading_ctx(w, r), w.describe())
 
@@ -373,8 +378,13 @@ class RuleEngine:
         del self._latches[household][lkey]
         self._batch.writes.append(self._store.delete_latch(lkey, household))
         if not st.fired:
-            self._trace(w.rule, household, "cancelled",
-                        f"{w.describe()} cleared before for: elapsed", w.describe())
+            self._trace(
+                w.rule,
+                household,
+                "cancelled",
+                f"{w.describe()} cleared before for: elapsed",
+                w.describe(),
+            )
 
     # -- events -----------------------------------------------------------------------
 
@@ -382,8 +392,7 @@ class RuleEngine:
         """Evaluate a non-telemetry event: :class:`DeviceAvailability`, a notice change
         (:class:`NoticeChangeLike`) or an :class:`OfferEvent`. Unknown events are ignored."""
         if isinstance(event, DeviceAvailability):
-            reading = Reading(device=event.device, metric="online", value=event.online,
-                              ts=event.ts)
+            reading = Reading(device=event.device, metric="online", value=event.online, ts=event.ts)
             self.on_readings(event.household, (reading,))
             return
         with self._lock:
@@ -409,8 +418,10 @@ class RuleEngine:
                     for hh in change.households:
                         self._trace(rule, hh, "no-match", why, label)
                     continue
-                ctx = {"notice": notice_context(change, rule.tz),
-                       "trigger": {"kind": "notice", "index": idx, "action": change.action}}
+                ctx = {
+                    "notice": notice_context(change, rule.tz),
+                    "trigger": {"kind": "notice", "index": idx, "action": change.action},
+                }
                 for hh in change.households:
                     self._fire(rule, hh, ctx, label)
 
@@ -420,12 +431,14 @@ class RuleEngine:
             self._release(event.household, key)
         for rule in self._rules.values():
             for idx, spec in rule.offers:
-                ok, why = offer_matches(spec, event)
+                ok, _why = offer_matches(spec, event)
                 label = f"offer {event.kind} {event.offer_id}"
                 if not ok:
                     continue
-                ctx = {"offer": offer_context(event),
-                       "trigger": {"kind": "offer", "index": idx, "event": event.kind}}
+                ctx = {
+                    "offer": offer_context(event),
+                    "trigger": {"kind": "offer", "index": idx, "event": event.kind},
+                }
                 self._fire(rule, event.household, ctx, label)
 
     # -- time -------------------------------------------------------------------------
@@ -446,8 +459,12 @@ class RuleEngine:
                 watch = next((x for x in rule.watches if x.idx == lkey[1]), None)
                 if watch is None:
                     continue
-                self._fire(rule, household, self._reading_ctx(watch, st.reading),
-                           f"{watch.describe()} for {watch.for_s:g}s")
+                self._fire(
+                    rule,
+                    household,
+                    self._reading_ctx(watch, st.reading),
+                    f"{watch.describe()} for {watch.for_s:g}s",
+                )
             for skey, next_at in list(self._schedules.items()):
                 if next_at <= ts:
                     self._run_schedule(skey, next_at, ts)
@@ -488,8 +505,13 @@ class RuleEngine:
             self._batch.writes.append(self._store.upsert_schedule(rule, skey, nxt.timestamp()))
         households = entry.spec.households or sorted(self._known_households())
         label = f"schedule {entry.spec.cron or entry.spec.every or entry.spec.at}"
-        ctx = {"trigger": {"kind": "schedule", "index": entry.idx,
-                           "scheduled": datetime.fromtimestamp(next_at, UTC).astimezone(rule.tz)}}
+        ctx = {
+            "trigger": {
+                "kind": "schedule",
+                "index": entry.idx,
+                "scheduled": datetime.fromtimestamp(next_at, UTC).astimezone(rule.tz),
+            }
+        }
         for hh in households:
             self._fire(rule, hh, ctx, label)
 
@@ -510,8 +532,13 @@ class RuleEngine:
             ts = now.timestamp()
             until = self._cooldowns.get((rule.uid, household))
             if until is not None and ts < until:
-                self._trace(rule, household, "held", "cooldown until "
-                            + iso_utc(datetime.fromtimestamp(until, UTC)), label)
+                self._trace(
+                    rule,
+                    household,
+                    "held",
+                    "cooldown until " + iso_utc(datetime.fromtimestamp(until, UTC)),
+                    label,
+                )
                 return
             ctx = self._context(rule, household, now, extra)
             for text, check in rule.conditions:
@@ -526,8 +553,10 @@ class RuleEngine:
                 kind = spec.spec.kind
                 if kind == "withdraw":
                     self._release(household, key)
-                elif rule.spec.dedup and kind in TRACKED_KINDS and (
-                    (rule.uid, household, key) in self._open
+                elif (
+                    rule.spec.dedup
+                    and kind in TRACKED_KINDS
+                    and ((rule.uid, household, key) in self._open)
                 ):
                     held.append(key)
                     continue
@@ -573,8 +602,12 @@ class RuleEngine:
         watch = trig.pop("watch", None)
         if isinstance(reading, Reading):
             ctx["reading"] = _reading_dict(reading)
-            trig.update(device=reading.device, metric=reading.metric,
-                        channel=reading.channel, condition=watch.describe() if watch else "")
+            trig.update(
+                device=reading.device,
+                metric=reading.metric,
+                channel=reading.channel,
+                condition=watch.describe() if watch else "",
+            )
         for k, v in extra.items():
             if k not in {"reading", "trigger"}:
                 ctx[k] = v
@@ -603,8 +636,16 @@ class RuleEngine:
             if item in seen:
                 continue
             seen.add(item)
-            out.append({"item": item, "device": device, "metric": r.metric, "value": r.value,
-                        "unit": r.unit, "trigger": idx})
+            out.append(
+                {
+                    "item": item,
+                    "device": device,
+                    "metric": r.metric,
+                    "value": r.value,
+                    "unit": r.unit,
+                    "trigger": idx,
+                }
+            )
         return out
 
     # -- EvalScope --------------------------------------------------------------------
@@ -628,8 +669,10 @@ class RuleEngine:
 
     def _release(self, household: str, key: str, rule_id: str | None = None) -> int:
         hits = [
-            k for k in self._open
-            if k[1] == household and k[2] == key
+            k
+            for k in self._open
+            if k[1] == household
+            and k[2] == key
             and (rule_id is None or k[0] == rule_id or k[0].endswith("/" + rule_id))
         ]
         for k in hits:
@@ -658,7 +701,9 @@ class RuleEngine:
         if self._persist_traces:
             self._batch.traces.append(entry)
 
-    def traces(self, rule_id: str | None = None, household: str | None = None) -> list[dict[str, Any]]:
+    def traces(
+        self, rule_id: str | None = None, household: str | None = None
+    ) -> list[dict[str, Any]]:
         """Recent decisions, oldest first: ``at, rule, pack, household, trigger, outcome``
         (``fired``, ``pending``, ``held``, ``condition-failed``, ``cancelled``,
         ``no-match``, ``failed``, ``misfire-skipped``) and ``reason``."""
@@ -675,8 +720,12 @@ class RuleEngine:
         """Pending ``for:`` timers: rule, household, device, due."""
         with self._lock:
             return [
-                {"rule": lkey[0], "household": hh, "device": lkey[2],
-                 "due": iso_utc(datetime.fromtimestamp(st.due, UTC))}
+                {
+                    "rule": lkey[0],
+                    "household": hh,
+                    "device": lkey[2],
+                    "due": iso_utc(datetime.fromtimestamp(st.due, UTC)),
+                }
                 for hh, latches in self._latches.items()
                 for lkey, st in latches.items()
                 if st.due is not None and not st.fired
@@ -700,7 +749,8 @@ class RuleEngine:
         except Exception:
             logger.exception(
                 "rules: committing %d actions and %d state changes failed; state restored",
-                len(batch.actions), len(batch.writes),
+                len(batch.actions),
+                len(batch.writes),
             )
             self._restore()
             return
@@ -762,15 +812,27 @@ class RuleEngine:
                 if rule.spec.misfire == "skip":
                     st.fired = True
                     self._batch.writes.append(self._store.upsert_latch(rule, lkey, hh, st))
-                    self._trace(rule, hh, "misfire-skipped", "came due while the hub was down "
-                                f"({iso_utc(datetime.fromtimestamp(st.due, UTC))})", "for:")
+                    self._trace(
+                        rule,
+                        hh,
+                        "misfire-skipped",
+                        "came due while the hub was down "
+                        f"({iso_utc(datetime.fromtimestamp(st.due, UTC))})",
+                        "for:",
+                    )
         for skey, next_at in list(self._schedules.items()):
             rule = self._rules[skey[0]]
             if next_at <= now and rule.spec.misfire == "skip":
                 entry = next(s for s in rule.schedules if s.idx == skey[1])
                 nxt = entry.next_after(self._clock.now())
-                self._trace(rule, None, "misfire-skipped", "schedule came due while the hub was"
-                            f" down ({iso_utc(datetime.fromtimestamp(next_at, UTC))})", "schedule")
+                self._trace(
+                    rule,
+                    None,
+                    "misfire-skipped",
+                    "schedule came due while the hub was"
+                    f" down ({iso_utc(datetime.fromtimestamp(next_at, UTC))})",
+                    "schedule",
+                )
                 if nxt is None:
                     del self._schedules[skey]
                     self._batch.writes.append(self._store.delete_schedule(skey))
@@ -800,6 +862,12 @@ def _reading_dict(r: Reading) -> dict[str, Any]:
             ts = datetime.fromisoformat(r.ts).timestamp()
         except ValueError:
             ts = None
-    return {"device": r.device, "metric": r.metric, "channel": r.channel, "value": r.value,
-            "unit": r.unit, "ts": ts, "ts_iso": r.ts}
-
+    return {
+        "device": r.device,
+        "metric": r.metric,
+        "channel": r.channel,
+        "value": r.value,
+        "unit": r.unit,
+        "ts": ts,
+        "ts_iso": r.ts,
+    }

@@ -144,7 +144,9 @@ def check_paths(paths: Iterable[str | Path]) -> list[RuleError]:
 # -- locating errors --------------------------------------------------------------------
 
 
-def _translate(exc: ValidationError, root: yaml.Node | None, data: Any, file: str) -> Iterator[RuleError]:
+def _translate(
+    exc: ValidationError, root: yaml.Node | None, data: Any, file: str
+) -> Iterator[RuleError]:
     for err in exc.errors(include_url=False):
         loc = _strip_tags(tuple(err["loc"]))
         node = _walk(root, loc)
@@ -210,10 +212,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> list[Any]:
     out: list[Any] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-            out.append(part)
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        in_map = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_map or in_list:
             current = current[part]
             out.append(part)
         elif isinstance(current, dict) and len(out) == len(loc) - 1 and part == loc[-1]:

@@ -217,7 +217,9 @@ class ScheduleSpec(_Strict):
                 try:
                     datetime.fromisoformat(self.at)
                 except ValueError as exc:
-                    raise ValueError(f"at must be HH:MM or an ISO date-time, not {self.at!r}") from exc
+                    raise ValueError(
+                        f"at must be HH:MM or an ISO date-time, not {self.at!r}"
+                    ) from exc
         return self
 
 
@@ -374,8 +376,7 @@ class ActionSpec(_Strict):
     ]
     key: str | None = Field(
         default=None,
-        description="de-duplication key (default: the rule id); withdraw names the key to"
-        " withdraw",
+        description="de-duplication key (default: the rule id); withdraw names the key to withdraw",
     )
     title: str = ""
     message: str = ""

@@ -79,13 +79,26 @@ class RuleStore:
         for r in self._db.query("SELECT * FROM rules_state"):
             try:
                 data = orjson.loads(r["reading"])
-                reading = Reading(**{k: data.get(k) for k in
-                                     ("device", "metric", "value", "unit", "channel", "ts")})
+                reading = Reading(
+                    **{
+                        k: data.get(k)
+                        for k in ("device", "metric", "value", "unit", "channel", "ts")
+                    }
+                )
             except (orjson.JSONDecodeError, TypeError):
                 reading = Reading(device=r["device"], metric="", value=0)
             out.append(
-                LatchRow(r["rule"], r["trig"], r["household"], r["device"], r["rule_hash"],
-                         r["since"], r["due_at"], bool(r["fired"]), reading)
+                LatchRow(
+                    r["rule"],
+                    r["trig"],
+                    r["household"],
+                    r["device"],
+                    r["rule_hash"],
+                    r["since"],
+                    r["due_at"],
+                    bool(r["fired"]),
+                    reading,
+                )
             )
         return out
 

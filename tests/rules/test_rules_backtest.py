@@ -30,8 +30,9 @@ EXPECTED = [
 
 
 def test_backtest_cli_lists_the_expected_suggestions(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["rules", "backtest", str(COMMUNITY), "--input", str(FIXTURE),
-                 "--progress", "always"])
+    code = main(
+        ["rules", "backtest", str(COMMUNITY), "--input", str(FIXTURE), "--progress", "always"]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     assert out.splitlines() == EXPECTED
@@ -61,8 +62,11 @@ def test_backtest_has_no_side_effects(tmp_path: Path) -> None:
 
 def test_bad_input_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"ts": "2026-11-28T07:00:00Z", "household": "h", "metric": "stock",'
-                   ' "value": 1, "device": "d"}\n{"ts": "yesterday"}\n', encoding="utf-8")
+    bad.write_text(
+        '{"ts": "2026-11-28T07:00:00Z", "household": "h", "metric": "stock",'
+        ' "value": 1, "device": "d"}\n{"ts": "yesterday"}\n',
+        encoding="utf-8",
+    )
     assert main(["rules", "backtest", str(COMMUNITY), "--input", str(bad)]) == 2
     assert "line 2: ts must be ISO 8601 or epoch seconds" in capsys.readouterr().err
     with pytest.raises(BacktestInputError, match="line 1: not JSON"):

@@ -15,7 +15,7 @@ import orjson
 
 from hub.clock import FakeClock
 from hub.events import Reading
-from hub.rules.actions import DatabaseSink, ListSink
+from hub.rules.actions import ListSink
 from hub.rules.engine import RuleEngine
 from hub.storage.database import Database
 
@@ -180,7 +180,9 @@ def _resume(db: Path, pack: Path) -> None:
     assert proc.wait(timeout=10) == 0
 
 
-def test_kill9_during_for_wait_fires_once_at_due(tmp_path: Path, write_pack: Callable[..., Path]) -> None:
+def test_kill9_during_for_wait_fires_once_at_due(
+    tmp_path: Path, write_pack: Callable[..., Path]
+) -> None:
     pack = write_pack(PACK.format(misfire="fire", delay="1500ms"))
     db = tmp_path / "hub.db"
     proc = _spawn(db, pack, "wait")
@@ -196,7 +198,9 @@ def test_kill9_during_for_wait_fires_once_at_due(tmp_path: Path, write_pack: Cal
     assert len(_fired(db)) == 1
 
 
-def test_kill9_after_firing_does_not_repeat(tmp_path: Path, write_pack: Callable[..., Path]) -> None:
+def test_kill9_after_firing_does_not_repeat(
+    tmp_path: Path, write_pack: Callable[..., Path]
+) -> None:
     pack = write_pack(PACK.format(misfire="fire", delay="1s"))
     db = tmp_path / "hub.db"
     proc = _spawn(db, pack, "fire")

@@ -165,8 +165,9 @@ def test_offer_event_with_key_releases(
 ) -> None:
     engine = make_engine(MILK_LOW)
     engine.on_readings("h-ana", milk(0.2))
-    engine.on_event(OfferEvent(kind="expired", household="h-ana", offer_id="o1",
-                               data={"key": "milk"}))
+    engine.on_event(
+        OfferEvent(kind="expired", household="h-ana", offer_id="o1", data={"key": "milk"})
+    )
     engine.on_readings("h-ana", milk(1.5))
     engine.on_readings("h-ana", milk(0.2))
     assert len(sink.actions) == 2
@@ -198,12 +199,16 @@ rules:
 def test_conditions_each_fail_with_a_reason(
     db: object, clock: FakeClock, sink: ListSink, write_pack: Callable[..., object]
 ) -> None:
-    homes = {"h-ana": {"members": ["ana", "tom"], "opt_outs": []},
-             "h-solo": {"members": ["sol"]},
-             "h-out": {"members": ["a", "b"], "opt_outs": ["grocery"]}}
+    homes = {
+        "h-ana": {"members": ["ana", "tom"], "opt_outs": []},
+        "h-solo": {"members": ["sol"]},
+        "h-out": {"members": ["a", "b"], "opt_outs": ["grocery"]},
+    }
     consents = {("h-ana", "grocery-delivery"), ("h-out", "grocery-delivery")}
     engine = RuleEngine(
-        db, clock, sink,  # type: ignore[arg-type]
+        db,
+        clock,
+        sink,  # type: ignore[arg-type]
         household_info=lambda h: homes.get(h, {}),
         consent_check=lambda h, p: (h, p) in consents,
     )
@@ -215,8 +220,9 @@ def test_conditions_each_fail_with_a_reason(
     engine.on_readings("h-solo", [door, *milk(0.2)])
     engine.on_readings("h-out", [door, *milk(0.2)])
     engine.on_readings("h-nobody", [door, *milk(0.2)])
-    engine.on_readings("h-ana", [Reading(device="fridge-1", metric="door_open", value=True),
-                                 *milk(0.2)])
+    engine.on_readings(
+        "h-ana", [Reading(device="fridge-1", metric="door_open", value=True), *milk(0.2)]
+    )
     assert sink.actions == []
     reasons = [t["reason"] for t in engine.traces()]
     assert reasons[0].endswith("07:30 is outside the time window")
@@ -276,7 +282,10 @@ def test_device_offline_for_a_while(
         rules:
           - id: offline
             triggers: [{device_offline: fridge-1, for: 10m}]
-            actions: [{kind: notify, key: "off-{{ trigger.device }}", title: "{{ trigger.device }} offline"}]
+            actions:
+              - kind: notify
+                key: "off-{{ trigger.device }}"
+                title: "{{ trigger.device }} offline"
         """
     )
     engine.on_event(DeviceAvailability(household="h-ana", device="fridge-1", online=False))
@@ -307,29 +316,52 @@ rules:
 """
 
 
-def gas_notice(onset_h: int, end_h: int, nid: str = "n1", event: str = "Gas outage",
-               category: tuple[str, ...] = ("Infra",)) -> Notice:
+def gas_notice(
+    onset_h: int,
+    end_h: int,
+    nid: str = "n1",
+    event: str = "Gas outage",
+    category: tuple[str, ...] = ("Infra",),
+) -> Notice:
     day = datetime(2026, 11, 28, tzinfo=UTC)
-    return Notice(id=nid, event=event, category=category,
-                  onset=day + timedelta(hours=onset_h), expires=day + timedelta(hours=end_h))
+    return Notice(
+        id=nid,
+        event=event,
+        category=category,
+        onset=day + timedelta(hours=onset_h),
+        expires=day + timedelta(hours=end_h),
+    )
 
 
 def test_notice_trigger_filters_and_withdraw(
     make_engine: Callable[..., RuleEngine], sink: ListSink
 ) -> None:
     engine = make_engine(NOTICE)
-    engine.on_event(NoticeChange(action="arrived", notice=gas_notice(5, 9, "morning"),
-                                 households=("h-ana",)))
-    engine.on_event(NoticeChange(action="arrived", notice=gas_notice(16, 22, "water",
-                                 event="Water main works"), households=("h-ana",)))
-    engine.on_event(NoticeChange(action="arrived", notice=gas_notice(16, 22, "met",
-                                 category=("Met",)), households=("h-ana",)))
+    engine.on_event(
+        NoticeChange(action="arrived", notice=gas_notice(5, 9, "morning"), households=("h-ana",))
+    )
+    engine.on_event(
+        NoticeChange(
+            action="arrived",
+            notice=gas_notice(16, 22, "water", event="Water main works"),
+            households=("h-ana",),
+        )
+    )
+    engine.on_event(
+        NoticeChange(
+            action="arrived",
+            notice=gas_notice(16, 22, "met", category=("Met",)),
+            households=("h-ana",),
+        )
+    )
     assert sink.actions == []
     n = gas_notice(16, 22)
     engine.on_event(NoticeChange(action="arrived", notice=n, households=("h-ana", "h-ben")))
     engine.on_event(NoticeChange(action="updated", notice=n, households=("h-ana", "h-ben")))
     assert [(a.household, a.title) for a in sink.actions] == [
-        ("h-ana", "No gas 17:00-23:00"), ("h-ben", "No gas 17:00-23:00")]
+        ("h-ana", "No gas 17:00-23:00"),
+        ("h-ben", "No gas 17:00-23:00"),
+    ]
     assert sink.actions[0].data == {"notice": "n1", "after": "2026-11-28T17:00:00+01:00"}
     engine.on_event(NoticeChange(action="cancelled", notice=n, households=("h-ana",)))
     assert [(a.kind, a.key) for a in sink.actions[2:]] == [("withdraw", "gas-n1")]
@@ -341,26 +373,41 @@ def test_notice_trigger_filters_and_withdraw(
     assert "event 'Water main works' does not mention 'gas'" in reasons
 
 
-def test_offer_event_where_filter(
-    make_engine: Callable[..., RuleEngine], sink: ListSink
-) -> None:
+def test_offer_event_where_filter(make_engine: Callable[..., RuleEngine], sink: ListSink) -> None:
     engine = make_engine(
         """
         pack: t
         rules:
           - id: ride
             triggers: [{offer: {when: [accepted], where: {type: gathering}}}]
-            actions: [{kind: request, key: "ride-{{ offer.offer_id }}", title: "to {{ offer.data.place }}"}]
+            actions:
+              - kind: request
+                key: "ride-{{ offer.offer_id }}"
+                title: "to {{ offer.data.place }}"
         """
     )
-    engine.on_event(OfferEvent(kind="accepted", household="h-ana", offer_id="b1",
-                               data={"type": "delivery"}))
-    engine.on_event(OfferEvent(kind="expired", household="h-ana", offer_id="g1",
-                               data={"type": "gathering", "place": "Lake Pier"}))
-    engine.on_event(OfferEvent(kind="accepted", household="h-ana", offer_id="g1",
-                               data={"type": "gathering", "place": "Lake Pier"}))
+    engine.on_event(
+        OfferEvent(kind="accepted", household="h-ana", offer_id="b1", data={"type": "delivery"})
+    )
+    engine.on_event(
+        OfferEvent(
+            kind="expired",
+            household="h-ana",
+            offer_id="g1",
+            data={"type": "gathering", "place": "Lake Pier"},
+        )
+    )
+    engine.on_event(
+        OfferEvent(
+            kind="accepted",
+            household="h-ana",
+            offer_id="g1",
+            data={"type": "gathering", "place": "Lake Pier"},
+        )
+    )
     assert [(a.kind, a.key, a.title) for a in sink.actions] == [
-        ("request", "ride-g1", "to Lake Pier")]
+        ("request", "ride-g1", "to Lake Pier")
+    ]
 
 
 SCHEDULE = """
@@ -404,6 +451,7 @@ def test_traces_filter_by_rule_and_household(
     engine.on_readings("h-ben", milk(0.2))
     assert len(engine.traces()) == 2
     assert [t["household"] for t in engine.traces(rule_id="milk-low", household="h-ben")] == [
-        "h-ben"]
+        "h-ben"
+    ]
     assert engine.traces(rule_id="t/milk-low") == engine.traces(rule_id="milk-low")
     assert engine.traces(rule_id="other") == []

@@ -47,18 +47,41 @@ def test_every_error_has_file_line_and_rule(write_pack: Callable[..., Path]) -> 
     got = [(e.line, e.rule_id, e.message) for e in info.value.errors]
     assert got == [
         (7, "a", "triggers.0.blow: unknown key 'blow'"),
-        (8, "a", "triggers.1: a trigger needs one of metric, device_offline, notice, schedule"
-                 " or offer"),
-        (11, "a", "actions.0.title: template error: unexpected end of template, expected"
-                  " 'end of print statement'. in 'x {{ items '"),
-        (13, "b", "cooldown: '12x' is not a duration: write a number of seconds or a string"
-                  " like 30m, 12h, 1h30m"),
-        (15, "b", "triggers.0.schedule: bad cron expression '99 * * * *': Error validating"
-                  " expression '99': the last value (99) is higher than the maximum value (59)"),
-        (16, "b", "triggers.1.notice: Keys should be strings (YAML reads on, off, yes,"
-                  " no as booleans; quote the key)"),
-        (18, "b", "actions.0.kind: Input should be 'suggest', 'notify', 'request', 'offer',"
-                  " 'reschedule', 'cancel', 'set_flag' or 'withdraw'"),
+        (
+            8,
+            "a",
+            "triggers.1: a trigger needs one of metric, device_offline, notice, schedule or offer",
+        ),
+        (
+            11,
+            "a",
+            "actions.0.title: template error: unexpected end of template, expected"
+            " 'end of print statement'. in 'x {{ items '",
+        ),
+        (
+            13,
+            "b",
+            "cooldown: '12x' is not a duration: write a number of seconds or a string"
+            " like 30m, 12h, 1h30m",
+        ),
+        (
+            15,
+            "b",
+            "triggers.0.schedule: bad cron expression '99 * * * *': Error validating"
+            " expression '99': the last value (99) is higher than the maximum value (59)",
+        ),
+        (
+            16,
+            "b",
+            "triggers.1.notice: Keys should be strings (YAML reads on, off, yes,"
+            " no as booleans; quote the key)",
+        ),
+        (
+            18,
+            "b",
+            "actions.0.kind: Input should be 'suggest', 'notify', 'request', 'offer',"
+            " 'reschedule', 'cancel', 'set_flag' or 'withdraw'",
+        ),
         (20, "b", "triggers.0: give exactly one of below, above or equals"),
     ]
     assert all(e.file == str(path) for e in info.value.errors)

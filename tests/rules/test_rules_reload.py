@@ -58,8 +58,10 @@ def test_broken_pack_keeps_the_working_one(
     path.write_text(PACK.replace("below: 0.5", "below: lots"), encoding="utf-8")
     result = engine.reload()
     assert not result.ok
-    assert result.errors[0].line == 4 and result.errors[0].rule_id == "slow"
-    assert result.packs == ("p",) and result.unchanged == ("p/other", "p/slow")
+    assert result.errors[0].line == 4
+    assert result.errors[0].rule_id == "slow"
+    assert result.packs == ("p",)
+    assert result.unchanged == ("p/other", "p/slow")
     clock.advance(timedelta(minutes=30))
     engine.tick(clock.now())
     assert [a.title for a in sink.actions] == ["slow"]

@@ -34,8 +34,15 @@ def test_rendering_and_native_values() -> None:
     render, names = compile_template("Low: {{ items | join(', ') }}")
     assert render({"items": ["milk", "eggs"]}) == "Low: milk, eggs"
     assert names == {"items"}
-    data, names = compile_data({"ts": "{{ reading.ts }}", "qty": "{{ reading.value }}",
-                                "label": "{{ reading.value }} l", "n": 3, "l": ["{{ household }}"]})
+    data, names = compile_data(
+        {
+            "ts": "{{ reading.ts }}",
+            "qty": "{{ reading.value }}",
+            "label": "{{ reading.value }} l",
+            "n": 3,
+            "l": ["{{ household }}"],
+        }
+    )
     out = data({"reading": {"ts": 1764072000.123456, "value": 0.4}, "household": "h17"})
     assert out == {"ts": 1764072000.123456, "qty": 0.4, "label": "0.4 l", "n": 3, "l": ["h17"]}
 
