@@ -4,7 +4,8 @@ Wiring (the composition root does this)::
 
     engine = RuleEngine(db, clock, sink, consent_check=consents.allowed)
     result = engine.reload(["rules/"])             # at start, on SIGHUP, from the API
-    engine.on_readings(household, readings)        # ingest hot path, per batch
+    with engine.batch():                           # ingest: one commit per drained batch
+        engine.on_readings(household, readings)    # hot path, per message
     engine.on_readings(household, readings, replay=True)   # retained messages after start
     engine.on_event(NoticeChange(...) | OfferEvent(...) | DeviceAvailability(...))
     engine.tick(clock.now())                       # fire due for: timers and schedules
@@ -39,7 +40,8 @@ import heapq
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +72,8 @@ HouseholdInfo = Callable[[str], Mapping[str, Any]]
 HouseholdList = Callable[[], Iterable[str]]
 
 _ROUTE_CACHE_MAX = 50_000
+_NUMBER = (int, float)
+_DURABLE_OUTCOMES = frozenset({"fired", "held", "condition-failed", "failed", "misfire-skipped"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,23 @@ class ReloadResult:
         }
 
 
+_Trace = tuple[float, str, str, "str | None", Any, str, Any]
+"""(ts, rule id, pack, household, trigger label, outcome, reason); labels may be callables."""
+
+
+def _trace_dict(t: _Trace) -> dict[str, Any]:
+    ts, rule_id, pack, household, trigger, outcome, reason = t
+    return {
+        "at": iso_utc(datetime.fromtimestamp(ts, UTC)),
+        "rule": rule_id,
+        "pack": pack,
+        "household": household,
+        "trigger": trigger if isinstance(trigger, str) else trigger(),
+        "outcome": outcome,
+        "reason": reason if isinstance(reason, str) else reason(),
+    }
+
+
 class Latch:
     """An active metric trigger of one household and device."""
 
@@ -121,7 +142,7 @@ class Latch:
 class _Batch:
     writes: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
-    traces: list[dict[str, Any]] = field(default_factory=list)
+    traces: list[_Trace] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.writes or self.actions or self.traces)
@@ -179,8 +200,9 @@ class RuleEngine:
         self._schedules: dict[tuple[str, int], float] = {}
         self._cooldowns: dict[tuple[str, str], float] = {}
         self._open: dict[tuple[str, str, str], str] = {}
-        self._traces: dict[str, deque[dict[str, Any]]] = {}
+        self._traces: dict[str, deque[_Trace]] = {}
         self._batch = _Batch()
+        self._defer = 0
         self._started = False
 
     # -- packs ------------------------------------------------------------------------
@@ -257,7 +279,7 @@ class RuleEngine:
         unchanged = tuple(sorted(u for u in rules if old.get(u) == rules[u].digest))
         keep = {u: r.digest for u, r in rules.items()}
         self._store.prune(keep)
-        self._restore()
+        self._restore(set(unchanged))
         self._sync_schedules()
         if not self._started:
             self._started = True
@@ -303,6 +325,28 @@ class RuleEngine:
 
     # -- hot path ---------------------------------------------------------------------
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the durable writes and actions of many calls into one commit.
+
+        The ingest wraps each batch it drains in ``with engine.batch():`` so that a batch of
+        messages costs one transaction, not one per message; it acknowledges the batch to
+        the broker after the block exits (the commit happened).
+        """
+        with self._lock:
+            self._defer += 1
+            try:
+                yield
+            finally:
+                self._defer -= 1
+                if not self._defer and self._batch:
+                    self._flush()
+
+    def flush(self) -> None:
+        """Commit what is pending now (also inside :meth:`batch`)."""
+        with self._lock:
+            self._flush()
+
     def on_readings(
         self, household: str, readings: Sequence[Reading], *, replay: bool = False
     ) -> None:
@@ -316,6 +360,7 @@ class RuleEngine:
         routes = self._routes
         with self._lock:
             values = None
+            latches = self._latches.get(household)
             for r in readings:
                 key = (r.metric, r.channel)
                 route = routes.get(key, False)
@@ -330,25 +375,32 @@ class RuleEngine:
                         if values is None:
                             values = self._values[household] = {}
                     values[key] = r
+                value: Any = r.value
                 for w in watches:
                     if w.device is not None and w.device != r.device:
                         continue
-                    verdict = w.judge(r.value)
+                    # Inlined Watch.judge for the common numeric threshold (hot path).
+                    if w.mode == "below" and type(value) in _NUMBER:
+                        verdict = (
+                            ACTIVE if value < w.threshold else CLEAR if value >= w.clear else 0
+                        )
+                    else:
+                        verdict = w.judge(value)
                     if not w.latch:
                         if verdict == ACTIVE and not replay:
                             self._fire(w.rule, household, self._reading_ctx(w, r), w.describe())
                         continue
-                    latches = self._latches.get(household)
                     lkey = (w.key[0], w.key[1], r.device)
                     st = latches.get(lkey) if latches is not None else None
                     if st is None:
                         if verdict == ACTIVE:
                             self._activate(w, household, lkey, r, replay)
+                            latches = self._latches.get(household)
                     elif verdict == CLEAR:
                         self._clear(w, household, lkey, st)
                     else:
                         st.reading = r
-            if self._batch:
+            if self._batch and not self._defer:
                 self._flush()
 
     def _activate(
@@ -359,7 +411,10 @@ class RuleEngine:
         due = now + w.for_s if (w.for_s and not replay) else None
         st = Latch(now, r, due, fired=replay or due is None)
         self._latches.setdefault(household, {})[lkey] = st
-        self._batch.writes.append(self._store.upsert_latch(rule, lkey, household, st))
+        if w.for_s:
+            # Only for: latches are durable: the others fired at once, and after a restart
+            # the replay, the cooldown and the open keys keep them from firing twice.
+            self._batch.writes.append(self._store.upsert_latch(rule, lkey, household, st))
         if replay:
             return
         if due is not None:
@@ -368,22 +423,23 @@ class RuleEngine:
                 rule,
                 household,
                 "pending",
-                f"{w.describe()}: waiting until {iso_utc(datetime.fromtimestamp(due, UTC))}",
-                w.describe(),
+                lambda: f"{w.describe()}: waiting until {_iso(due)}",
+                w.describe,
             )
             return
         self._fire(rule, household, self._reading_ctx(w, r), w.describe())
 
     def _clear(self, w: Watch, household: str, lkey: tuple[str, int, str], st: Latch) -> None:
         del self._latches[household][lkey]
-        self._batch.writes.append(self._store.delete_latch(lkey, household))
+        if w.for_s:
+            self._batch.writes.append(self._store.delete_latch(lkey, household))
         if not st.fired:
             self._trace(
                 w.rule,
                 household,
                 "cancelled",
-                f"{w.describe()} cleared before for: elapsed",
-                w.describe(),
+                lambda: f"{w.describe()} cleared before for: elapsed",
+                w.describe,
             )
 
     # -- events -----------------------------------------------------------------------
@@ -402,7 +458,8 @@ class RuleEngine:
                 self._on_notice(event)
             else:
                 logger.warning("rules: ignoring unknown event %r", type(event).__name__)
-            self._flush()
+            if not self._defer:
+                self._flush()
 
     def _on_notice(self, change: NoticeChangeLike) -> None:
         now = self._clock.now()
@@ -468,7 +525,7 @@ class RuleEngine:
             for skey, next_at in list(self._schedules.items()):
                 if next_at <= ts:
                     self._run_schedule(skey, next_at, ts)
-            if self._batch:
+            if self._batch and not self._defer:
                 self._flush()
 
     def next_due(self) -> datetime | None:
@@ -664,7 +721,8 @@ class RuleEngine:
         rules may raise that key again. Returns how many open entries were released."""
         with self._lock:
             n = self._release(household, key, rule_id)
-            self._flush()
+            if not self._defer:
+                self._flush()
             return n
 
     def _release(self, household: str, key: str, rule_id: str | None = None) -> int:
@@ -683,22 +741,30 @@ class RuleEngine:
     # -- traces -----------------------------------------------------------------------
 
     def _trace(
-        self, rule: CompiledRule, household: str | None, outcome: str, reason: str, trigger: str
+        self,
+        rule: CompiledRule,
+        household: str | None,
+        outcome: str,
+        reason: str | Callable[[], str],
+        trigger: str | Callable[[], str],
     ) -> None:
-        entry = {
-            "at": iso_utc(self._clock.now()),
-            "rule": rule.id,
-            "pack": rule.pack,
-            "household": household,
-            "trigger": trigger,
-            "outcome": outcome,
-            "reason": reason,
-        }
+        """Record a decision. Text that costs formatting may be given as a callable: it is
+        only called when the trace is read or persisted (the hot path stays cheap)."""
+        entry: _Trace = (
+            self._clock.timestamp(),
+            rule.id,
+            rule.pack,
+            household,
+            trigger,
+            outcome,
+            reason,
+        )
         ring = self._traces.get(rule.uid)
         if ring is None:
             ring = self._traces[rule.uid] = deque(maxlen=self._trace_limit)
         ring.append(entry)
-        if self._persist_traces:
+        if self._persist_traces and outcome in _DURABLE_OUTCOMES:
+            # Timer starts and cancellations stay in memory: they churn with the data.
             self._batch.traces.append(entry)
 
     def traces(
@@ -708,13 +774,13 @@ class RuleEngine:
         (``fired``, ``pending``, ``held``, ``condition-failed``, ``cancelled``,
         ``no-match``, ``failed``, ``misfire-skipped``) and ``reason``."""
         with self._lock:
-            out: list[dict[str, Any]] = []
+            found: list[_Trace] = []
             for uid, ring in self._traces.items():
                 if rule_id is not None and rule_id not in {uid, uid.split("/", 1)[1]}:
                     continue
-                out.extend(t for t in ring if household is None or t["household"] == household)
-            out.sort(key=lambda t: t["at"])
-            return out
+                found.extend(t for t in ring if household is None or t[3] == household)
+            found.sort(key=lambda t: t[0])
+            return [_trace_dict(t) for t in found]
 
     def pending(self) -> list[dict[str, Any]]:
         """Pending ``for:`` timers: rule, household, device, due."""
@@ -743,7 +809,7 @@ class RuleEngine:
                 for sql, params in batch.writes:
                     conn.execute(sql, params)
                 if batch.traces:
-                    self._store.insert_traces(conn, batch.traces)
+                    self._store.insert_traces(conn, [_trace_dict(t) for t in batch.traces])
                 if batch.actions:
                     self._sink.submit(batch.actions)
         except Exception:
@@ -752,7 +818,7 @@ class RuleEngine:
                 len(batch.actions),
                 len(batch.writes),
             )
-            self._restore()
+            self._restore(set(self._rules))
             return
         if batch.actions:
             after = getattr(self._sink, "after_commit", None)
@@ -762,10 +828,22 @@ class RuleEngine:
                 except Exception:
                     logger.exception("rules: sink after_commit failed")
 
-    def _restore(self) -> None:
-        """Rebuild timers, latches, cooldowns and open keys from the database."""
+    def _restore(self, keep: set[str] | None = None) -> None:
+        """Rebuild timers, latches, cooldowns and open keys from the database.
+
+        Latches without a ``for:`` timer live in memory only; those of the rules in
+        ``keep`` (unchanged by a reload) are carried over.
+        """
         rules = self._rules
-        self._latches = {}
+        carried = (
+            {
+                hh: {k: st for k, st in latches.items() if k[0] in keep and st.due is None}
+                for hh, latches in self._latches.items()
+            }
+            if keep
+            else {}
+        )
+        self._latches = {hh: d for hh, d in carried.items() if d}
         self._heap = []
         for row in self._store.latches():
             rule = rules.get(row.rule)
@@ -779,8 +857,18 @@ class RuleEngine:
         self._cooldowns = self._store.cooldowns(self._clock.timestamp())
         self._open = self._store.open_keys()
         if not self._traces:
-            for entry in self._store.recent_traces(self._trace_limit):
-                uid = f"{entry['pack']}/{entry['rule']}"
+            for e in self._store.recent_traces(self._trace_limit):
+                uid = f"{e['pack']}/{e['rule']}"
+                at = datetime.fromisoformat(e["at"]).timestamp()
+                entry: _Trace = (
+                    at,
+                    e["rule"],
+                    e["pack"],
+                    e["household"],
+                    e["trigger"],
+                    e["outcome"],
+                    e["reason"],
+                )
                 self._traces.setdefault(uid, deque(maxlen=self._trace_limit)).append(entry)
 
     def _sync_schedules(self) -> None:
@@ -841,6 +929,10 @@ class RuleEngine:
                     self._batch.writes.append(
                         self._store.upsert_schedule(rule, skey, nxt.timestamp())
                     )
+
+
+def _iso(ts: float) -> str:
+    return iso_utc(datetime.fromtimestamp(ts, UTC))
 
 
 def _jsonable(value: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -169,7 +170,12 @@ class RuleStore:
         conn.executemany(
             "INSERT INTO rules_traces (rule, household, at, body) VALUES (?, ?, ?, ?)",
             [
-                (f"{t['pack']}/{t['rule']}", t["household"], 0.0, orjson.dumps(t).decode())
+                (
+                    f"{t['pack']}/{t['rule']}",
+                    t["household"],
+                    datetime.fromisoformat(t["at"]).timestamp(),
+                    orjson.dumps(t).decode(),
+                )
                 for t in traces
             ],
         )
