@@ -268,6 +268,7 @@ class RuleEngine:
     def _install(
         self, fresh: dict[str, tuple[LoadedPack, list[CompiledRule]]], errors: list[RuleError]
     ) -> ReloadResult:
+        self._flush()  # what the old rules decided is committed before the state is rebuilt
         old = {uid: r.digest for uid, r in self._rules.items()}
         rules = {r.uid: r for _, compiled in fresh.values() for r in compiled}
         self._packs = fresh
@@ -357,8 +358,8 @@ class RuleEngine:
             readings: canonical readings.
             replay: retained messages replayed after a restart: restore state, never fire.
         """
-        routes = self._routes
         with self._lock:
+            routes = self._routes
             values = None
             latches = self._latches.get(household)
             for r in readings:

@@ -7,11 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import orjson
+import pytest
 
 from hub.clock import FakeClock
 from hub.events import Reading
@@ -142,14 +143,32 @@ def test_a_failing_sink_rolls_back_and_retries(
 # -- kill -9 of a real process ------------------------------------------------------------
 
 
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_workers() -> Iterator[None]:
+    yield
+    while _SPAWNED:
+        proc = _SPAWNED.pop()
+        if proc.poll() is None:  # a failed test left it running: stop it by its pid
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
 def _spawn(db: Path, pack: Path, mode: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, str(WORKER), str(db), str(pack), mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
     )
+    _SPAWNED.append(proc)
+    return proc
 
 
 def _line(proc: subprocess.Popen[bytes]) -> list[str]:
