@@ -204,6 +204,7 @@ class RuleEngine:
         self._batch = _Batch()
         self._defer = 0
         self._started = False
+        self._wakeup: Callable[[], None] | None = None
 
     # -- packs ------------------------------------------------------------------------
 
@@ -546,6 +547,15 @@ class RuleEngine:
     def _push(self, due: float, household: str, lkey: tuple[str, int, str]) -> None:
         self._seq += 1
         heapq.heappush(self._heap, (due, self._seq, household, lkey))
+        if self._wakeup is not None and self._heap[0][1] == self._seq:
+            try:
+                self._wakeup()  # a new earliest timer: the timer loop should wake up
+            except Exception:
+                logger.exception("rules: wake-up callback failed")
+
+    def set_wakeup(self, callback: Callable[[], None] | None) -> None:
+        """Called (from the thread that evaluates) when a timer becomes the earliest one."""
+        self._wakeup = callback
 
     def _run_schedule(self, skey: tuple[str, int], next_at: float, now: float) -> None:
         rule = self._rules.get(skey[0])
