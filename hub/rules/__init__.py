@@ -3,11 +3,11 @@
 Public API (see :mod:`hub.rules.engine` for the wiring)::
 
     from hub.rules import RuleEngine, Action, ActionSink, ListSink, DatabaseSink, OutboxSink
-    from hub.rules import OfferEvent, NoticeChange, DeviceAvailability, watch_packs
+    from hub.rules import OfferEvent, NoticeChange, DeviceAvailability, watch_packs, run_timers
 """
 
 from hub.rules.actions import Action, ActionSink, DatabaseSink, ListSink, OutboxSink
-from hub.rules.engine import ReloadResult, RuleEngine
+from hub.rules.engine import RuleEngine
 from hub.rules.events import (
     DeviceAvailability,
     Notice,
@@ -17,6 +17,8 @@ from hub.rules.events import (
     OfferEvent,
 )
 from hub.rules.loader import PackInvalid, check_paths, load_pack
+from hub.rules.packset import ReloadResult
+from hub.rules.timers import run_timers
 from hub.rules.watch import watch_packs
 
 __all__ = [
@@ -36,5 +38,6 @@ __all__ = [
     "RuleEngine",
     "check_paths",
     "load_pack",
+    "run_timers",
     "watch_packs",
 ]

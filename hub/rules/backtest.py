@@ -35,8 +35,9 @@ from hub.clock import FakeClock
 from hub.errors import HubError
 from hub.events import Reading
 from hub.rules.actions import Action, ListSink
-from hub.rules.engine import ReloadResult, RuleEngine
+from hub.rules.engine import RuleEngine
 from hub.rules.events import DeviceAvailability, Notice, NoticeChange, OfferEvent
+from hub.rules.packset import ReloadResult
 from hub.storage.database import Database
 
 

@@ -10,6 +10,7 @@ Wiring (the composition root does this)::
     engine.on_event(NoticeChange(...) | OfferEvent(...) | DeviceAvailability(...))
     engine.tick(clock.now())                       # fire due for: timers and schedules
     engine.next_due()                              # when to call tick next (None: nothing)
+    asyncio.create_task(run_timers(engine, clock)) # or let hub.rules.timers do both
     engine.release(household, key)                 # offers: the suggestion with key closed
     engine.traces(rule_id=None, household=None)    # why rules fired or not (newest last)
 
@@ -20,8 +21,8 @@ Evaluation model:
   (``clear_above: 1.0``). Activation fires the rule at once, or starts a ``for:`` timer
   that fires when due unless the trigger cleared first. ``latch: false`` fires on every
   matching reading instead.
-* Conditions are evaluated when the rule fires; then the per-household cooldown and the
-  de-duplication of open keys. Every decision is traced.
+* When a rule fires: the per-household cooldown first, then the conditions, then the
+  de-duplication of open keys per action. Every decision is traced.
 * Activations, timers, cooldowns, open keys and schedules are written to SQLite in one
   transaction per batch, together with the sink's own writes (see
   :mod:`hub.rules.actions`), so a crash (even ``kill -9``) neither loses nor repeats a
@@ -57,12 +58,14 @@ from hub.rules.compiler import (
     TRACKED_KINDS,
     CompiledRule,
     Watch,
-    compile_pack,
 )
+from hub.rules.context import iso, jsonable, reading_dict
 from hub.rules.events import DeviceAvailability, NoticeChangeLike, OfferEvent
-from hub.rules.loader import LoadedPack, PackInvalid, load_pack, pack_files
 from hub.rules.matching import notice_context, notice_matches, offer_context, offer_matches
+from hub.rules.packset import PackSet, ReloadResult, read_packs
 from hub.rules.store import RuleStore
+from hub.rules.traces import DURABLE_OUTCOMES, Trace, trace_dict
+from hub.rules.traces import from_dict as trace_from_dict
 from hub.storage.database import Database
 
 logger = logging.getLogger(__name__)
@@ -73,57 +76,6 @@ HouseholdList = Callable[[], Iterable[str]]
 
 _ROUTE_CACHE_MAX = 50_000
 _NUMBER = (int, float)
-_DURABLE_OUTCOMES = frozenset({"fired", "held", "condition-failed", "failed", "misfire-skipped"})
-
-
-@dataclass(frozen=True, slots=True)
-class ReloadResult:
-    """What a reload did.
-
-    Attributes:
-        packs: names of the packs now loaded.
-        added, changed, removed, unchanged: qualified rule ids (``pack/id``).
-        errors: validation errors; a pack with errors kept its previous version.
-    """
-
-    packs: tuple[str, ...] = ()
-    added: tuple[str, ...] = ()
-    changed: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    errors: tuple[RuleError, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def marshal(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "packs": list(self.packs),
-            "added": list(self.added),
-            "changed": list(self.changed),
-            "removed": list(self.removed),
-            "unchanged": list(self.unchanged),
-            "errors": [str(e) for e in self.errors],
-        }
-
-
-_Trace = tuple[float, str, str, "str | None", Any, str, Any]
-"""(ts, rule id, pack, household, trigger label, outcome, reason); labels may be callables."""
-
-
-def _trace_dict(t: _Trace) -> dict[str, Any]:
-    ts, rule_id, pack, household, trigger, outcome, reason = t
-    return {
-        "at": iso_utc(datetime.fromtimestamp(ts, UTC)),
-        "rule": rule_id,
-        "pack": pack,
-        "household": household,
-        "trigger": trigger if isinstance(trigger, str) else trigger(),
-        "outcome": outcome,
-        "reason": reason if isinstance(reason, str) else reason(),
-    }
 
 
 class Latch:
@@ -142,7 +94,7 @@ class Latch:
 class _Batch:
     writes: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
-    traces: list[_Trace] = field(default_factory=list)
+    traces: list[Trace] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.writes or self.actions or self.traces)
@@ -186,7 +138,7 @@ class RuleEngine:
         self._trace_limit = trace_limit
         self._persist_traces = persist_traces
         self._lock = threading.RLock()
-        self._packs: dict[str, tuple[LoadedPack, list[CompiledRule]]] = {}  # by file
+        self._packs: PackSet = {}  # by file
         self._paths: list[str] = []
         self._rules: dict[str, CompiledRule] = {}
         self._routes: dict[tuple[str, str | None], tuple[tuple[Watch, ...], bool] | None] = {}
@@ -200,7 +152,7 @@ class RuleEngine:
         self._schedules: dict[tuple[str, int], float] = {}
         self._cooldowns: dict[tuple[str, str], float] = {}
         self._open: dict[tuple[str, str, str], str] = {}
-        self._traces: dict[str, deque[_Trace]] = {}
+        self._traces: dict[str, deque[Trace]] = {}
         self._batch = _Batch()
         self._defer = 0
         self._started = False
@@ -218,40 +170,7 @@ class RuleEngine:
         with self._lock:
             if paths is not None:
                 self._paths = [str(p) for p in paths]
-            errors: list[RuleError] = []
-            fresh: dict[str, tuple[LoadedPack, list[CompiledRule]]] = {}
-            names: dict[str, str] = {}
-            for root in self._paths:
-                if not Path(root).exists():
-                    errors.append(RuleError("no such file or folder", file=root))
-                for f in pack_files(root) if Path(root).exists() else []:
-                    key = str(f)
-                    try:
-                        loaded = load_pack(f)
-                        entry = (loaded, compile_pack(loaded))
-                    except PackInvalid as exc:
-                        errors.extend(exc.errors)
-                        if key in self._packs:
-                            fresh[key] = self._packs[key]
-                            names[self._packs[key][0].name] = key
-                        continue
-                    except Exception as exc:  # a compile failure the model did not catch
-                        logger.exception("rule pack %s failed to compile", key)
-                        errors.append(RuleError(f"compile error: {exc}", file=key))
-                        if key in self._packs:
-                            fresh[key] = self._packs[key]
-                        continue
-                    if loaded.name in names and names[loaded.name] != key:
-                        errors.append(
-                            RuleError(
-                                f"pack name {loaded.name!r} already used by {names[loaded.name]}",
-                                file=key,
-                                line=1,
-                            )
-                        )
-                        continue
-                    names[loaded.name] = key
-                    fresh[key] = entry
+            fresh, errors = read_packs(self._paths, self._packs)
             result = self._install(fresh, errors)
         for err in result.errors:
             logger.error("rule pack rejected: %s", err)
@@ -266,9 +185,7 @@ class RuleEngine:
         )
         return result
 
-    def _install(
-        self, fresh: dict[str, tuple[LoadedPack, list[CompiledRule]]], errors: list[RuleError]
-    ) -> ReloadResult:
+    def _install(self, fresh: PackSet, errors: list[RuleError]) -> ReloadResult:
         self._flush()  # what the old rules decided is committed before the state is rebuilt
         old = {uid: r.digest for uid, r in self._rules.items()}
         rules = {r.uid: r for _, compiled in fresh.values() for r in compiled}
@@ -425,7 +342,7 @@ class RuleEngine:
                 rule,
                 household,
                 "pending",
-                lambda: f"{w.describe()}: waiting until {_iso(due)}",
+                lambda: f"{w.describe()}: waiting until {iso(due)}",
                 w.describe,
             )
             return
@@ -628,7 +545,7 @@ class RuleEngine:
                 ):
                     held.append(key)
                     continue
-                data = _jsonable(spec.data(ctx))
+                data = jsonable(spec.data(ctx))
                 action = Action(
                     kind=kind,
                     household=household,
@@ -669,7 +586,7 @@ class RuleEngine:
         trig = dict(extra.get("trigger", {}))
         watch = trig.pop("watch", None)
         if isinstance(reading, Reading):
-            ctx["reading"] = _reading_dict(reading)
+            ctx["reading"] = reading_dict(reading)
             trig.update(
                 device=reading.device,
                 metric=reading.metric,
@@ -761,7 +678,7 @@ class RuleEngine:
     ) -> None:
         """Record a decision. Text that costs formatting may be given as a callable: it is
         only called when the trace is read or persisted (the hot path stays cheap)."""
-        entry: _Trace = (
+        entry: Trace = (
             self._clock.timestamp(),
             rule.id,
             rule.pack,
@@ -774,7 +691,7 @@ class RuleEngine:
         if ring is None:
             ring = self._traces[rule.uid] = deque(maxlen=self._trace_limit)
         ring.append(entry)
-        if self._persist_traces and outcome in _DURABLE_OUTCOMES:
+        if self._persist_traces and outcome in DURABLE_OUTCOMES:
             # Timer starts and cancellations stay in memory: they churn with the data.
             self._batch.traces.append(entry)
 
@@ -785,13 +702,13 @@ class RuleEngine:
         (``fired``, ``pending``, ``held``, ``condition-failed``, ``cancelled``,
         ``no-match``, ``failed``, ``misfire-skipped``) and ``reason``."""
         with self._lock:
-            found: list[_Trace] = []
+            found: list[Trace] = []
             for uid, ring in self._traces.items():
                 if rule_id is not None and rule_id not in {uid, uid.split("/", 1)[1]}:
                     continue
                 found.extend(t for t in ring if household is None or t[3] == household)
             found.sort(key=lambda t: t[0])
-            return [_trace_dict(t) for t in found]
+            return [trace_dict(t) for t in found]
 
     def pending(self) -> list[dict[str, Any]]:
         """Pending ``for:`` timers: rule, household, device, due."""
@@ -820,7 +737,7 @@ class RuleEngine:
                 for sql, params in batch.writes:
                     conn.execute(sql, params)
                 if batch.traces:
-                    self._store.insert_traces(conn, [_trace_dict(t) for t in batch.traces])
+                    self._store.insert_traces(conn, [trace_dict(t) for t in batch.traces])
                 if batch.actions:
                     self._sink.submit(batch.actions)
         except Exception:
@@ -870,16 +787,7 @@ class RuleEngine:
         if not self._traces:
             for e in self._store.recent_traces(self._trace_limit):
                 uid = f"{e['pack']}/{e['rule']}"
-                at = datetime.fromisoformat(e["at"]).timestamp()
-                entry: _Trace = (
-                    at,
-                    e["rule"],
-                    e["pack"],
-                    e["household"],
-                    e["trigger"],
-                    e["outcome"],
-                    e["reason"],
-                )
+                entry = trace_from_dict(e)
                 self._traces.setdefault(uid, deque(maxlen=self._trace_limit)).append(entry)
 
     def _sync_schedules(self) -> None:
@@ -940,37 +848,3 @@ class RuleEngine:
                     self._batch.writes.append(
                         self._store.upsert_schedule(rule, skey, nxt.timestamp())
                     )
-
-
-def _iso(ts: float) -> str:
-    return iso_utc(datetime.fromtimestamp(ts, UTC))
-
-
-def _jsonable(value: Any) -> Any:
-    """Rendered data as JSON-ready values: datetimes become ISO 8601 text."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _reading_dict(r: Reading) -> dict[str, Any]:
-    """A reading as templates see it: ``ts`` is epoch seconds (a number), ``ts_iso`` text."""
-    ts: float | None = None
-    if r.ts:
-        try:
-            ts = datetime.fromisoformat(r.ts).timestamp()
-        except ValueError:
-            ts = None
-    return {
-        "device": r.device,
-        "metric": r.metric,
-        "channel": r.channel,
-        "value": r.value,
-        "unit": r.unit,
-        "ts": ts,
-        "ts_iso": r.ts,
-    }

@@ -15,8 +15,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from hub.rules.engine import ReloadResult, RuleEngine
+from hub.rules.engine import RuleEngine
 from hub.rules.loader import pack_files
+from hub.rules.packset import ReloadResult
 
 logger = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ def test_public_names() -> None:
         "RuleEngine",
         "check_paths",
         "load_pack",
+        "run_timers",
         "watch_packs",
     ]
     for name in hub.rules.__all__:

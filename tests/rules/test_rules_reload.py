@@ -11,7 +11,8 @@ from pathlib import Path
 from hub.clock import FakeClock
 from hub.events import Reading
 from hub.rules.actions import ListSink
-from hub.rules.engine import ReloadResult, RuleEngine
+from hub.rules.engine import RuleEngine
+from hub.rules.packset import ReloadResult
 from hub.rules.watch import watch_packs
 from hub.storage.database import Database
 
