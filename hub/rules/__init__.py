@@ -15,6 +15,7 @@ from hub.rules.events import (
     NoticeChangeLike,
     NoticeLike,
     OfferEvent,
+    OfferEventLike,
 )
 from hub.rules.loader import PackInvalid, check_paths, load_pack
 from hub.rules.packset import ReloadResult
@@ -32,6 +33,7 @@ __all__ = [
     "NoticeChangeLike",
     "NoticeLike",
     "OfferEvent",
+    "OfferEventLike",
     "OutboxSink",
     "PackInvalid",
     "ReloadResult",

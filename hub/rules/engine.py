@@ -60,7 +60,7 @@ from hub.rules.compiler import (
     Watch,
 )
 from hub.rules.context import iso, jsonable, reading_dict
-from hub.rules.events import DeviceAvailability, NoticeChangeLike, OfferEvent
+from hub.rules.events import DeviceAvailability, NoticeChangeLike, OfferEventLike
 from hub.rules.matching import notice_context, notice_matches, offer_context, offer_matches
 from hub.rules.packset import PackSet, ReloadResult, read_packs
 from hub.rules.store import RuleStore
@@ -151,7 +151,7 @@ class RuleEngine:
         self._seq = 0
         self._schedules: dict[tuple[str, int], float] = {}
         self._cooldowns: dict[tuple[str, str], float] = {}
-        self._open: dict[tuple[str, str, str], str] = {}
+        self._open: dict[tuple[str, str, str], float] = {}  # -> opened at
         self._traces: dict[str, deque[Trace]] = {}
         self._batch = _Batch()
         self._defer = 0
@@ -365,16 +365,17 @@ class RuleEngine:
 
     def on_event(self, event: object) -> None:
         """Evaluate a non-telemetry event: :class:`DeviceAvailability`, a notice change
-        (:class:`NoticeChangeLike`) or an :class:`OfferEvent`. Unknown events are ignored."""
+        (:class:`NoticeChangeLike`) or an offer event (:class:`OfferEventLike`). Unknown
+        events are logged and ignored."""
         if isinstance(event, DeviceAvailability):
             reading = Reading(device=event.device, metric="online", value=event.online, ts=event.ts)
             self.on_readings(event.household, (reading,))
             return
         with self._lock:
-            if isinstance(event, OfferEvent):
-                self._on_offer(event)
-            elif isinstance(event, NoticeChangeLike):
+            if isinstance(event, NoticeChangeLike):
                 self._on_notice(event)
+            elif isinstance(event, OfferEventLike):
+                self._on_offer(event)
             else:
                 logger.warning("rules: ignoring unknown event %r", type(event).__name__)
             if not self._defer:
@@ -401,7 +402,7 @@ class RuleEngine:
                 for hh in change.households:
                     self._fire(rule, hh, ctx, label)
 
-    def _on_offer(self, event: OfferEvent) -> None:
+    def _on_offer(self, event: OfferEventLike) -> None:
         key = event.data.get("key") if isinstance(event.data, Mapping) else None
         if isinstance(key, str) and event.kind in {"accepted", "expired", "cancelled"}:
             self._release(event.household, key)
@@ -538,13 +539,11 @@ class RuleEngine:
                 kind = spec.spec.kind
                 if kind == "withdraw":
                     self._release(household, key)
-                elif (
-                    rule.spec.dedup
-                    and kind in TRACKED_KINDS
-                    and ((rule.uid, household, key) in self._open)
-                ):
-                    held.append(key)
-                    continue
+                elif rule.spec.dedup and kind in TRACKED_KINDS:
+                    opened = self._open.get((rule.uid, household, key))
+                    if opened is not None and ts - opened < rule.spec.dedup_for:
+                        held.append(key)
+                        continue
                 data = jsonable(spec.data(ctx))
                 action = Action(
                     kind=kind,
@@ -563,7 +562,7 @@ class RuleEngine:
                 return
             for a in emitted:
                 if rule.spec.dedup and a.kind in TRACKED_KINDS:
-                    self._open[(rule.uid, household, a.key)] = a.id
+                    self._open[(rule.uid, household, a.key)] = ts
                     self._batch.writes.append(self._store.insert_open(rule, household, a, ts))
             if rule.spec.cooldown:
                 until = ts + rule.spec.cooldown
@@ -601,6 +600,7 @@ class RuleEngine:
             active = self._active_items(rule, household)
             ctx["active"] = active
             ctx["items"] = [a["item"] for a in active]
+            ctx["low"] = [{"name": a["item"], "qty": a["value"], "unit": a["unit"]} for a in active]
         if rule.needs_home:
             ctx["home"] = dict(self._household_info(household))
         if "values" in rule.names:

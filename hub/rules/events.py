@@ -7,10 +7,11 @@
   cancelled or expired for some households. Any object with the same attributes works
   (:class:`NoticeChangeLike`, :class:`NoticeLike`), so the notices package need not import
   this module.
-* :class:`OfferEvent` - the offers package reports an offer or booking event of a
-  household: ``accepted``, ``expired``, ``cancelled`` or ``clashing``. An event whose data
-  carries ``"key"`` also releases the engine's de-duplication of that key (the suggestion
-  it raised is closed).
+* :class:`OfferEvent` - the offers package reports an offer, booking, gathering or
+  suggestion event of a household (``accepted``, ``expired``, ``cancelled``, ``clashing``,
+  ``booked``, ...). Any object with ``kind, household, offer_id, data`` works
+  (:class:`OfferEventLike`: the offers package's own ``OfferEvent`` fits). An event whose
+  data carries ``"key"`` also releases the engine's de-duplication of that key.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 NoticeAction = Literal["arrived", "updated", "cancelled", "expired"]
-OfferKind = Literal["accepted", "expired", "cancelled", "clashing"]
+OfferKind = str
+"""``accepted``, ``declined``, ``expired``, ``cancelled``, ``clashing``, ``claimed``,
+``scheduled``, ``moved``, ``fulfilled``, ``rated``, ``withdrawn``, ``waitlisted``, ``booked``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,12 +90,26 @@ class NoticeChange:
     households: tuple[str, ...] = ()
 
 
+@runtime_checkable
+class OfferEventLike(Protocol):
+    """An offer or booking event (the offers package's own ``OfferEvent`` fits)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def household(self) -> str: ...
+    @property
+    def offer_id(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OfferEvent:
     """An offer or booking event of a household, reported by the offers package.
 
     Attributes:
-        kind: ``accepted``, ``expired``, ``cancelled`` or ``clashing``.
+        kind: ``accepted``, ``expired``, ``cancelled``, ``clashing``, ``booked``, ...
         household: whose offer or booking it is.
         offer_id: the offer's, booking's or invitation's id.
         data: what rules may match and render (``type``, ``title``, ``starts``, ``place``,

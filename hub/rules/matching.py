@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.rules.compiler import resolve_path
-from hub.rules.events import NoticeChangeLike, OfferEvent
+from hub.rules.events import NoticeChangeLike, OfferEventLike
 from hub.rules.model import NoticeSpec, OfferSpec
 
 TONIGHT_FROM = 17
@@ -90,7 +90,7 @@ def _area(area: Any) -> Any:
     return {"description": getattr(area, "description", str(area))}
 
 
-def offer_matches(spec: OfferSpec, event: OfferEvent) -> tuple[bool, str]:
+def offer_matches(spec: OfferSpec, event: OfferEventLike) -> tuple[bool, str]:
     """Whether an offer event fires an offer trigger; (ok, why not)."""
     if event.kind not in spec.when:
         return False, f"offer {event.kind}, not {'/'.join(spec.when)}"
@@ -101,5 +101,5 @@ def offer_matches(spec: OfferSpec, event: OfferEvent) -> tuple[bool, str]:
     return True, ""
 
 
-def offer_context(event: OfferEvent) -> dict[str, Any]:
+def offer_context(event: OfferEventLike) -> dict[str, Any]:
     return {"kind": event.kind, "offer_id": event.offer_id, "data": dict(event.data)}

@@ -61,7 +61,21 @@ Scalar = bool | int | float | str
 RuleId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 NOTICE_ACTIONS = ("arrived", "updated", "cancelled", "expired")
-OFFER_KINDS = ("accepted", "expired", "cancelled", "clashing")
+OFFER_KINDS = (
+    "accepted",
+    "declined",
+    "expired",
+    "cancelled",
+    "clashing",
+    "claimed",
+    "scheduled",
+    "moved",
+    "fulfilled",
+    "rated",
+    "withdrawn",
+    "waitlisted",
+    "booked",
+)
 ACTION_KINDS = (
     "suggest",
     "notify",
@@ -234,7 +248,23 @@ class ScheduleTrigger(_Strict):
 class OfferSpec(_Strict):
     """Offer and booking events; ``where`` matches dotted paths in the event's data."""
 
-    when: list[Literal["accepted", "expired", "cancelled", "clashing"]]
+    when: list[
+        Literal[
+            "accepted",
+            "declined",
+            "expired",
+            "cancelled",
+            "clashing",
+            "claimed",
+            "scheduled",
+            "moved",
+            "fulfilled",
+            "rated",
+            "withdrawn",
+            "waitlisted",
+            "booked",
+        ]
+    ]
     where: dict[str, Scalar] = {}
 
 
@@ -420,6 +450,11 @@ class Rule(_Strict):
     dedup: bool = Field(
         default=True,
         description="an action key still open for this household is not raised again",
+    )
+    dedup_for: Duration = Field(
+        default=12 * 3600.0,
+        description="an open key nobody released counts as closed after this long (the"
+        " offers side expires suggestions after 12 h)",
     )
     misfire: Literal["fire", "skip"] = Field(
         default="fire",

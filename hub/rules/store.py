@@ -151,16 +151,17 @@ class RuleStore:
     def insert_open(self, rule: CompiledRule, household: str, action: Action, now: float) -> Write:
         return (
             "INSERT INTO rules_open (rule, household, action_key, action_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rule, household, action_key) DO NOTHING",
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rule, household, action_key) DO UPDATE SET"
+            " action_id = excluded.action_id, created_at = excluded.created_at",
             (rule.uid, household, action.key, action.id, now),
         )
 
     def delete_open(self, k: tuple[str, str, str]) -> Write:
         return ("DELETE FROM rules_open WHERE rule = ? AND household = ? AND action_key = ?", k)
 
-    def open_keys(self) -> dict[tuple[str, str, str], str]:
+    def open_keys(self) -> dict[tuple[str, str, str], float]:
         return {
-            (r["rule"], r["household"], r["action_key"]): r["action_id"]
+            (r["rule"], r["household"], r["action_key"]): r["created_at"]
             for r in self._db.query("SELECT * FROM rules_open")
         }
 

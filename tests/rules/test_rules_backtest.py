@@ -16,16 +16,16 @@ FIXTURE = Path(__file__).with_name("data") / "saturday.jsonl"
 COMMUNITY = REPO / "rules" / "community.yaml"
 
 EXPECTED = [
-    "2026-11-28T07:00:00Z h-ana community/activity-ride request [ride-gathering-fishing]"
-    " Ride to Lake Pier",
+    "2026-11-28T07:00:00Z h-ana community/activity-ride request [ride:gathering-fishing]"
+    " Ride to Fishing at the lake?",
     "2026-11-28T08:30:00Z h-ana community/pantry-low suggest [grocery-delivery]"
     " Groceries running low: milk, eggs. Delivery?",
     "2026-11-28T10:00:00Z h-ana community/gas-outage-dinner suggest"
     " [gas-dinner-gas-2026-11-28] No gas for cooking tonight. Dinner together?",
     "2026-11-28T10:00:00Z h-ben community/gas-outage-dinner suggest"
     " [gas-dinner-gas-2026-11-28] No gas for cooking tonight. Dinner together?",
-    "2026-11-28T10:30:00Z h-ana community/delivery-clash suggest [move-booking-17]"
-    " Grocery delivery 18:00-19:00 clashes with Dinner at river-bistro 18:30. Move it?",
+    "2026-11-28T10:30:00Z h-ana community/delivery-clash suggest [clash:booking-17]"
+    " Your delivery clashes with another booking. Move it?",
 ]
 
 
@@ -44,7 +44,19 @@ def test_backtest_json_output_and_traces(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["rules", "backtest", str(COMMUNITY), "--input", str(FIXTURE), "--json"]) == 0
     actions = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     grocery = actions[1]
-    assert grocery["data"]["items"] == ["milk", "eggs"]
+    assert grocery["data"]["kind"] == "grocery"
+    assert grocery["data"]["items"] == [
+        {"name": "milk", "qty": 0.2, "unit": "l"},
+        {"name": "eggs", "qty": 0, "unit": "pcs"},
+    ]
+    dinner = actions[2]
+    assert dinner["data"] == {
+        "kind": "gathering",
+        "place": "river-bistro",
+        "after": "2026-11-28T17:00:00+01:00",
+        "before": "2026-11-28T23:00:00+01:00",
+        "notice_id": "gas-2026-11-28",
+    }
     assert grocery["message"].startswith("milk 0.2 l, eggs 0 pcs.")
     with FIXTURE.open("rb") as f:
         result = run_backtest([COMMUNITY], read_jsonl(f))

@@ -17,6 +17,7 @@ def test_public_names() -> None:
         "NoticeChangeLike",
         "NoticeLike",
         "OfferEvent",
+        "OfferEventLike",
         "OutboxSink",
         "PackInvalid",
         "ReloadResult",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -89,3 +92,100 @@ def test_bench_pack_raises_one_offer_per_trigger_with_numeric_ts(
         "household": "h17",
     }
     assert woken == [1]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForeignOfferEvent:
+    """Shaped like the offers package's own OfferEvent (no import of hub.rules)."""
+
+    kind: str
+    household: str
+    offer_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+    at: str = ""
+
+
+def test_offer_events_of_the_offers_package_drive_rides_and_clashes(
+    db: Database, clock: FakeClock, sink: ListSink
+) -> None:
+    engine = RuleEngine(db, clock, sink)
+    engine.reload([REPO / "rules"])
+    engine.on_event(
+        ForeignOfferEvent(
+            kind="booked",
+            household="h-ana",
+            offer_id="g-1",
+            data={"object": "gathering", "title": "Fishing"},
+        )
+    )
+    engine.on_event(
+        ForeignOfferEvent(kind="booked", household="h-ana", offer_id="r-1", data={"object": "ride"})
+    )
+    engine.on_event(
+        ForeignOfferEvent(
+            kind="clashing",
+            household="h-ana",
+            offer_id="b-1",
+            data={
+                "object": "booking",
+                "bookings": ["b-1", "g-2"],
+                "kinds": ["grocery", "gathering"],
+            },
+        )
+    )
+    engine.on_event(
+        ForeignOfferEvent(
+            kind="clashing",
+            household="h-ana",
+            offer_id="b-3",
+            data={"object": "booking", "bookings": ["b-3", "g-2"], "kinds": ["ride", "gathering"]},
+        )
+    )
+    assert [(a.kind, a.key, a.data) for a in sink.actions] == [
+        ("request", "ride:g-1", {"kind": "ride", "gathering": "g-1"}),
+        (
+            "suggest",
+            "clash:b-1",
+            {"kind": "reschedule", "booking": "b-1", "bookings": ["b-1", "g-2"]},
+        ),
+    ]
+
+
+def test_no_grocery_consent_no_suggestion(db: Database, clock: FakeClock, sink: ListSink) -> None:
+    engine = RuleEngine(db, clock, sink, consent_check=lambda h, p: h == "h-yes")
+    engine.reload([REPO / "rules"])
+    for hh in ("h-no", "h-yes"):
+        engine.on_readings(hh, [Reading(device="f", metric="stock", channel="eggs", value=0)])
+    clock.advance(timedelta(minutes=30))
+    engine.tick(clock.now())
+    assert [a.household for a in sink.actions] == ["h-yes"]
+    assert engine.traces(household="h-no")[-1]["reason"] == (
+        "consent: grocery_delivery: no consent for grocery_delivery"
+    )
+
+
+def test_open_keys_expire_after_dedup_for(
+    db: Database, clock: FakeClock, sink: ListSink, write_pack: Callable[..., Path]
+) -> None:
+    engine = RuleEngine(db, clock, sink)
+    engine.reload(
+        [
+            write_pack("""\
+        rules:
+          - id: low
+            dedup_for: 1h
+            triggers: [{metric: stock, channel: milk, below: 0.5}]
+            actions: [{kind: suggest, key: milk}]
+        """)
+        ]
+    )
+    milk = [Reading(device="f", metric="stock", channel="milk", value=0.1)]
+    full = [Reading(device="f", metric="stock", channel="milk", value=2.0)]
+    engine.on_readings("h", milk)
+    engine.on_readings("h", full)
+    clock.advance(timedelta(minutes=59))
+    engine.on_readings("h", milk)  # still open: held
+    engine.on_readings("h", full)
+    clock.advance(timedelta(minutes=2))
+    engine.on_readings("h", milk)  # nobody released it, but an hour passed
+    assert len(sink.actions) == 2
