@@ -11,8 +11,8 @@ Recorded input (``--input recorded.jsonl``), one JSON object per line, in time o
 * readings: ``{"ts", "household", "readings": [{"device", "metric", "value", "unit"?,
   "channel"?, "ts"?}, ...]}``, or one reading inline: ``{"ts", "household", "device",
   "metric", "value", "unit"?, "channel"?}``;
-* a notice change: ``{"ts", "notice": {"action", "id", "event", "category": [...],
-  "onset"?, "expires"?, "headline"?, "households": [...]}}``;
+* a notice change: ``{"ts", "notice": {"action", "id", "thread"?, "event",
+  "category": [...], "onset"?, "expires"?, "headline"?, "households": [...]}}``;
 * an offer event: ``{"ts", "offer": {"kind", "household", "offer_id", "data"?}}``;
 * availability: ``{"ts", "availability": {"household", "device", "online"}}``.
 
@@ -119,7 +119,10 @@ def parse_record(obj: Any, line: int) -> Record:
                 headline=str(n.get("headline", "")),
             )
             change = NoticeChange(
-                action=n["action"], notice=notice, households=tuple(n.get("households") or ())
+                action=n["action"],
+                notice=notice,
+                households=tuple(n.get("households") or ()),
+                thread=str(n.get("thread") or ""),
             )
         except (KeyError, TypeError) as exc:
             raise BacktestInputError(f"line {line}: bad notice: {exc}") from exc

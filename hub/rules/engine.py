@@ -391,15 +391,16 @@ class RuleEngine:
                     logger.exception("rule %s: notice trigger failed", rule.uid)
                     continue
                 label = f"notice {change.action} {change.notice.id}"
+                households = sorted(change.households)
                 if not ok:
-                    for hh in change.households:
+                    for hh in households:
                         self._trace(rule, hh, "no-match", why, label)
                     continue
                 ctx = {
                     "notice": notice_context(change, rule.tz),
                     "trigger": {"kind": "notice", "index": idx, "action": change.action},
                 }
-                for hh in change.households:
+                for hh in households:
                     self._fire(rule, hh, ctx, label)
 
     def _on_offer(self, event: OfferEventLike) -> None:

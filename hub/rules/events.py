@@ -83,11 +83,17 @@ class Notice:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NoticeChange:
-    """A notice ``arrived``, ``updated``, ``cancelled`` or ``expired`` for these households."""
+    """A notice ``arrived``, ``updated``, ``cancelled`` or ``expired`` for these households.
+
+    ``thread`` is the id of the first notice of its update chain (an update or a cancel
+    carries a new CAP id); templates see it as ``notice.thread`` (the notice id if empty).
+    """
 
     action: NoticeAction
     notice: NoticeLike
     households: tuple[str, ...] = ()
+    thread: str = ""
+    previous: str | None = None
 
 
 @runtime_checkable

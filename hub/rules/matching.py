@@ -73,6 +73,10 @@ def notice_context(change: NoticeChangeLike, tz: ZoneInfo) -> dict[str, Any]:
     onset, expires = as_datetime(n.onset), as_datetime(n.expires)
     return {
         "id": n.id,
+        # The first notice of its update chain: stable across updates (the notices
+        # package's NoticeChange.thread); key what a notice causes on it.
+        "thread": getattr(change, "thread", "") or n.id,
+        "previous": getattr(change, "previous", None),
         "action": change.action,
         "event": n.event,
         "category": list(n.category or ()),

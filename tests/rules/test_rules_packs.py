@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,15 @@ def test_gas_notice_cancelled_withdraws_the_dinner_suggestion(
         expires=day + timedelta(hours=22),
     )
     engine.on_event(NoticeChange(action="arrived", notice=notice, households=("h-ana",)))
-    engine.on_event(NoticeChange(action="updated", notice=notice, households=("h-ana",)))
-    engine.on_event(NoticeChange(action="cancelled", notice=notice, households=("h-ana",)))
+    # The update and the cancel carry new CAP ids; the thread (first id) stays.
+    update = replace(notice, id="gas-2", expires=day + timedelta(hours=20))
+    cancel = replace(notice, id="gas-3")
+    engine.on_event(
+        NoticeChange(action="updated", notice=update, households=("h-ana",), thread="gas-1")
+    )
+    engine.on_event(
+        NoticeChange(action="cancelled", notice=cancel, households=("h-ana",), thread="gas-1")
+    )
     assert [(a.kind, a.key, a.title) for a in sink.actions] == [
         ("suggest", "gas-dinner-gas-1", "No gas for cooking tonight. Dinner together?"),
         ("withdraw", "gas-dinner-gas-1", ""),
