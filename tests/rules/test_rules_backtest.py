@@ -88,3 +88,49 @@ def test_bad_input_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_since_without_a_telemetry_store(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "backtest", str(COMMUNITY), "--since", "7d"]) == 2
     assert "--since needs the telemetry store" in capsys.readouterr().err
+
+
+def test_raw_mqtt_lines_go_through_a_normalizer(tmp_path: Path) -> None:
+    from hub.errors import PayloadRejected
+    from hub.events import Reading
+
+    def normalize(topic: str, payload: bytes) -> tuple[str | None, list[Reading]]:
+        household = topic.split("/")[1]
+        if payload == b"garbage":
+            raise PayloadRejected("not JSON", topic=topic)
+        qty = json.loads(payload)["milk"]
+        return household, [
+            Reading(device="fridge", metric="stock", channel="milk", value=qty, unit="l")
+        ]
+
+    recorded = tmp_path / "raw.jsonl"
+    recorded.write_text(
+        "\n".join(
+            json.dumps(line)
+            for line in (
+                {
+                    "ts": "2026-11-28T08:00:00Z",
+                    "topic": "home/h-ana/fridge/state",
+                    "payload": '{"milk": 0.2}',
+                },
+                {
+                    "ts": "2026-11-28T08:10:00Z",
+                    "topic": "home/h-ana/fridge/state",
+                    "payload": "garbage",
+                },
+                {
+                    "ts": "2026-11-28T08:20:00Z",
+                    "topic": "home/h-ana/fridge/state",
+                    "payload_b64": "eyJtaWxrIjogMC4xfQ==",
+                },
+            )
+        ),
+        encoding="utf-8",
+    )
+    with recorded.open("rb") as f:
+        result = run_backtest([COMMUNITY], read_jsonl(f), normalize=normalize)
+    assert (result.records, result.rejected) == (3, 1)
+    [action] = result.actions
+    assert action.title == "Groceries running low: milk. Delivery?"
+    assert action.data["items"] == [{"name": "milk", "qty": 0.1, "unit": "l"}]
+    assert action.created_at.isoformat() == "2026-11-28T08:30:00+00:00"
