@@ -244,3 +244,36 @@ def test_kill9_then_down_past_due(tmp_path: Path, write_pack: Callable[..., Path
         assert len(fired) == expected, misfire
         if fired:
             assert fired[0] >= restarted
+
+
+SCHEDULED = """\
+pack: s
+rules:
+  - id: hourly
+    misfire: {misfire}
+    dedup: false
+    triggers: [{{schedule: {{every: 1h, households: [h-ana]}}}}]
+    actions: [{{kind: notify, title: "tick"}}]
+"""
+
+
+def test_schedules_survive_restarts_and_coalesce_or_skip_misfires(
+    tmp_path: Path, clock: FakeClock, write_pack: Callable[..., Path]
+) -> None:
+    for misfire, expected in (("fire", 1), ("skip", 0)):
+        start = clock.now()
+        pack = write_pack(SCHEDULED.format(misfire=misfire), name=f"s-{misfire}")
+        db = Database(tmp_path / f"s-{misfire}.db")
+        first = RuleEngine(db, clock, ListSink())
+        first.reload([pack])
+        assert first.next_due() == start + timedelta(hours=1)
+        db.close()
+        clock.advance(timedelta(hours=3, minutes=30))  # down for three due times
+        db = Database(tmp_path / f"s-{misfire}.db")
+        sink = ListSink()
+        second = RuleEngine(db, clock, sink)
+        second.reload([pack])
+        second.tick(clock.now())
+        assert len(sink.actions) == expected, misfire  # three missed: at most one firing
+        assert second.next_due() == clock.now() + timedelta(hours=1)
+        db.close()
