@@ -748,6 +748,7 @@ class RuleEngine:
                 len(batch.writes),
             )
             self._restore(set(self._rules))
+            self._sync_schedules()  # a rolled-back schedule firing is due again: retried
             return
         if batch.actions:
             after = getattr(self._sink, "after_commit", None)
