@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from hub.errors import NotFound
@@ -51,6 +52,10 @@ class Booking:
                 "seats": self.seats, "title": self.title, "starts_at": self.starts_at,
                 "ends_at": self.ends_at, "state": self.state, "clash": self.clash,
                 "created_at": self.created_at}
+
+
+def _ts(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def overlaps(a_start: str, a_end: str, b_start: str, b_end: str) -> bool:
@@ -178,8 +183,8 @@ class Calendar:
             )
 
     def _alternatives(self, conn: sqlite3.Connection, household: str, booking: Booking,
-                      limit: int = 5) -> list[dict[str, Any]]:
-        """Free slots of the booking's provider, later the same day, that clash with nothing."""
+                      limit: int = 6) -> list[dict[str, Any]]:
+        """Free slots of the booking's provider that clash with nothing, nearest in time first."""
         slot = conn.execute("SELECT provider, kind FROM offer_slots WHERE id = ?",
                             (booking.slot,)).fetchone()
         if slot is None:
@@ -187,6 +192,7 @@ class Calendar:
         others = [(r["starts_at"], r["ends_at"]) for r in conn.execute(
             "SELECT starts_at, ends_at FROM offer_bookings WHERE household = ?"
             " AND state = 'active' AND id <> ?", (household, booking.id)).fetchall()]
+        origin = _ts(booking.starts_at)
         found = []
         for r in conn.execute(
             "SELECT id, starts_at, ends_at FROM offer_slots WHERE provider = ? AND kind = ?"
@@ -196,9 +202,8 @@ class Calendar:
             if any(overlaps(r["starts_at"], r["ends_at"], s, e) for s, e in others):
                 continue
             found.append({"slot": r["id"], "starts_at": r["starts_at"], "ends_at": r["ends_at"]})
-            if len(found) >= limit:
-                break
-        return found
+        found.sort(key=lambda f: (abs(_ts(f["starts_at"]) - origin), f["starts_at"]))
+        return found[:limit]
 
     def page(self, household: str, *, include_ended: bool = False, cursor: str | None = None,
              limit: int = 50) -> Page:
