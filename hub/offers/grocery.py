@@ -376,6 +376,23 @@ class Grocery:
             provider, "o.provider = ? AND o.state IN ('scheduled', 'fulfilled', 'rated')",
             (provider,), cursor, limit)
 
+    def community_page(self, community: str, *, cursor: str | None = None, limit: int = 50
+                       ) -> Page:
+        """Every request of a community's households (admin view), newest first."""
+        after = decode_cursor(cursor)
+        sql = ("SELECT o.* FROM offers o JOIN households h ON h.id = o.household"
+               " WHERE h.community = ?")
+        args: list[Any] = [community]
+        if after:
+            sql += " AND (o.created_at < ? OR (o.created_at = ? AND o.id < ?))"
+            args += [after[0], after[0], after[1]]
+        sql += " ORDER BY o.created_at DESC, o.id DESC LIMIT ?"
+        args.append(limit + 1)
+        rows = self._db.query(sql, args)
+        nxt = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(
+            rows) > limit else None
+        return Page(items=[offer_view(r) for r in rows[:limit]], next_cursor=nxt)
+
     def _provider_page(self, provider: str, where: str, params: tuple[Any, ...],
                        cursor: str | None, limit: int) -> Page:
         after = decode_cursor(cursor)

@@ -13,6 +13,8 @@ from hub.offers.events import EventCallback
 from hub.offers.feeds import Feeds
 from hub.offers.gatherings import Gatherings
 from hub.offers.grocery import ClaimResult, Grocery
+from hub.offers.idempotency import Idempotency
+from hub.offers.live import LiveUpdates
 from hub.offers.ratings import ChainReport, verify_chain
 from hub.offers.rides import Rides
 from hub.offers.sink import OffersSink
@@ -32,7 +34,8 @@ class OffersService:
         consent: answers ``allowed(household, provider, provider_kinds, purpose, signal)``;
             defaults to allowing everything (unit tests only).
         on_event: called with each :class:`~hub.offers.events.OfferEvent` after commit.
-        live: where live updates for the web UI go (``publish(audience, event)``).
+        live: where live updates for the web UI go (``publish(audience, event)``); a
+            :class:`~hub.offers.live.LiveUpdates` is created when not given.
     """
 
     def __init__(self, db: Database, outbox: Outbox, clock: Clock, *,
@@ -40,8 +43,10 @@ class OffersService:
                  live: LivePort | None = None) -> None:
         self.db = db
         self.uow = UnitOfWork(db, outbox, clock)
+        self.live: LiveUpdates = live if isinstance(live, LiveUpdates) else LiveUpdates()
         self.ctx = Context(uow=self.uow, consent=consent or AllowAll(), on_event=on_event,
-                           live=live)
+                           live=live or self.live)
+        self.idempotency = Idempotency(self.uow)
         self.suggestions = Suggestions(self.ctx)
         self.calendar = Calendar(self.ctx, self.suggestions)
         self.feeds = Feeds(self.ctx)
@@ -61,8 +66,9 @@ class OffersService:
         """Swap in the rules engine's event listener."""
         self.ctx.on_event = on_event
 
-    def set_live(self, live: LivePort | None) -> None:
-        """Swap in the live-update broadcaster."""
+    def set_live(self, live: LiveUpdates) -> None:
+        """Swap in the live-update broadcaster (the SSE route reads ``self.live``)."""
+        self.live = live
         self.ctx.live = live
 
     def handle_claim(self, provider: str, payload: bytes) -> ClaimResult:
