@@ -236,6 +236,26 @@ class Grocery:
             self._ctx.emit("cancelled", household, row["id"], {"object": "offer", "kind": KIND})
             return offer_view(row)
 
+    def expire_due(self) -> list[str]:
+        """Requests nobody claimed before their slot began: expire, release, tell everyone."""
+        uow = self._ctx.uow
+        with uow.tx() as conn:
+            rows = conn.execute("SELECT * FROM offers WHERE kind = ? AND state = 'accepted'"
+                                " AND starts_at <= ?", (KIND, uow.now())).fetchall()
+            for row in rows:
+                told = self._feeds.recipients(conn, row["id"])
+                slots.release(conn, row["slot"])
+                row = self._set_state(conn, row, "expired", "hub", note="no provider claimed it")
+                booking = self._calendar.by_ref(conn, row["household"], row["id"])
+                if booking is not None:
+                    self._calendar.end(conn, booking, "expired", "hub")
+                for provider in told:
+                    self._feeds.publish_bare(conn, row, provider, "expired", "slot began")
+                self._notify_household(conn, row, "expired")
+                self._ctx.emit("expired", row["household"], row["id"],
+                               {"object": "offer", "kind": KIND})
+        return [r["id"] for r in rows]
+
     def rate(self, household: str, oid: str, stars: int, comment: str, actor: str
              ) -> dict[str, Any]:
         """Rate a fulfilled delivery (once); the rating joins the hash chain."""

@@ -80,8 +80,9 @@ class OffersService:
         return self.feeds.revoke(household, provider)
 
     def expire_due(self) -> list[str]:
-        """Expire open suggestions whose time is up (call every minute)."""
-        return self.suggestions.expire_due()
+        """Expire open suggestions whose time is up and requests nobody claimed before
+        their slot began (call every minute); return the ids expired."""
+        return self.suggestions.expire_due() + self.grocery.expire_due()
 
     def verify_ratings(self) -> ChainReport:
         """Check the rating hash chain."""

@@ -2,8 +2,8 @@
 
 Whole batches commit in one transaction. ``offer`` actions (the benchmark path) take a
 fast lane: one ``executemany`` for the offer rows and one for their outbox messages, with
-the offer id derived from (household, rule, key) so that a replayed action (a duplicated
-MQTT message, a restart) inserts and publishes nothing twice.
+the offer id derived from (household, rule, key, data) so that a replayed action (a
+duplicated MQTT message, a replay after a restart) inserts and publishes nothing twice.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import orjson
 from hub.offers.context import Context
 from hub.offers.grocery import Grocery
 from hub.offers.suggestions import DEFAULT_TTL, Suggestions
-from hub.offers.uow import dumps
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +48,15 @@ class ActionLike(Protocol):
     def data(self) -> Any: ...
 
 
-def offer_id_for(household: str, rule_id: str, key: str) -> str:
-    """The stable id of the offer an action raises (same action -> same id)."""
-    digest = hashlib.blake2b(f"{household}\x1f{rule_id}\x1f{key}".encode(), digest_size=12)
+def offer_id_for(household: str, rule_id: str, key: str, body: bytes = b"") -> str:
+    """The stable id of the offer an action raises: same action, same id.
+
+    ``body`` is the canonical JSON of the action's data (which carries the triggering
+    reading's ``ts``), so two triggers with one de-dup key still raise two offers while a
+    redelivered trigger raises none.
+    """
+    digest = hashlib.blake2b(f"{household}\x1f{rule_id}\x1f{key}\x1f".encode() + body,
+                             digest_size=12)
     return f"act-{digest.hexdigest()}"
 
 
@@ -103,10 +108,11 @@ class OffersSink:
             if not _valid_topic(topic):
                 logger.warning("offer of rule %s dropped: bad topic %r", a.rule_id, topic)
                 continue
-            oid = offer_id_for(a.household, a.rule_id, a.key)
             body = {k: v for k, v in data.items() if k != "topic"}
+            canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+            oid = offer_id_for(a.household, a.rule_id, a.key, canonical)
             payload = orjson.dumps({"id": oid, **body})
-            offers.append((oid, kind, a.household, dumps(body), now, now))
+            offers.append((oid, kind, a.household, canonical.decode(), now, now))
             messages.append((oid, topic, payload, created, oid))
         # Outbox first, guarded by "no such offer yet", so a replay publishes nothing.
         conn.executemany(

@@ -344,5 +344,7 @@ def test_full_slot_and_expiry(hub: Hub) -> None:
     assert get_slot(hub.db, slot("fresh-grocer", "12:00")).free == 0
     hub.clock.advance(timedelta(hours=13))
     expired = o.expire_due()
-    assert len(expired) == 1
-    assert hub.kinds("expired")[0].offer_id == expired[0]
+    # The unanswered suggestion, and the five requests nobody claimed before 12:00.
+    assert [e.split("-")[0] for e in expired] == ["sug"] + ["req"] * 5
+    assert [e.offer_id for e in hub.kinds("expired")] == expired
+    assert get_slot(hub.db, slot("fresh-grocer", "12:00")).free == 5
