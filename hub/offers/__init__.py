@@ -10,7 +10,7 @@ from hub.offers.consent import AllowAll, ConsentPort
 from hub.offers.events import EVENT_KINDS, OfferEvent
 from hub.offers.grocery import ClaimResult
 from hub.offers.live import LiveUpdates
-from hub.offers.problems import problem_handler, validation_problem_handler
+from hub.offers.problems import http_problem_handler, problem_handler, validation_problem_handler
 from hub.offers.ratings import ChainReport, verify_chain
 from hub.offers.seed import StorySeed, seed_story
 from hub.offers.service import OffersService
@@ -27,6 +27,7 @@ __all__ = [
     "OffersService",
     "OffersSink",
     "StorySeed",
+    "http_problem_handler",
     "problem_handler",
     "seed_story",
     "validation_problem_handler",

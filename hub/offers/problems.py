@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.errors import DomainError
 
@@ -81,3 +82,13 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             }},
         }
     return out
+
+
+async def http_problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Exception handler for Starlette's ``HTTPException`` (e.g. a body that is not UTF-8)."""
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(status, "Error")
+    code = {400: "bad-request", 404: "not-found", 405: "method-not-allowed",
+            413: "too-large"}.get(status, "http-error")
+    return problem_response(status, problem_body(status, code, detail, request.url.path))

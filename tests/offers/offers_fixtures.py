@@ -108,16 +108,22 @@ def build_app(offers: OffersService) -> Any:
 
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from hub.errors import DomainError
     from hub.offers.api import router
-    from hub.offers.problems import problem_handler, validation_problem_handler
+    from hub.offers.problems import (
+        http_problem_handler,
+        problem_handler,
+        validation_problem_handler,
+    )
 
     app = FastAPI()
     app.state.hub = SimpleNamespace(offers=offers)
     app.include_router(router)
     app.add_exception_handler(DomainError, problem_handler)
     app.add_exception_handler(RequestValidationError, validation_problem_handler)
+    app.add_exception_handler(StarletteHTTPException, http_problem_handler)
 
     @app.middleware("http")
     async def principal(request: Request, call_next: Any) -> Any:

@@ -107,6 +107,10 @@ def test_roles_and_extra_fields(hub: Hub, client: httpx.Client) -> None:
         assert next(iter(extra)) in r.json()["detail"]
     assert hub.offers.suggestions.get("h-ana", sid).state == "proposed"
     assert get_slot(hub.db, slot("fresh-grocer", "18:00")).free == 5
+    garbled = client.post(f"/suggestions/{sid}/accept", content=b"#\xff\xfeE",
+                          headers={**H_ANA, "content-type": "application/json"})
+    assert garbled.status_code in (400, 422)
+    assert garbled.headers["content-type"] == "application/problem+json"
 
 
 def test_pagination_cursor_and_maximum(hub: Hub, client: httpx.Client) -> None:

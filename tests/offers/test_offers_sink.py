@@ -129,5 +129,6 @@ def test_unclaimed_request_expires_when_its_slot_begins(hub: Hub) -> None:
 def test_public_names() -> None:
     assert set(hub.offers.__all__) == {
         "EVENT_KINDS", "AllowAll", "ChainReport", "ClaimResult", "ConsentPort", "LiveUpdates",
-        "OfferEvent", "OffersService", "OffersSink", "StorySeed", "problem_handler",
+        "OfferEvent", "OffersService", "OffersSink", "StorySeed", "http_problem_handler",
+        "problem_handler",
         "seed_story", "validation_problem_handler", "verify_chain"}
