@@ -20,7 +20,7 @@ from hub.offers.suggestions import Suggestions
 from hub.offers.uow import new_id
 
 #: Kinds whose bookings a household can move to another slot in one step.
-MOVABLE = frozenset({"grocery"})
+MOVABLE = frozenset({"grocery", "service", "lending"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,4 +1,5 @@
-"""Grocery delivery: accept a slot, providers claim, move, cancel, fulfil, rate.
+"""Requests to providers (grocery delivery, a service, lending): accept a slot, providers
+claim, move, cancel, fulfil, rate.
 
 Offer states: ``accepted`` (sent to the feeds) -> ``claimed`` -> ``scheduled`` ->
 ``fulfilled`` -> ``rated``; ``cancelled`` from any state before ``fulfilled``.
@@ -30,7 +31,11 @@ from hub.offers.uow import dumps, loads, new_id
 logger = logging.getLogger(__name__)
 
 KIND = "grocery"
+#: Request kinds that run this flow: a provider (or a neighbour registered as one) with
+#: slots of the same kind claims them. Lending uses its slot as the pickup window.
+REQUEST_KINDS = ("grocery", "service", "lending")
 OPEN_STATES = ("accepted", "claimed", "scheduled")
+TITLES = {"grocery": "Grocery delivery", "service": "Service visit", "lending": "Item pickup"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,15 +77,16 @@ class Grocery:
 
     # -- helpers ----------------------------------------------------------------------
 
-    def consented_providers(self, household: str) -> list[str]:
-        """Grocery providers serving the household that a consent covers, by id."""
+    def consented_providers(self, household: str, kind: str = KIND) -> list[str]:
+        """Providers of ``kind`` serving the household that a consent covers, by id."""
         home = load_household(self._db, household)
-        return [p.id for p in providers_of_kind(self._db, KIND) if p.serves(home)
-                and self._feeds.allowed_fields(household, p.id, KIND)]
+        return [p.id for p in providers_of_kind(self._db, kind) if p.serves(home)
+                and self._feeds.allowed_fields(household, p.id, kind)]
 
-    def next_free_slots(self, household: str, limit: int = 6) -> list[dict[str, Any]]:
-        """The next free slots of consented grocery providers, soonest first."""
-        found = slots.free_slots(self._db, KIND, self.consented_providers(household),
+    def next_free_slots(self, household: str, limit: int = 6, kind: str = KIND
+                        ) -> list[dict[str, Any]]:
+        """The next free slots of consented providers of ``kind``, soonest first."""
+        found = slots.free_slots(self._db, kind, self.consented_providers(household, kind),
                                  self._ctx.uow.now(), limit)
         return [{"slot": s.id, "provider": s.provider, "starts_at": s.starts_at,
                  "ends_at": s.ends_at, "free": s.free} for s in found]
@@ -122,16 +128,17 @@ class Grocery:
         """Accept a grocery suggestion for a slot: reserve it, send the request out."""
         with self._ctx.uow.tx() as conn:
             sug = self._suggestions.get(household, suggestion_id)
-            if sug.kind != KIND:
-                raise Conflict(f"suggestion {suggestion_id} is not a grocery suggestion")
+            kind = sug.kind
+            if kind not in REQUEST_KINDS:
+                raise Conflict(f"suggestion {suggestion_id} is not a request for a provider")
             if sug.state != "proposed":
                 raise Conflict(f"suggestion {suggestion_id} is already {sug.state}")
             slot = slots.get_slot(self._db, slot_id)
-            if slot.kind != KIND:
-                raise Conflict(f"slot {slot_id} is not a delivery slot")
+            if slot.kind != kind:
+                raise Conflict(f"slot {slot_id} is not a {kind} slot")
             if slot.starts_at <= self._ctx.uow.now():
                 raise Conflict(f"slot {slot_id} has already started")
-            consented = self.consented_providers(household)
+            consented = self.consented_providers(household, kind)
             if slot.provider not in consented:
                 raise Conflict(f"no consent covers provider {slot.provider}")
             slots.reserve(conn, slot_id)
@@ -143,30 +150,31 @@ class Grocery:
                 "INSERT INTO offers (id, kind, household, suggestion, provider, state, slot,"
                 " starts_at, ends_at, data, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, NULL, 'accepted', ?, ?, ?, ?, ?, ?)",
-                (oid, KIND, household, sug.id, slot_id, slot.starts_at, slot.ends_at,
+                (oid, kind, household, sug.id, slot_id, slot.starts_at, slot.ends_at,
                  dumps(data), now, now),
             )
             uow.transition(conn, "offer", oid, None, "accepted", actor)
             self._suggestions.mark(conn, household, sug.id, "accepted", actor, acted_ref=oid)
-            self._calendar.add(conn, household=household, kind=KIND, ref=oid,
+            self._calendar.add(conn, household=household, kind=kind, ref=oid,
                                starts_at=slot.starts_at, ends_at=slot.ends_at,
-                               title="Grocery delivery", slot=slot_id, actor=actor)
+                               title=TITLES.get(kind, kind), slot=slot_id, actor=actor)
             # The slot's own provider first, then others with room at the same time.
             targets = [slot.provider] + [
                 p for p in consented if p != slot.provider and self._room_at(
-                    conn, p, slot.starts_at)]
+                    conn, p, kind, slot.starts_at)]
             row = self._offer(conn, oid)
             reached = self._feeds.publish_request(conn, row, targets)
             self._notify_household(conn, row, "accepted")
             self._ctx.emit("accepted", household, oid,
-                           {"object": "offer", "kind": KIND, "slot": slot_id,
+                           {"object": "offer", "kind": kind, "slot": slot_id,
                             "providers": reached})
             return offer_view(row)
 
-    def _room_at(self, conn: sqlite3.Connection, provider: str, starts_at: str) -> bool:
+    def _room_at(self, conn: sqlite3.Connection, provider: str, kind: str, starts_at: str
+                 ) -> bool:
         r = conn.execute(
             "SELECT 1 FROM offer_slots WHERE provider = ? AND kind = ? AND starts_at = ?"
-            " AND taken < capacity", (provider, KIND, starts_at)).fetchone()
+            " AND taken < capacity", (provider, kind, starts_at)).fetchone()
         return r is not None
 
     def get(self, household: str, oid: str) -> dict[str, Any]:
@@ -182,8 +190,8 @@ class Grocery:
             if row["state"] not in OPEN_STATES:
                 raise Conflict(f"request {row['id']} is {row['state']} and cannot move")
             new = slots.get_slot(self._db, slot_id)
-            if new.kind != KIND:
-                raise Conflict(f"slot {slot_id} is not a delivery slot")
+            if new.kind != row["kind"]:
+                raise Conflict(f"slot {slot_id} is not a {row['kind']} slot")
             if new.id == row["slot"]:
                 raise Conflict(f"the delivery is already in slot {slot_id}")
             if new.starts_at <= self._ctx.uow.now():
@@ -207,7 +215,7 @@ class Grocery:
             self._feeds.publish_update(conn, row, told, "update")
             self._notify_household(conn, row, "moved")
             self._ctx.emit("moved", household, row["id"],
-                           {"object": "offer", "kind": KIND, "from": old,
+                           {"object": "offer", "kind": row["kind"], "from": old,
                             "to": {"slot": new.id, "starts_at": new.starts_at,
                                    "ends_at": new.ends_at}, "booking": booking.id})
             return offer_view(row)
@@ -233,15 +241,18 @@ class Grocery:
             self._calendar.end(conn, booking, "cancelled", actor)
             self._feeds.publish_update(conn, row, told, "cancelled")
             self._notify_household(conn, row, "cancelled")
-            self._ctx.emit("cancelled", household, row["id"], {"object": "offer", "kind": KIND})
+            self._ctx.emit("cancelled", household, row["id"], {"object": "offer",
+                                                                 "kind": row["kind"]})
             return offer_view(row)
 
     def expire_due(self) -> list[str]:
         """Requests nobody claimed before their slot began: expire, release, tell everyone."""
         uow = self._ctx.uow
         with uow.tx() as conn:
-            rows = conn.execute("SELECT * FROM offers WHERE kind = ? AND state = 'accepted'"
-                                " AND starts_at <= ?", (KIND, uow.now())).fetchall()
+            marks = ", ".join("?" for _ in REQUEST_KINDS)
+            rows = conn.execute(f"SELECT * FROM offers WHERE kind IN ({marks})"
+                                " AND state = 'accepted' AND starts_at <= ?",
+                                (*REQUEST_KINDS, uow.now())).fetchall()
             for row in rows:
                 told = self._feeds.recipients(conn, row["id"])
                 slots.release(conn, row["slot"])
@@ -253,7 +264,7 @@ class Grocery:
                     self._feeds.publish_bare(conn, row, provider, "expired", "slot began")
                 self._notify_household(conn, row, "expired")
                 self._ctx.emit("expired", row["household"], row["id"],
-                               {"object": "offer", "kind": KIND})
+                               {"object": "offer", "kind": row["kind"]})
         return [r["id"] for r in rows]
 
     def rate(self, household: str, oid: str, stars: int, comment: str, actor: str
@@ -302,6 +313,12 @@ class Grocery:
         slot = slots.get_slot(self._db, row["slot"])
         if slot.provider != provider:
             mine = slots.slot_id(provider, slot.starts_at)
+            try:
+                same_kind = slots.get_slot(self._db, mine).kind == slot.kind
+            except NotFound:
+                same_kind = False
+            if not same_kind:
+                raise Conflict(f"{provider} has no {slot.kind} slot at {slot.starts_at}")
             slots.reserve(conn, mine)  # Conflict (and rollback) when it has no room
             slots.release(conn, slot.id)
             conn.execute("UPDATE offers SET slot = ? WHERE id = ?", (mine, oid))
@@ -314,10 +331,10 @@ class Grocery:
             if other != provider:
                 self._feeds.publish_bare(conn, row, other, "taken", "claimed by another provider")
         self._notify_household(conn, row, "scheduled")
-        self._ctx.emit("claimed", row["household"], oid, {"object": "offer", "kind": KIND,
+        self._ctx.emit("claimed", row["household"], oid, {"object": "offer", "kind": row["kind"],
                                                           "provider": provider})
         self._ctx.emit("scheduled", row["household"], oid,
-                       {"object": "offer", "kind": KIND, "provider": provider,
+                       {"object": "offer", "kind": row["kind"], "provider": provider,
                         "starts_at": row["starts_at"], "ends_at": row["ends_at"]})
         view = self._feeds.provider_view(row, provider) or {"request": oid}
         view["state"] = row["state"]
@@ -379,7 +396,7 @@ class Grocery:
             row = self._set_state(conn, row, "fulfilled", actor)
             self._notify_household(conn, row, "fulfilled")
             self._ctx.emit("fulfilled", row["household"], oid,
-                           {"object": "offer", "kind": KIND, "provider": provider})
+                           {"object": "offer", "kind": row["kind"], "provider": provider})
             view = self._feeds.provider_view(row, provider) or {"request": oid}
             view["state"] = row["state"]
             return view

@@ -12,7 +12,7 @@ from hub.offers.context import Context, LivePort
 from hub.offers.events import EventCallback
 from hub.offers.feeds import Feeds
 from hub.offers.gatherings import Gatherings
-from hub.offers.grocery import ClaimResult, Grocery
+from hub.offers.grocery import REQUEST_KINDS, ClaimResult, Grocery
 from hub.offers.idempotency import Idempotency
 from hub.offers.live import LiveUpdates
 from hub.offers.ratings import ChainReport, verify_chain
@@ -94,13 +94,14 @@ class OffersService:
                           ) -> dict[str, Any]:
         """Accept a suggestion; what that means depends on its kind.
 
-        grocery: book ``slot`` and send the request to providers. ride: ask for the seat.
-        reschedule: move the clashing delivery to ``slot``. Anything else: acknowledged.
+        grocery, service, lending: book ``slot`` and send the request to providers.
+        ride: ask for the seat. reschedule: move the clashing delivery to ``slot``.
+        Anything else: acknowledged.
         """
         sug = self.suggestions.get(household, sid)
-        if sug.kind == "grocery":
+        if sug.kind in REQUEST_KINDS:
             if not slot:
-                raise Conflict("pick a slot to accept a delivery")
+                raise Conflict(f"pick a slot to accept this {sug.kind} request")
             return {"suggestion": sid, "kind": sug.kind,
                     "result": self.grocery.accept(household, sid, slot, actor)}
         if sug.kind == "ride":
@@ -124,7 +125,7 @@ class OffersService:
         booking = self.calendar.get(household, booking_id)
         if booking.state != "active":
             raise Conflict(f"booking {booking_id} is {booking.state}")
-        if booking.kind != "grocery":
+        if booking.kind not in REQUEST_KINDS:
             raise Conflict(f"a {booking.kind} booking cannot be moved to a slot")
         self.grocery.move(household, booking, slot, actor)
         return self.calendar.get(household, booking_id).marshal()
@@ -134,7 +135,7 @@ class OffersService:
         booking = self.calendar.get(household, booking_id)
         if booking.state != "active":
             raise Conflict(f"booking {booking_id} is {booking.state}")
-        if booking.kind == "grocery":
+        if booking.kind in REQUEST_KINDS:
             self.grocery.cancel(household, booking, actor)
         elif booking.kind == "gathering":
             self.gatherings.leave_or_cancel(household, booking.ref, actor)

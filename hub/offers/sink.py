@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import orjson
 
 from hub.offers.context import Context
-from hub.offers.grocery import Grocery
+from hub.offers.grocery import REQUEST_KINDS, Grocery
 from hub.offers.suggestions import DEFAULT_TTL, Suggestions
 
 logger = logging.getLogger(__name__)
@@ -139,8 +139,8 @@ class OffersSink:
             logger.info("action kind %s of rule %s has no effect on offers", a.kind, a.rule_id)
             return
         kind = str(data.get("kind") or a.kind)
-        if kind == "grocery" and "slots" not in data:
-            data["slots"] = self._grocery.next_free_slots(a.household)
+        if kind in REQUEST_KINDS and "slots" not in data:
+            data["slots"] = self._grocery.next_free_slots(a.household, kind=kind)
         ttl = timedelta(seconds=float(data["ttl_s"])) if isinstance(
             data.get("ttl_s"), int | float) else DEFAULT_TTL
         self._suggestions.create(

@@ -348,3 +348,29 @@ def test_full_slot_and_expiry(hub: Hub) -> None:
     assert [e.split("-")[0] for e in expired] == ["sug"] + ["req"] * 5
     assert [e.offer_id for e in hub.kinds("expired")] == expired
     assert get_slot(hub.db, slot("fresh-grocer", "12:00")).free == 5
+
+
+def test_service_request_runs_the_same_flow(hub: Hub) -> None:
+    o = hub.offers
+    with hub.db.transaction() as conn:
+        conn.execute("INSERT INTO providers (id, community, name, kinds, created_at)"
+                     " VALUES ('fix-it', 'riverside', 'Fix-it', '[\"service\"]', 0)")
+        from hub.offers.slots import add_hourly_slots
+        add_hourly_slots(conn, "fix-it", "service", hub.seed.day, 9, 12, 1)
+    hub.grants.grant("h-ben", "fix-it", "service", "slot", "address")
+    hub.clock.set(at("08:00"))
+    o.sink.submit([Action(kind="suggest", household="h-ben", key="leak:h-ben",
+                          title="Water leak under the sink. Plumber?",
+                          data={"kind": "service", "items": [{"name": "plumbing"}]})])
+    [s] = o.suggestions.page("h-ben").items
+    assert [x["slot"] for x in s["data"]["slots"]] == [
+        slot("fix-it", f"{h:02d}:00") for h in (9, 10, 11, 12)]
+    req = o.accept_suggestion("h-ben", s["id"], slot=slot("fix-it", "10:00"),
+                              actor="h-ben")["result"]["id"]
+    [(_, msg)] = hub.feed("fix-it")
+    assert set(msg) == {"id", "type", "request", "kind", "slot", "address"}  # no items granted
+    assert msg["kind"] == "service"
+    assert o.grocery.claim("fix-it", req, "fix-it")["state"] == "scheduled"
+    [b] = o.calendar.page("h-ben").items
+    assert (b["kind"], b["title"], b["starts_at"]) == ("service", "Service visit",
+                                                       f"{DAY}T10:00:00Z")
