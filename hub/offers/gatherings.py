@@ -128,6 +128,8 @@ class Gatherings:
                                seats=capacity if place.provider else 1, actor=actor)
             self._invite(conn, self._row(conn, gid), invite, actor)
             row = self._row(conn, gid)
+            self._ctx.push(f"community:{home.community}",
+                           {"type": "gathering", "id": gid, "title": title, "starts_at": start})
             if place.provider:
                 uow.outbox.add(conn, f"providers/{place.provider}/feed/{gid}",
                                {"type": "table-booking", "request": gid, "kind": "gathering",

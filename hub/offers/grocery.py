@@ -10,6 +10,7 @@ claims the request, the reservation moves to the claimer's slot at the same time
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from hub.offers.uow import dumps, loads, new_id
 logger = logging.getLogger(__name__)
 
 KIND = "grocery"
+SAFE_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 #: Request kinds that run this flow: a provider (or a neighbour registered as one) with
 #: slots of the same kind claims them. Lending uses its slot as the pickup window.
 REQUEST_KINDS = ("grocery", "service", "lending")
@@ -359,8 +361,10 @@ class Grocery:
             raise PayloadRejected("claim must be a JSON object")
         request, mid = body.get("request"), body.get("id")
         for name, value in (("request", request), ("id", mid)):
-            if not isinstance(value, str) or not 0 < len(value) <= 128:
-                raise PayloadRejected(f"claim needs a string {name!r} of 1-128 characters")
+            # Ids end up in topics: no MQTT wildcards, separators or control characters.
+            if not isinstance(value, str) or not SAFE_ID.fullmatch(value):
+                raise PayloadRejected(f"claim needs a string {name!r} of 1-128 characters"
+                                      " from A-Z a-z 0-9 . _ : @ -")
         assert isinstance(request, str)
         assert isinstance(mid, str)
         with self._ctx.uow.tx() as conn:

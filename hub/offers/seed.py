@@ -59,6 +59,7 @@ class StorySeed:
     households: tuple[str, ...]
     providers: tuple[str, ...]
     slots: dict[str, list[str]] = field(default_factory=dict)
+    notice_publisher: str = "gas-utility"
 
 
 def _saturday_of(clock: Clock) -> date:

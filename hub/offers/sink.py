@@ -19,6 +19,7 @@ import orjson
 
 from hub.offers.context import Context
 from hub.offers.grocery import REQUEST_KINDS, Grocery
+from hub.offers.slots import free_slots
 from hub.offers.suggestions import DEFAULT_TTL, Suggestions
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,12 @@ class OffersSink:
         kind = str(data.get("kind") or a.kind)
         if kind in REQUEST_KINDS and "slots" not in data:
             data["slots"] = self._grocery.next_free_slots(a.household, kind=kind)
+        elif kind == "gathering" and isinstance(data.get("place"), str) and "sittings" not in data:
+            # A suggested restaurant: list its free sittings so the household can pick one.
+            data["sittings"] = [
+                {"slot": s.id, "starts_at": s.starts_at, "ends_at": s.ends_at, "free": s.free}
+                for s in free_slots(self._ctx.uow.db, "table", [data["place"]],
+                                    self._ctx.uow.now(), 6)]
         ttl = timedelta(seconds=float(data["ttl_s"])) if isinstance(
             data.get("ttl_s"), int | float) else DEFAULT_TTL
         self._suggestions.create(

@@ -93,7 +93,9 @@ def test_restart_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("payload", [b"not json", b"[]", b'{"request": 1, "id": "x"}',
                                      b'{"request": "r"}', b'{"request": "", "id": "x"}',
-                                     b'{"request": "' + b"r" * 200 + b'", "id": "x"}'])
+                                     b'{"request": "' + b"r" * 200 + b'", "id": "x"}',
+                                     b'{"request": "a/b/#", "id": "x"}',
+                                     b'{"request": "r", "id": "x+y"}'])
 def test_malformed_claims_are_rejected_with_a_reason(hub: Hub, payload: bytes) -> None:
     with pytest.raises(PayloadRejected) as info:
         hub.offers.handle_claim("fresh-grocer", payload)

@@ -201,6 +201,8 @@ def test_step3_dinner_clash_and_move_in_one_step(hub: Hub) -> None:
                           "time": f"{DAY}T18:30:00Z", "notice_id": "n-gas-1"})
     o.sink.submit([dinner, dinner])
     [sug] = [s for s in o.suggestions.page("h-ana").items if s["kind"] == "gathering"]
+    assert [x["starts_at"] for x in sug["data"]["sittings"]] == [f"{DAY}T12:00:00Z",
+                                                                 f"{DAY}T18:30:00Z"]
     from hub.offers.gatherings import Place
 
     g = o.gatherings.create("h-ana", title="Dinner at river-bistro", starts_at=at("18:30"),
