@@ -2,7 +2,8 @@
 
 States: ``proposed`` -> ``accepted`` | ``declined`` | ``expired`` | ``cancelled``
 (withdrawn because the notice that caused it was cancelled). One open suggestion per
-(household, key): a rule that fires again while one is open changes nothing.
+(household, key): a rule that fires again while one is open changes nothing, and a
+suggestion caused by a notice is not raised again by that notice's updates once answered.
 """
 
 from __future__ import annotations
@@ -91,6 +92,16 @@ class Suggestions:
         ).fetchone()
         if open_row is not None:
             return Suggestion.from_row(open_row), False
+        if notice_id:
+            # An updated notice re-fires its rules: a suggestion the household already
+            # answered for that notice is not raised again.
+            answered = conn.execute(
+                "SELECT * FROM offer_suggestions WHERE household = ? AND dedup_key = ?"
+                " AND notice_id = ? AND state IN ('accepted', 'declined')",
+                (household, key, notice_id),
+            ).fetchone()
+            if answered is not None:
+                return Suggestion.from_row(answered), False
         uow = self._ctx.uow
         now = uow.now()
         sid = new_id("sug")

@@ -114,7 +114,7 @@ def accept_delivery(hub: Hub) -> tuple[str, str]:
     o.sink.submit([fridge_low()])
     hub.clock.set(at("08:10"))
     o.sink.submit([fridge_low()])  # still low: no second suggestion
-    [sug] = o.suggestions.page("h-ana").items
+    [sug] = [s for s in o.suggestions.page("h-ana").items if s["kind"] == "grocery"]
     accepted = o.accept_suggestion("h-ana", sug["id"], slot=slot("fresh-grocer", "18:00"),
                                    actor="h-ana")
     req = accepted["result"]["id"]
@@ -376,3 +376,71 @@ def test_service_request_runs_the_same_flow(hub: Hub) -> None:
     [b] = o.calendar.page("h-ben").items
     assert (b["kind"], b["title"], b["starts_at"]) == ("service", "Service visit",
                                                        f"{DAY}T10:00:00Z")
+
+
+def test_whole_weekend_story_in_one_run(hub: Hub) -> None:
+    """Steps 1-5 back to back, then the exact provider feed the outbox holds."""
+    from hub.offers.gatherings import Place
+
+    o = hub.offers
+    # Ana shares items and slot with fresh-grocer, and her street; nothing else is asked.
+    # 1. Morning
+    ids = morning(hub)
+    o.gatherings.rsvp("h-ana", ids["fishing"], True, actor="h-ana")
+    [ride_sug] = [s for s in o.suggestions.page("h-ana").items if s["kind"] == "ride"]
+    seat = o.accept_suggestion("h-ana", ride_sug["id"], slot=None, actor="h-ana")["result"]
+    assert seat["seats_left"] == 2
+    assert seat["riders"][0]["pickup_at"] == f"{DAY}T08:35:00Z"
+    for rider in ("h-dan", "h-eve"):
+        o.rides.request(rider, ids["ride"], rider)
+    assert o.rides.request("h-fay", ids["ride"], "h-fay")["you"] == "waitlisted"
+    # 2. The fridge runs low (twice reported, once suggested), 18:00 picked, claimed.
+    req, booking = accept_delivery(hub)
+    assert len([s for s in o.suggestions.page("h-ana").items if s["kind"] == "grocery"]) == 1
+    assert o.handle_claim("fresh-grocer",
+                          orjson.dumps({"request": req, "id": "c-1"})).status == "claimed"
+    # 3. 11:00 gas notice -> dinner suggestion -> table for 3 -> clash -> move to 21:00.
+    hub.clock.set(at("11:00"))
+    o.sink.submit([Action(kind="suggest", household="h-ana", rule_id="no-gas-dinner",
+                          key="no-gas-dinner:n-gas-1",
+                          title="No gas for cooking tonight. Dinner together?",
+                          data={"kind": "gathering", "place": "river-bistro",
+                                "notice_id": "n-gas-1"})])
+    [dinner_sug] = [s for s in o.suggestions.page("h-ana").items if s["kind"] == "gathering"]
+    o.gatherings.create("h-ana", title="Dinner at river-bistro", starts_at=at("18:30"),
+                        ends_at=None, capacity=None,
+                        place=Place(label="River Bistro", provider="river-bistro", seats=3),
+                        invite=["h-ben", "h-chen"], suggestion=dinner_sug["id"], actor="h-ana")
+    assert get_slot(hub.db, slot("river-bistro", "18:30")).free == 9
+    assert o.calendar.get("h-ana", booking).clash is True
+    o.move_booking("h-ana", booking, slot("fresh-grocer", "21:00"), "h-ana")
+    assert o.calendar.get("h-ana", booking).clash is False
+    assert get_slot(hub.db, slot("fresh-grocer", "18:00")).free == 5
+    # 4. 15:00 update raises nothing twice; the cancel variant keeps what Ana booked.
+    hub.clock.set(at("15:00"))
+    o.sink.submit([Action(kind="suggest", household="h-ana", rule_id="no-gas-dinner",
+                          key="no-gas-dinner:n-gas-1", title="(updated)",
+                          data={"kind": "gathering", "notice_id": "n-gas-1"})])
+    assert len([s for s in o.suggestions.page("h-ana").items if s["kind"] == "gathering"]) == 1
+    o.sink.submit([Action(kind="withdraw", household="h-ana", rule_id="no-gas-dinner",
+                          key="no-gas-dinner:n-gas-1", data={"notice_id": "n-gas-1"})])
+    assert o.suggestions.get("h-ana", dinner_sug["id"]).state == "accepted"
+    # 5. Evening: fulfilled at 21:20, rated 5/5, the chain verifies.
+    hub.clock.set(at("21:20"))
+    o.grocery.fulfil("fresh-grocer", req, "fresh-grocer")
+    o.grocery.rate("h-ana", req, 5, "", "h-ana")
+    assert o.verify_ratings().ok is True
+    # Exactly these feed messages reached the grocer, each with only consented fields.
+    feed = hub.feed("fresh-grocer")
+    assert [(t, m["type"]) for t, m in feed] == [
+        (f"providers/fresh-grocer/feed/{req}", "request"),
+        (f"providers/fresh-grocer/feed/{req}", "claimed"),
+        (f"providers/fresh-grocer/feed/{req}", "update"),
+    ]
+    for _, m in feed:
+        assert set(m) == {"id", "type", "request", "kind", "items", "slot", "address"}
+        assert m["address"] == {"street": "Elm Street 12"}
+    assert len({m["id"] for _, m in feed}) == 3
+    assert [m["type"] for _, m in hub.feed("river-bistro")] == ["table-booking"]
+    assert [t["to_state"] for t in o.uow.transitions("offer", req)] == [
+        "accepted", "claimed", "scheduled", "scheduled", "fulfilled", "rated"]
