@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -103,14 +103,18 @@ class OffersSink:
         offers: list[tuple[Any, ...]] = []
         messages: list[tuple[Any, ...]] = []
         for a in actions:
-            data = a.data if isinstance(a.data, dict) else {}
+            data = a.data if isinstance(a.data, Mapping) else {}
             kind = str(data.get("kind") or "grocery")
             topic = data.get("topic") or f"offers/{kind}/{a.household}"
             if not _valid_topic(topic):
                 logger.warning("offer of rule %s dropped: bad topic %r", a.rule_id, topic)
                 continue
             body = {k: v for k, v in data.items() if k != "topic"}
-            canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+            try:
+                canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+            except TypeError:
+                logger.warning("offer of rule %s dropped: data is not JSON", a.rule_id)
+                continue
             oid = offer_id_for(a.household, a.rule_id, a.key, canonical)
             payload = orjson.dumps({"id": oid, **body})
             offers.append((oid, kind, a.household, canonical.decode(), now, now))
@@ -129,7 +133,7 @@ class OffersSink:
         )
 
     def _apply(self, conn: sqlite3.Connection, a: ActionLike) -> None:
-        data: dict[str, Any] = dict(a.data) if isinstance(a.data, dict) else {}
+        data: dict[str, Any] = dict(a.data) if isinstance(a.data, Mapping) else {}
         if a.kind == "withdraw":
             self._suggestions.withdraw(
                 conn, household=a.household or None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 
 import orjson
 import pytest
@@ -56,8 +57,11 @@ def test_replayed_and_duplicated_actions_raise_nothing_twice(hub: Hub) -> None:
 
 def test_bad_offer_topic_is_dropped_others_kept(hub: Hub) -> None:
     bad = Action(kind="offer", household="h1", key="x", data={"topic": "offers/#"})
-    hub.offers.sink.submit([bad, bench_offer(1)])
-    assert [t for t, _ in hub.messages("offers/")] == ["offers/grocery/h17"]
+    odd = Action(kind="offer", household="h1", key="y", data={"when": object()})
+    frozen = Action(kind="offer", household="h2", key="z",
+                    data=MappingProxyType({"ts": 1.0}))  # type: ignore[arg-type]
+    hub.offers.sink.submit([bad, odd, bench_offer(1), frozen])
+    assert [t for t, _ in hub.messages("offers/")] == ["offers/grocery/h17", "offers/grocery/h2"]
 
 
 def test_restart_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
