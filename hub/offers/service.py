@@ -58,6 +58,10 @@ class OffersService:
 
     # -- wiring -----------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Deliver events still waiting for a joined transaction, stop the worker thread."""
+        self.uow.close()
+
     def set_consent(self, consent: ConsentPort) -> None:
         """Swap in the identity package's consent port."""
         self.ctx.consent = consent

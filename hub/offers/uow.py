@@ -9,6 +9,7 @@ rolled back). Nested ``tx()`` calls on one thread join the outer transaction.
 from __future__ import annotations
 
 import logging
+import queue
 import sqlite3
 import threading
 import uuid
@@ -41,6 +42,15 @@ def loads(text: str | bytes | None) -> Any:
     return orjson.loads(text) if text else {}
 
 
+def _run_hooks(hooks: list[Callable[[], None]]) -> None:
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:
+            # A listener that fails must not undo or hide a committed change.
+            logger.exception("after-commit hook failed")
+
+
 class UnitOfWork:
     """Transactions with after-commit callbacks and transition records.
 
@@ -55,6 +65,12 @@ class UnitOfWork:
         self.outbox = outbox
         self.clock = clock
         self._local = threading.local()
+        self._deferred: queue.SimpleQueue[
+            tuple[str, list[Callable[[], None]]] | threading.Event | None] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._worker_lock = threading.Lock()
+        # Markers of a previous run belong to hooks that died with it.
+        db.execute("DELETE FROM offer_tx_marks")
 
     def now(self) -> str:
         """The current time as ISO 8601 UTC text."""
@@ -74,7 +90,13 @@ class UnitOfWork:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; after the outermost commit, notify the outbox and run hooks."""
+        """A write transaction; after the outermost commit, notify the outbox and run hooks.
+
+        When the transaction joins one another component opened (the rules engine calls
+        the sink inside its own), the hooks wait for that transaction's commit: a marker
+        row written here proves it, and a worker thread runs them once the database is
+        free again; a rollback removes the marker and the hooks are dropped.
+        """
         depth, post = self._state()
         if depth:
             self._local.depth = depth + 1
@@ -85,9 +107,16 @@ class UnitOfWork:
                 self._local.depth = depth
             return
         self._local.depth = 1
+        token: str | None = None
         try:
             with self.db.transaction() as conn:
+                # Database.transaction() nests by depth: above 1, someone else's is open.
+                foreign = getattr(self.db, "_depth", 1) > 1
                 yield conn
+                if foreign and post:
+                    token = uuid.uuid4().hex
+                    conn.execute("INSERT INTO offer_tx_marks (token, created_at) VALUES (?, ?)",
+                                 (token, self.clock.timestamp()))
         except BaseException:
             post.clear()
             raise
@@ -96,12 +125,58 @@ class UnitOfWork:
         hooks = list(post)
         post.clear()
         self.outbox.notify()
-        for hook in hooks:
+        if token is not None:
+            self._defer(token, hooks)
+            return
+        _run_hooks(hooks)
+
+    def _defer(self, token: str, hooks: list[Callable[[], None]]) -> None:
+        with self._worker_lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._run_deferred,
+                                                name="offers-after-commit", daemon=True)
+                self._worker.start()
+            self._deferred.put((token, hooks))
+
+    def _run_deferred(self) -> None:
+        while True:
+            item = self._deferred.get()
+            if item is None:
+                return
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
+            token, hooks = item
             try:
-                hook()
+                # Blocks until the joined transaction has committed or rolled back.
+                with self.db.transaction() as conn:
+                    committed = conn.execute("DELETE FROM offer_tx_marks WHERE token = ?",
+                                             (token,)).rowcount == 1
             except Exception:
-                # A listener that fails must not undo or hide a committed change.
-                logger.exception("after-commit hook failed")
+                logger.exception("cannot confirm a joined transaction; hooks dropped")
+                continue
+            if committed:
+                _run_hooks(hooks)
+            else:
+                logger.info("joined transaction rolled back: %d hooks dropped", len(hooks))
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until deferred hooks queued so far have run (tests, shutdown)."""
+        with self._worker_lock:
+            if self._worker is None or not self._worker.is_alive():
+                return True
+            done = threading.Event()
+            self._deferred.put(done)
+        return done.wait(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Run what is deferred, then stop the worker thread."""
+        with self._worker_lock:
+            worker, self._worker = self._worker, None
+            if worker is None:
+                return
+            self._deferred.put(None)
+        worker.join(timeout)
 
     @contextmanager
     def savepoint(self, conn: sqlite3.Connection, name: str = "sp") -> Iterator[None]:

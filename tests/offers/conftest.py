@@ -28,4 +28,5 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
     for hid in seed.households:
         grants.grant(hid, "fresh-grocer", "grocery", "items", "slot", "address")
     yield Hub(db, outbox, clock, offers, events, seed, grants)
+    offers.close()
     db.close()

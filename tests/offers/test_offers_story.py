@@ -444,3 +444,17 @@ def test_whole_weekend_story_in_one_run(hub: Hub) -> None:
     assert [m["type"] for _, m in hub.feed("river-bistro")] == ["table-booking"]
     assert [t["to_state"] for t in o.uow.transitions("offer", req)] == [
         "accepted", "claimed", "scheduled", "scheduled", "fulfilled", "rated"]
+
+
+def test_sink_inside_the_engines_transaction_reports_after_its_commit(hub: Hub) -> None:
+    o = hub.offers
+    hub.clock.set(at("11:00"))
+    o.sink.submit([Action(kind="suggest", household="h-ben", rule_id="no-gas-dinner",
+                          key="d:n-gas-1", data={"kind": "gathering", "notice_id": "n-gas-1"})])
+    [sug] = o.suggestions.page("h-ben").items
+    with hub.db.transaction():  # the rules engine calls submit inside its own transaction
+        o.sink.submit([Action(kind="withdraw", household="", rule_id="no-gas-dinner",
+                              key="d:n-gas-1", data={"notice_id": "n-gas-1"})])
+        assert hub.kinds("withdrawn") == []
+    assert o.uow.drain(5)
+    assert [e.offer_id for e in hub.kinds("withdrawn")] == [sug["id"]]

@@ -90,3 +90,36 @@ def test_failing_hook_does_not_hide_the_commit(uow: UnitOfWork,
     assert ran == ["next"]
     assert _count(uow) == 1
     assert "after-commit hook failed" in caplog.text
+
+
+def test_hooks_wait_for_the_commit_of_a_joined_transaction(uow: UnitOfWork) -> None:
+    ran: list[str] = []
+    with uow.db.transaction() as outer:  # another component's transaction (the engine's)
+        outer.execute("INSERT INTO inbox_seen (message_id, seen_at) VALUES ('m', 0)")
+        with uow.tx() as conn:
+            uow.outbox.add(conn, "t/1", {"a": 1})
+            uow.after_commit(lambda: ran.append("x"))
+        # The worker needs the database, which this transaction holds: nothing ran yet.
+        assert ran == []
+    assert uow.drain(5)
+    assert ran == ["x"]
+    assert uow.db.query("SELECT token FROM offer_tx_marks") == []
+    uow.close()
+
+
+def test_hooks_of_a_rolled_back_joined_transaction_are_dropped(uow: UnitOfWork) -> None:
+    ran: list[str] = []
+
+    def engine_batch() -> None:
+        with uow.db.transaction():
+            with uow.tx() as conn:
+                uow.outbox.add(conn, "t/1", {"a": 1})
+                uow.after_commit(lambda: ran.append("x"))
+            raise RuntimeError("the engine's batch failed")
+
+    with pytest.raises(RuntimeError):
+        engine_batch()
+    assert uow.drain(5)
+    assert ran == []
+    assert _count(uow) == 0
+    uow.close()

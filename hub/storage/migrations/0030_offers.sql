@@ -200,3 +200,10 @@ CREATE TABLE offer_feed_messages (
     created_at  TEXT NOT NULL
 );
 CREATE INDEX offer_feed_messages_pair ON offer_feed_messages (household, provider);
+
+-- Transactions of other components that offers work joined (the rules engine calls the
+-- sink inside its own): a marker row proves the commit before after-commit hooks run.
+CREATE TABLE offer_tx_marks (
+    token       TEXT PRIMARY KEY,
+    created_at  REAL NOT NULL
+);
