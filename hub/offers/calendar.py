@@ -165,10 +165,15 @@ class Calendar:
 
     def _on_clash(self, conn: sqlite3.Connection, household: str, a: Booking,
                   b: Booking) -> None:
-        self._ctx.emit("clashing", household, a.id,
-                       {"object": "booking", "bookings": [a.id, b.id],
-                        "kinds": [a.kind, b.kind],
-                        "windows": [[a.starts_at, a.ends_at], [b.starts_at, b.ends_at]]})
+        # Report the movable booking first: that is what a rule would suggest moving.
+        first, second = (b, a) if b.kind in MOVABLE and a.kind not in MOVABLE else (a, b)
+        self._ctx.emit("clashing", household, first.id, {
+            "object": "booking", "type": first.kind, "title": first.title, "ref": first.ref,
+            "starts": first.starts_at, "ends": first.ends_at, "movable": first.kind in MOVABLE,
+            "clashes_with": {"id": second.id, "type": second.kind, "title": second.title,
+                             "ref": second.ref, "starts": second.starts_at,
+                             "ends": second.ends_at},
+            "bookings": [a.id, b.id]})
         for movable, other in ((a, b), (b, a)):
             if movable.kind not in MOVABLE or movable.slot is None:
                 continue

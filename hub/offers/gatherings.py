@@ -121,7 +121,9 @@ class Gatherings:
             )
             uow.transition(conn, "gathering", gid, None, "open", actor)
             if suggestion:
-                self._suggestions.mark(conn, host, suggestion, "accepted", actor, acted_ref=gid)
+                self._suggestions.mark(conn, host, suggestion, "accepted", actor, acted_ref=gid,
+                                       event={"object": "gathering", "title": title,
+                                              "starts": start, "place": place.label})
             self._set_member(conn, gid, host, "going")
             self._calendar.add(conn, household=host, kind="gathering", ref=gid,
                                starts_at=start, ends_at=end, title=title, slot=None,

@@ -156,7 +156,6 @@ class Grocery:
                  dumps(data), now, now),
             )
             uow.transition(conn, "offer", oid, None, "accepted", actor)
-            self._suggestions.mark(conn, household, sug.id, "accepted", actor, acted_ref=oid)
             self._calendar.add(conn, household=household, kind=kind, ref=oid,
                                starts_at=slot.starts_at, ends_at=slot.ends_at,
                                title=TITLES.get(kind, kind), slot=slot_id, actor=actor)
@@ -167,9 +166,10 @@ class Grocery:
             row = self._offer(conn, oid)
             reached = self._feeds.publish_request(conn, row, targets)
             self._notify_household(conn, row, "accepted")
-            self._ctx.emit("accepted", household, oid,
-                           {"object": "offer", "kind": kind, "slot": slot_id,
-                            "providers": reached})
+            self._suggestions.mark(conn, household, sug.id, "accepted", actor, acted_ref=oid,
+                                   event={"object": "offer", "kind": kind, "slot": slot_id,
+                                          "starts": slot.starts_at, "ends": slot.ends_at,
+                                          "providers": reached})
             return offer_view(row)
 
     def _room_at(self, conn: sqlite3.Connection, provider: str, kind: str, starts_at: str

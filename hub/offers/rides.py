@@ -225,7 +225,8 @@ class Rides:
                 return {**self.view(conn, row, household), "you": mine[0]}
             if suggestion:
                 self._suggestions.mark(conn, household, suggestion, "accepted", actor,
-                                       acted_ref=rid, expect_kind="ride")
+                                       acted_ref=rid, expect_kind="ride",
+                                       event={"object": "ride", "ride": rid})
             status = "booked" if self._booked(conn, rid) < row["seats"] else "waitlisted"
             self._put_rider(conn, row, home, status, actor)
             return {**self.view(conn, self._row(conn, rid), household), "you": status}

@@ -120,7 +120,6 @@ class OffersService:
                     "result": self.move_booking(household, booking, slot, actor)}
         with self.uow.tx() as conn:
             done = self.suggestions.mark(conn, household, sid, "accepted", actor)
-            self.ctx.emit("accepted", household, sid, {"object": "suggestion", "kind": sug.kind})
         return {"suggestion": sid, "kind": sug.kind, "result": done.marshal()}
 
     def move_booking(self, household: str, booking_id: str, slot: str, actor: str

@@ -19,6 +19,10 @@ from hub.offers.context import Context
 from hub.offers.pagination import Page, decode_cursor, encode_cursor
 from hub.offers.uow import dumps, loads, new_id
 
+#: The event each way out of ``proposed`` emits.
+CLOSING_EVENTS = {"accepted": "accepted", "declined": "declined", "expired": "expired",
+                  "cancelled": "withdrawn"}
+
 #: How long a suggestion stays open unless the action says otherwise.
 DEFAULT_TTL = timedelta(hours=12)
 
@@ -35,6 +39,7 @@ class Suggestion:
     data: dict[str, Any] = field(default_factory=dict)
     state: str
     rule_id: str = ""
+    key: str = ""
     notice_id: str | None = None
     acted_ref: str | None = None
     expires_at: str | None = None
@@ -45,14 +50,15 @@ class Suggestion:
     def from_row(cls, r: sqlite3.Row) -> Suggestion:
         return cls(id=r["id"], household=r["household"], kind=r["kind"], title=r["title"],
                    message=r["message"], data=loads(r["data"]), state=r["state"],
-                   rule_id=r["rule_id"], notice_id=r["notice_id"], acted_ref=r["acted_ref"],
+                   rule_id=r["rule_id"], key=r["dedup_key"], notice_id=r["notice_id"],
+                   acted_ref=r["acted_ref"],
                    expires_at=r["expires_at"], created_at=r["created_at"],
                    updated_at=r["updated_at"])
 
     def marshal(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "title": self.title,
                 "message": self.message, "data": self.data, "state": self.state,
-                "rule_id": self.rule_id, "notice_id": self.notice_id,
+                "rule_id": self.rule_id, "key": self.key, "notice_id": self.notice_id,
                 "acted_ref": self.acted_ref, "expires_at": self.expires_at,
                 "created_at": self.created_at, "updated_at": self.updated_at}
 
@@ -159,9 +165,15 @@ class Suggestions:
         return Page(items=items, next_cursor=nxt)
 
     def mark(self, conn: sqlite3.Connection, household: str, sid: str, to_state: str,
-             actor: str, *, acted_ref: str | None = None, expect_kind: str | None = None
-             ) -> Suggestion:
-        """Move an open suggestion to ``to_state``; Conflict when it is no longer open."""
+             actor: str, *, acted_ref: str | None = None, expect_kind: str | None = None,
+             event: dict[str, Any] | None = None) -> Suggestion:
+        """Move an open suggestion to ``to_state``; Conflict when it is no longer open.
+
+        Emits one event (``accepted``, ``declined``, ``expired``, or ``withdrawn`` for
+        ``cancelled``) whose data carries the suggestion's de-dup ``key``, so that the rules
+        engine may raise that key again; ``event`` adds details (the offer, the slot). The
+        event's id is ``acted_ref`` (the request, ride or gathering) when there is one.
+        """
         sug = self._get(conn, household, sid)
         if expect_kind is not None and sug.kind != expect_kind:
             raise Conflict(f"suggestion {sid} is a {sug.kind} suggestion, not {expect_kind}")
@@ -178,15 +190,16 @@ class Suggestions:
         uow.outbox.add(conn, suggestion_topic(household, sid),
                        {"type": "suggestion", **done.marshal()},
                        message_id=f"{sid}.{to_state}")
+        self._ctx.emit(CLOSING_EVENTS[to_state], household, acted_ref or sid, {
+            "object": "suggestion", "suggestion": sid, "suggestion_kind": done.kind,
+            "key": done.key, "rule_id": done.rule_id, "notice_id": done.notice_id,
+            "title": done.title, **(event or {})})
         return done
 
     def decline(self, household: str, sid: str, actor: str) -> Suggestion:
         """The household says no."""
         with self._ctx.uow.tx() as conn:
-            sug = self.mark(conn, household, sid, "declined", actor)
-            self._ctx.emit("declined", household, sid, {"object": "suggestion",
-                                                         "kind": sug.kind})
-        return sug
+            return self.mark(conn, household, sid, "declined", actor)
 
     def withdraw(self, conn: sqlite3.Connection, *, household: str | None,
                  notice_id: str | None, key: str | None, title: str, message: str,
@@ -214,8 +227,6 @@ class Suggestions:
             sug = Suggestion.from_row(row)
             if sug.state == "proposed":
                 self.mark(conn, sug.household, sug.id, "cancelled", actor)
-                self._ctx.emit("withdrawn", sug.household, sug.id,
-                               {"object": "suggestion", "notice_id": notice_id})
                 withdrawn.append(sug.id)
             elif sug.state == "accepted":
                 # Someone acted on it: what they booked stays, and they are told why.
@@ -245,6 +256,4 @@ class Suggestions:
             ).fetchall()
             for r in rows:
                 self.mark(conn, r["household"], r["id"], "expired", "hub")
-                self._ctx.emit("expired", r["household"], r["id"],
-                               {"object": "suggestion", "kind": r["kind"]})
         return [r["id"] for r in rows]

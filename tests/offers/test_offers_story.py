@@ -156,6 +156,10 @@ def test_step2_grocery_suggestion_once_feed_consented_fields_claim(hub: Hub) -> 
         "accepted", "claimed", "scheduled"]
     assert [e.kind for e in hub.events if e.offer_id == req][:3] == [
         "accepted", "claimed", "scheduled"]
+    [accepted] = hub.kinds("accepted")
+    # The key lets the rules engine raise the low-pantry suggestion again later.
+    assert accepted.data["key"] == "pantry-low:h-ana"
+    assert accepted.data["slot"] == slot("fresh-grocer", "18:00")
 
 
 def test_step2_two_providers_race_only_consented_fields(hub: Hub) -> None:
@@ -219,6 +223,10 @@ def test_step3_dinner_clash_and_move_in_one_step(hub: Hub) -> None:
     assert cal["gathering"]["clash"] is True
     [clash] = hub.kinds("clashing")
     assert set(clash.data["bookings"]) == {booking, cal["gathering"]["id"]}
+    assert clash.offer_id == booking
+    assert (clash.data["type"], clash.data["starts"]) == ("grocery", f"{DAY}T18:00:00Z")
+    assert clash.data["clashes_with"]["type"] == "gathering"
+    assert clash.data["clashes_with"]["starts"] == f"{DAY}T18:30:00Z"
     [resched] = [s for s in o.suggestions.page("h-ana").items if s["kind"] == "reschedule"]
     assert resched["data"]["booking"] == booking
     offered = [a["slot"] for a in resched["data"]["alternatives"]]
