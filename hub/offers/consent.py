@@ -8,8 +8,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-#: The fields a provider feed may carry, each checked as a separate consent signal.
-FEED_SIGNALS = ("items", "slot", "address")
+#: The fields a provider feed may carry, and the consent signal that covers each
+#: (signal names as the identity package's grants use them).
+FIELD_SIGNALS = {"items": "pantry_needs", "slot": "slot", "address": "street_address"}
+FEED_SIGNALS = tuple(FIELD_SIGNALS)
+
+#: The consent purpose a request of each kind is sent for.
+PURPOSES = {"grocery": "grocery_delivery", "service": "service_visit", "lending": "lending"}
+
+
+def purpose_of(kind: str) -> str:
+    """The consent purpose of a request kind (``grocery`` -> ``grocery_delivery``)."""
+    return PURPOSES.get(kind, kind)
 
 
 class ConsentPort(Protocol):

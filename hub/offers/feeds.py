@@ -14,7 +14,7 @@ import logging
 import sqlite3
 from typing import Any
 
-from hub.offers.consent import FEED_SIGNALS
+from hub.offers.consent import FEED_SIGNALS, FIELD_SIGNALS, purpose_of
 from hub.offers.context import Context
 from hub.offers.directory import household as load_household
 from hub.offers.directory import provider as load_provider
@@ -36,11 +36,12 @@ class Feeds:
         self._ctx = ctx
         self._db = ctx.uow.db
 
-    def allowed_fields(self, household: str, provider: str, purpose: str) -> list[str]:
-        """The feed fields this household lets this provider see for ``purpose``."""
+    def allowed_fields(self, household: str, provider: str, kind: str) -> list[str]:
+        """The feed fields this household lets this provider see for a ``kind`` request."""
         prov = load_provider(self._db, provider)
-        return [s for s in FEED_SIGNALS
-                if self._ctx.consent.allowed(household, provider, prov.kinds, purpose, s)]
+        purpose = purpose_of(kind)
+        return [f for f, signal in FIELD_SIGNALS.items()
+                if self._ctx.consent.allowed(household, provider, prov.kinds, purpose, signal)]
 
     def body(self, offer: sqlite3.Row, fields: list[str], kind: str) -> dict[str, Any]:
         data = loads(offer["data"])
@@ -115,22 +116,54 @@ class Feeds:
             (offer_id,)).fetchall()]
 
     def revoke(self, household: str, provider: str) -> int:
-        """A consent was revoked: drop unsent feed messages and open requests of the pair.
-
-        Returns the number of unsent messages removed from the outbox.
-        """
+        """A consent was revoked: apply :meth:`drop_unsent` in a transaction of its own."""
         with self._ctx.uow.tx() as conn:
-            cur = conn.execute(
-                "DELETE FROM outbox WHERE sent_at IS NULL AND id IN (SELECT message_id FROM"
-                " offer_feed_messages WHERE household = ? AND provider = ?)",
-                (household, provider),
-            )
-            conn.execute(
-                "DELETE FROM offer_recipients WHERE provider = ? AND offer IN (SELECT id FROM"
-                " offers WHERE household = ? AND state = 'accepted')",
-                (provider, household),
-            )
-            return cur.rowcount
+            return self.drop_unsent(conn, household, [provider])
+
+    def drop_unsent(self, conn: sqlite3.Connection, household: str,
+                    providers: list[str] | None = None) -> int:
+        """Re-check consent for the household's feed messages still waiting in the outbox.
+
+        Run it inside the revoking transaction (the identity package's ``on_revoke``
+        hook), after the revoked grant stopped counting. A waiting message that carries a
+        field no longer allowed is deleted; when other fields are still allowed, a copy
+        with only those replaces it. Open requests stop being offered to a provider that
+        may see nothing any more. Returns the number of messages deleted.
+        """
+        sql = ("SELECT m.message_id, m.offer, m.provider, o.payload FROM offer_feed_messages m"
+               " JOIN outbox o ON o.id = m.message_id WHERE o.sent_at IS NULL"
+               " AND m.household = ?")
+        args: list[Any] = [household]
+        if providers is not None:
+            sql += f" AND m.provider IN ({', '.join('?' for _ in providers)})"
+            args += providers
+        dropped = 0
+        for row in conn.execute(sql, args).fetchall():
+            offer = conn.execute("SELECT * FROM offers WHERE id = ?", (row["offer"],)).fetchone()
+            if offer is None:
+                continue
+            body = loads(bytes(row["payload"]))
+            carried = {f for f in FEED_SIGNALS if f in body}
+            allowed = self.allowed_fields(household, row["provider"], offer["kind"])
+            if carried <= set(allowed):
+                continue
+            conn.execute("DELETE FROM outbox WHERE id = ?", (row["message_id"],))
+            dropped += 1
+            if allowed and carried:
+                self._send(conn, offer, row["provider"], self.body(offer, allowed, body["type"]))
+        for provider in providers or [r[0] for r in conn.execute(
+                "SELECT DISTINCT provider FROM offer_recipients")]:
+            for offer in conn.execute(
+                "SELECT * FROM offers WHERE household = ? AND state = 'accepted' AND id IN"
+                " (SELECT offer FROM offer_recipients WHERE provider = ?)",
+                (household, provider)).fetchall():
+                if not self.allowed_fields(household, provider, offer["kind"]):
+                    conn.execute("DELETE FROM offer_recipients WHERE offer = ? AND provider = ?",
+                                 (offer["id"], provider))
+        if dropped:
+            logger.info("consent re-checked for %s: %d waiting feed messages dropped",
+                        household, dropped)
+        return dropped
 
     def provider_view(self, offer: sqlite3.Row, provider: str) -> dict[str, Any] | None:
         """What ``provider`` may see of a request now, or None when no consent covers it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from hub.clock import Clock
@@ -82,6 +83,12 @@ class OffersService:
     def consent_revoked(self, household: str, provider: str) -> int:
         """Stop the flow of a household's data to a provider now; see :meth:`Feeds.revoke`."""
         return self.feeds.revoke(household, provider)
+
+    def drop_unsent_feed(self, conn: sqlite3.Connection, household: str,
+                         providers: list[str] | None = None) -> int:
+        """Inside a revoking transaction: drop or narrow the household's waiting feed
+        messages that consent no longer covers; see :meth:`Feeds.drop_unsent`."""
+        return self.feeds.drop_unsent(conn, household, providers)
 
     def expire_due(self) -> list[str]:
         """Expire open suggestions whose time is up and requests nobody claimed before

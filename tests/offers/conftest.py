@@ -26,7 +26,8 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
     offers = OffersService(db, outbox, clock, consent=grants, on_event=events.append)
     seed = seed_story(db, clock)
     for hid in seed.households:
-        grants.grant(hid, "fresh-grocer", "grocery", "items", "slot", "address")
+        grants.grant(hid, "fresh-grocer", "grocery_delivery", "pantry_needs", "slot",
+                     "street_address")
     yield Hub(db, outbox, clock, offers, events, seed, grants)
     offers.close()
     db.close()

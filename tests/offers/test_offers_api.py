@@ -157,7 +157,7 @@ def _fifty_grocers(hub: Hub) -> list[str]:
             conn.execute("INSERT INTO providers (id, community, name, kinds, created_at)"
                          " VALUES (?, 'riverside', ?, '[\"grocery\"]', 0)", (pid, pid))
             add_hourly_slots(conn, pid, "grocery", hub.seed.day, 9, 21, 5)
-            hub.grants.grant("h-ana", pid, "grocery", "items", "slot")
+            hub.grants.grant("h-ana", pid, "grocery_delivery", "pantry_needs", "slot")
     return names
 
 

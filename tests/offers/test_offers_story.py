@@ -171,7 +171,7 @@ def test_step2_two_providers_race_only_consented_fields(hub: Hub) -> None:
         from hub.offers.slots import add_hourly_slots
         for pid in ("corner-shop", "big-mart"):
             add_hourly_slots(conn, pid, "grocery", hub.seed.day, 9, 21, 2)
-    hub.grants.grant("h-ana", "corner-shop", "grocery", "items", "slot")  # no address
+    hub.grants.grant("h-ana", "corner-shop", "grocery_delivery", "pantry_needs", "slot")
     # big-mart: no grant at all -> gets nothing
     req, _ = accept_delivery(hub)
     assert {m["type"] for _, m in hub.feed("fresh-grocer")} == {"request"}
@@ -331,7 +331,7 @@ def test_cancel_releases_slot_and_tells_provider(hub: Hub) -> None:
 def test_revoked_consent_stops_feed(hub: Hub) -> None:
     o = hub.offers
     _req, booking = accept_delivery(hub)
-    hub.grants.revoke("h-ana", "fresh-grocer", "grocery")
+    hub.grants.revoke("h-ana", "fresh-grocer", "grocery_delivery")
     purged = o.consent_revoked("h-ana", "fresh-grocer")
     assert purged == 1  # the unsent request is gone from the outbox
     assert hub.feed("fresh-grocer") == []
@@ -367,7 +367,7 @@ def test_service_request_runs_the_same_flow(hub: Hub) -> None:
                      " VALUES ('fix-it', 'riverside', 'Fix-it', '[\"service\"]', 0)")
         from hub.offers.slots import add_hourly_slots
         add_hourly_slots(conn, "fix-it", "service", hub.seed.day, 9, 12, 1)
-    hub.grants.grant("h-ben", "fix-it", "service", "slot", "address")
+    hub.grants.grant("h-ben", "fix-it", "service_visit", "slot", "street_address")
     hub.clock.set(at("08:00"))
     o.sink.submit([Action(kind="suggest", household="h-ben", key="leak:h-ben",
                           title="Water leak under the sink. Plumber?",
@@ -466,3 +466,22 @@ def test_sink_inside_the_engines_transaction_reports_after_its_commit(hub: Hub) 
         assert hub.kinds("withdrawn") == []
     assert o.uow.drain(5)
     assert [e.offer_id for e in hub.kinds("withdrawn")] == [sug["id"]]
+
+
+def test_narrowed_consent_narrows_waiting_messages(hub: Hub) -> None:
+    o = hub.offers
+    req, _ = accept_delivery(hub)
+    [(_, before)] = hub.feed("fresh-grocer")
+    assert before["address"] == {"street": "Elm Street 12"}
+    # Ana keeps sharing items and slot but no longer her street (the revoking transaction
+    # of the identity package calls drop_unsent_feed).
+    hub.grants.revoke("h-ana", "fresh-grocer", "grocery_delivery")
+    hub.grants.grant("h-ana", "fresh-grocer", "grocery_delivery", "pantry_needs", "slot")
+    with o.uow.tx() as conn:
+        assert o.drop_unsent_feed(conn, "h-ana", ["fresh-grocer"]) == 1
+    [(topic, after)] = hub.feed("fresh-grocer")
+    assert topic == f"providers/fresh-grocer/feed/{req}"
+    assert set(after) == {"id", "type", "request", "kind", "items", "slot"}
+    assert after["id"] != before["id"]
+    assert [f["request"] for f in o.grocery.feed("fresh-grocer").items] == [req]
+    assert "address" not in o.grocery.feed("fresh-grocer").items[0]
