@@ -266,7 +266,8 @@ def create_gathering(request: Request, p: HouseholdP, body: GatheringBody,
     assert p.household
     h = p.household
     pl = body.place
-    place = Place(label=pl.label, lat=pl.lat, lon=pl.lon, provider=pl.provider, seats=pl.seats)
+    place = Place(label=pl.label, lat=pl.lat, lon=pl.lon, provider=pl.provider, seats=pl.seats,
+                  home=pl.home)
     return _post(request, p, idempotency_key, body, lambda: _svc(request).gatherings.create(
         h, title=body.title, starts_at=body.starts_at, ends_at=body.ends_at,
         capacity=body.capacity, place=place, invite=body.invite, suggestion=body.suggestion,

@@ -35,6 +35,7 @@ class Place:
     lon: float | None = None
     provider: str | None = None
     seats: int | None = None
+    home: bool = False
 
 
 class Gatherings:
@@ -95,6 +96,10 @@ class Gatherings:
             gid = new_id("gth")
             slot_id: str | None = None
             lat, lon = place.lat, place.lon
+            label = place.label
+            if place.home:  # the host's own home: its street and coordinates
+                label = label or home.street
+                lat, lon = home.lat, home.lon
             end = iso_utc(ends_at) if ends_at else iso_utc(starts_at + DEFAULT_LENGTH)
             if place.provider:
                 prov = load_provider(self._db, place.provider)
@@ -116,14 +121,14 @@ class Gatherings:
                 "INSERT INTO gatherings (id, community, host, title, place, provider, slot, lat,"
                 " lon, starts_at, ends_at, capacity, state, suggestion, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
-                (gid, home.community, host, title, place.label, place.provider, slot_id, lat, lon,
+                (gid, home.community, host, title, label, place.provider, slot_id, lat, lon,
                  start, end, capacity, suggestion, now, now),
             )
             uow.transition(conn, "gathering", gid, None, "open", actor)
             if suggestion:
                 self._suggestions.mark(conn, host, suggestion, "accepted", actor, acted_ref=gid,
                                        event={"object": "gathering", "title": title,
-                                              "starts": start, "place": place.label})
+                                              "starts": start, "place": label})
             self._set_member(conn, gid, host, "going")
             self._calendar.add(conn, household=host, kind="gathering", ref=gid,
                                starts_at=start, ends_at=end, title=title, slot=None,

@@ -60,9 +60,11 @@ class RateBody(Body):
 
 
 class PlaceBody(Body):
-    """Where a gathering happens: a label with coordinates, or a provider's tables."""
+    """Where a gathering happens: a label with coordinates, a provider's tables (with
+    ``seats``), or the host's own home (``home: true``)."""
 
     label: str = Field(min_length=1, max_length=120)
+    home: bool = False
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     provider: str | None = Field(default=None, min_length=1, max_length=128)

@@ -485,3 +485,22 @@ def test_narrowed_consent_narrows_waiting_messages(hub: Hub) -> None:
     assert after["id"] != before["id"]
     assert [f["request"] for f in o.grocery.feed("fresh-grocer").items] == [req]
     assert "address" not in o.grocery.feed("fresh-grocer").items[0]
+
+
+def test_gathering_at_home_waitlist_moves_up(hub: Hub) -> None:
+    from hub.offers.gatherings import Place
+
+    o = hub.offers
+    g = o.gatherings.create("h-ben", title="Board games", starts_at=at("16:00"),
+                            ends_at=at("18:00"), capacity=2,
+                            place=Place(label="Ben's", home=True),
+                            invite=["h-ana", "h-tom", "h-gus"], suggestion=None, actor="h-ben")
+    assert (g["place"], g["lat"], g["lon"]) == ("Ben's", 52.023, 5.002)
+    assert o.gatherings.rsvp("h-ana", g["id"], True, "h-ana")["you"] == "going"
+    assert o.gatherings.rsvp("h-tom", g["id"], True, "h-tom")["you"] == "waitlisted"
+    assert o.gatherings.rsvp("h-gus", g["id"], True, "h-gus")["you"] == "waitlisted"
+    left = o.gatherings.rsvp("h-ana", g["id"], False, "h-ana")
+    assert sorted(left["going"]) == ["h-ben", "h-tom"]
+    assert left["waitlist"] == ["h-gus"]
+    assert [b["title"] for b in o.calendar.page("h-tom").items] == ["Board games"]
+    assert o.calendar.page("h-ana").items == []
