@@ -125,6 +125,9 @@ class OffersService:
             booking = str(sug.data.get("booking", ""))
             return {"suggestion": sid, "kind": sug.kind,
                     "result": self.move_booking(household, booking, slot, actor)}
+        if sug.kind == "gathering":
+            # Accepting means creating the gathering, which needs a title, time and guests.
+            raise Conflict("create the gathering (POST /gatherings) with this suggestion's id")
         with self.uow.tx() as conn:
             done = self.suggestions.mark(conn, household, sid, "accepted", actor)
         return {"suggestion": sid, "kind": sug.kind, "result": done.marshal()}
