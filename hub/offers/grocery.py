@@ -42,19 +42,54 @@ TITLES = {"grocery": "Grocery delivery", "service": "Service visit", "lending": 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClaimResult:
-    """The outcome of a claim received over MQTT.
+    """The outcome of a command received over MQTT (a claim, an accept).
 
     Attributes:
-        status: ``claimed`` (this provider won), ``conflict`` (already claimed or no
-            room), ``not-found`` (no such request for this provider), ``duplicate`` (this
-            message id was handled before; nothing changed).
-        request: the request id, when the payload named one.
+        status: ``claimed`` (this provider won) or ``accepted``; ``conflict`` (already
+            claimed, no room, not open any more), ``not-found`` (no such request or
+            suggestion for this sender), ``duplicate`` (this message id was handled
+            before; nothing changed).
+        request: the request (or suggestion) id the payload named.
         message: a sentence for logs and the provider.
     """
 
     status: str
     request: str | None
     message: str
+
+
+def parse_command(payload: bytes, required: tuple[str, ...], optional: tuple[str, ...]
+                  ) -> dict[str, str]:
+    """Parse an MQTT command: a JSON object of safe string ids.
+
+    Raises:
+        PayloadRejected: not JSON, not an object, or a field missing or unsafe.
+    """
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadRejected(f"command is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise PayloadRejected("command must be a JSON object")
+    out: dict[str, str] = {}
+    for name in required + optional:
+        value = body.get(name)
+        if value is None and name in optional:
+            continue
+        # Ids end up in topics: no MQTT wildcards, separators or control characters.
+        if not isinstance(value, str) or not SAFE_ID.fullmatch(value):
+            raise PayloadRejected(f"command needs a string {name!r} of 1-128 characters"
+                                  " from A-Z a-z 0-9 . _ : @ -")
+        out[name] = value
+    return out
+
+
+def mark_seen(conn: sqlite3.Connection, message_id: str, at: float) -> bool:
+    """Record an inbound message id; False when it was seen before (a redelivery)."""
+    cur = conn.execute(
+        "INSERT INTO inbox_seen (message_id, seen_at) VALUES (?, ?)"
+        " ON CONFLICT (message_id) DO NOTHING", (message_id, at))
+    return cur.rowcount == 1
 
 
 def offer_view(row: sqlite3.Row) -> dict[str, Any]:
@@ -356,27 +391,10 @@ class Grocery:
         Raises:
             PayloadRejected: the payload is not such an object.
         """
-        try:
-            body = orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            raise PayloadRejected(f"claim is not JSON: {exc}") from exc
-        if not isinstance(body, dict):
-            raise PayloadRejected("claim must be a JSON object")
-        request, mid = body.get("request"), body.get("id")
-        for name, value in (("request", request), ("id", mid)):
-            # Ids end up in topics: no MQTT wildcards, separators or control characters.
-            if not isinstance(value, str) or not SAFE_ID.fullmatch(value):
-                raise PayloadRejected(f"claim needs a string {name!r} of 1-128 characters"
-                                      " from A-Z a-z 0-9 . _ : @ -")
-        assert isinstance(request, str)
-        assert isinstance(mid, str)
+        body = parse_command(payload, ("request", "id"), ())
+        request, mid = body["request"], body["id"]
         with self._ctx.uow.tx() as conn:
-            cur = conn.execute(
-                "INSERT INTO inbox_seen (message_id, seen_at) VALUES (?, ?)"
-                " ON CONFLICT (message_id) DO NOTHING",
-                (f"claims/{provider}/{mid}", self._ctx.uow.clock.timestamp()),
-            )
-            if cur.rowcount != 1:
+            if not mark_seen(conn, f"claims/{provider}/{mid}", self._ctx.uow.clock.timestamp()):
                 return ClaimResult(status="duplicate", request=request,
                                    message=f"claim message {mid} was handled before")
             try:

@@ -6,20 +6,20 @@ import sqlite3
 from typing import Any
 
 from hub.clock import Clock
-from hub.errors import Conflict
+from hub.errors import Conflict, NotFound
 from hub.offers.calendar import Calendar
 from hub.offers.consent import AllowAll, ConsentPort
 from hub.offers.context import Context, LivePort
 from hub.offers.events import EventCallback
 from hub.offers.feeds import Feeds
 from hub.offers.gatherings import Gatherings
-from hub.offers.grocery import REQUEST_KINDS, ClaimResult, Grocery
+from hub.offers.grocery import REQUEST_KINDS, ClaimResult, Grocery, mark_seen, parse_command
 from hub.offers.idempotency import Idempotency
 from hub.offers.live import LiveUpdates
 from hub.offers.ratings import ChainReport, verify_chain
 from hub.offers.rides import Rides
 from hub.offers.sink import OffersSink
-from hub.offers.suggestions import Suggestions
+from hub.offers.suggestions import Suggestions, suggestion_topic
 from hub.offers.uow import UnitOfWork
 from hub.storage.database import Database
 from hub.storage.outbox import Outbox
@@ -79,6 +79,37 @@ class OffersService:
     def handle_claim(self, provider: str, payload: bytes) -> ClaimResult:
         """A message on ``providers/<provider>/claims``; see :meth:`Grocery.handle_claim`."""
         return self.grocery.handle_claim(provider, payload)
+
+    def handle_accept(self, household: str, payload: bytes) -> ClaimResult:
+        """A household's accept over MQTT (the household comes from the topic and login).
+
+        The payload is ``{"suggestion": id, "slot": slot-id (optional), "id": message-id}``.
+        Like :meth:`handle_claim`, the message id is recorded in ``inbox_seen`` in the same
+        transaction as the accept; a refusal is answered on the suggestion's topic.
+        Returns a result with status ``accepted``, ``conflict``, ``not-found`` or
+        ``duplicate``.
+
+        Raises:
+            PayloadRejected: the payload is not such an object.
+        """
+        body = parse_command(payload, ("suggestion", "id"), ("slot",))
+        sid, mid, slot = body["suggestion"], body["id"], body.get("slot")
+        with self.uow.tx() as conn:
+            if not mark_seen(conn, f"accepts/{household}/{mid}", self.uow.clock.timestamp()):
+                return ClaimResult(status="duplicate", request=sid,
+                                   message=f"accept message {mid} was handled before")
+            try:
+                with self.uow.savepoint(conn, "accept"):
+                    self.accept_suggestion(household, sid, slot=slot,
+                                           actor=f"household:{household}")
+            except (Conflict, NotFound) as exc:
+                self.uow.outbox.add(conn, suggestion_topic(household, sid),
+                                    {"type": "accept-rejected", "suggestion": sid,
+                                     "accept": mid, "reason": str(exc)})
+                return ClaimResult(status="conflict" if isinstance(exc, Conflict)
+                                   else "not-found", request=sid, message=str(exc))
+            return ClaimResult(status="accepted", request=sid,
+                               message=f"{household} accepted {sid}")
 
     def consent_revoked(self, household: str, provider: str) -> int:
         """Stop the flow of a household's data to a provider now; see :meth:`Feeds.revoke`."""

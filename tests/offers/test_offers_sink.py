@@ -138,3 +138,25 @@ def test_public_names() -> None:
         "OfferEvent", "OffersService", "OffersSink", "StorySeed", "http_problem_handler",
         "problem_handler",
         "seed_story", "validation_problem_handler", "verify_chain"}
+
+
+def test_accept_over_mqtt_once(hub: Hub) -> None:
+    hub.offers.sink.submit([Action(kind="suggest", household="h-ana", key="low",
+                                   data={"kind": "grocery", "items": []})])
+    sid = hub.offers.suggestions.page("h-ana").items[0]["id"]
+    msg = orjson.dumps({"suggestion": sid, "slot": "fresh-grocer@2026-11-28T18:00:00Z",
+                        "id": "a-1"})
+    assert hub.offers.handle_accept("h-ana", msg).status == "accepted"
+    assert hub.offers.handle_accept("h-ana", msg).status == "duplicate"
+    assert len(hub.feed("fresh-grocer")) == 1
+    # Another household naming Ana's suggestion gets nothing of it.
+    res = hub.offers.handle_accept("h-ben", orjson.dumps({"suggestion": sid, "id": "b-1"}))
+    assert res.status == "not-found"
+    [(topic, reply)] = hub.messages("home/h-ben/")
+    assert topic == f"home/h-ben/hub/suggestions/{sid}"
+    assert set(reply) == {"id", "type", "suggestion", "accept", "reason"}
+    # A second accept with a fresh message id is a conflict, answered on Ana's topic.
+    again = hub.offers.handle_accept("h-ana", orjson.dumps({"suggestion": sid, "id": "a-2"}))
+    assert again.status == "conflict"
+    with pytest.raises(PayloadRejected):
+        hub.offers.handle_accept("h-ana", b'{"suggestion": "s#1", "id": "a-3"}')
