@@ -196,8 +196,10 @@ def grocery_slots(request: Request, p: HouseholdP,
             for s in _svc(request).grocery.next_free_slots(p.household, limit)]
 
 
-@router.get("/calendar", response_model=BookingPage,
+@router.get("/bookings", response_model=BookingPage,
             summary="My bookings of every kind, soonest first, with clash flags")
+@router.get("/calendar", response_model=BookingPage,
+            summary="My calendar: bookings of every kind, soonest first, with clash flags")
 def calendar(request: Request, p: HouseholdP, cursor: Cursor = None, limit: Limit = 50,
              include_ended: bool = False) -> Any:
     assert p.household
@@ -353,6 +355,17 @@ def request_seat(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | 
     assert p.household
     h = p.household
     return _post(request, p, idempotency_key, body, lambda: _svc(request).rides.request(
+        h, rid, _actor(p)))
+
+
+@router.post("/rides/{rid}/accept", response_model=RideOut,
+             responses=problem_responses(404, 409),
+             summary="Accept the seat the hub offered me on this ride (or ask for one)")
+def accept_seat(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | None = None,
+                idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).accept_ride(
         h, rid, _actor(p)))
 
 

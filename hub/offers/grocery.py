@@ -433,10 +433,22 @@ class Grocery:
             " WHERE provider = ?)", (provider,), cursor, limit)
 
     def schedule(self, provider: str, *, cursor: str | None = None, limit: int = 50) -> Page:
-        """Requests the provider claimed (scheduled, fulfilled, rated), newest first."""
-        return self._provider_page(
-            provider, "o.provider = ? AND o.state IN ('scheduled', 'fulfilled', 'rated')",
-            (provider,), cursor, limit)
+        """Requests the provider claimed (scheduled, fulfilled, rated), soonest first."""
+        after = decode_cursor(cursor)
+        sql = ("SELECT * FROM offers WHERE provider = ? AND state IN"
+               " ('scheduled', 'fulfilled', 'rated')")
+        args: list[Any] = [provider]
+        if after:
+            sql += " AND (starts_at > ? OR (starts_at = ? AND id > ?))"
+            args += [after[0], after[0], after[1]]
+        sql += " ORDER BY starts_at, id LIMIT ?"
+        args.append(limit + 1)
+        rows = self._db.query(sql, args)
+        items = [v for v in (self._feeds.provider_view(r, provider) for r in rows[:limit])
+                 if v is not None]
+        nxt = encode_cursor(rows[limit - 1]["starts_at"], rows[limit - 1]["id"]) if len(
+            rows) > limit else None
+        return Page(items=items, next_cursor=nxt)
 
     def community_page(self, community: str, *, cursor: str | None = None, limit: int = 50
                        ) -> Page:

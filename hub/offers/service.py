@@ -163,6 +163,14 @@ class OffersService:
             done = self.suggestions.mark(conn, household, sid, "accepted", actor)
         return {"suggestion": sid, "kind": sug.kind, "result": done.marshal()}
 
+    def accept_ride(self, household: str, ride: str, actor: str) -> dict[str, Any]:
+        """Take a seat on a ride, closing the ride suggestion that offered it, if open."""
+        offered = [s for s in self.suggestions.page(household, state="proposed",
+                                                    limit=100).items
+                   if s["kind"] == "ride" and s["data"].get("ride") == ride]
+        return self.rides.request(household, ride, actor,
+                                  suggestion=offered[0]["id"] if offered else None)
+
     def move_booking(self, household: str, booking_id: str, slot: str, actor: str
                      ) -> dict[str, Any]:
         """Move a booking to another slot in one step (deliveries)."""

@@ -314,6 +314,11 @@ def test_gatherings_rides_and_provider_objects_are_scoped(hub: Hub, client: http
     r = client.post(f"/gatherings/{g['id']}/invite", headers=H_BEN, json={"households": ["h-tom"]})
     assert r.status_code == 404  # only the host invites
     assert client.get(f"/rides/{ride['id']}", headers=tom).status_code == 404
+    seat = client.post(f"/rides/{ride['id']}/accept", headers=tom)
+    assert seat.status_code == 200
+    assert seat.json()["you"] == "booked"
+    assert [r["household"] for r in seat.json()["riders"]] == ["h-tom"]
+    assert [b["kind"] for b in client.get("/bookings", headers=tom).json()["items"]] == ["ride"]
     sid = raise_low(hub)
     req = client.post(f"/suggestions/{sid}/accept", json={"slot": slot("fresh-grocer", "18:00")},
                       headers=H_ANA).json()["result"]["id"]

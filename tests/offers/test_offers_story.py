@@ -504,3 +504,16 @@ def test_gathering_at_home_waitlist_moves_up(hub: Hub) -> None:
     assert left["waitlist"] == ["h-gus"]
     assert [b["title"] for b in o.calendar.page("h-tom").items] == ["Board games"]
     assert o.calendar.page("h-ana").items == []
+
+
+def test_accept_ride_closes_the_offered_seat_suggestion(hub: Hub) -> None:
+    o = hub.offers
+    ids = morning(hub)
+    o.gatherings.rsvp("h-ana", ids["fishing"], True, actor="h-ana")
+    [offer] = [s for s in o.suggestions.page("h-ana").items if s["kind"] == "ride"]
+    seat = o.accept_ride("h-ana", ids["ride"], "h-ana")
+    assert seat["you"] == "booked"
+    assert seat["seats_left"] == 2
+    assert o.suggestions.get("h-ana", offer["id"]).state == "accepted"
+    # Chen is 14.5 km from the pier: too far to walk, but Chen drives; no suggestion for him.
+    assert [s for s in o.suggestions.page("h-chen").items if s["kind"] == "ride"] == []
