@@ -53,7 +53,7 @@ def _demo_command(args: argparse.Namespace) -> int:
     from hub.demo import run_demo
 
     try:
-        return run_demo(port=args.port, households=args.households, fresh=args.fresh)
+        return int(run_demo(port=args.port, households=args.households, fresh=args.fresh))
     except HubError as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return 2
