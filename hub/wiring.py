@@ -131,7 +131,9 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     components["reload_rules"] = lambda: engine.reload()
     offers.set_on_event(lambda event: _offer_event_to_rules(hub, engine, event))
 
-    components["tasks"].append(("rules-timers", lambda: run_timers(engine, hub.clock)))
+    components["tasks"].append(
+        ("rules-timers", lambda: run_timers(engine, hub.clock, max_sleep=settings.timer_max_sleep_s))
+    )
     if not settings.bench:
         components["tasks"].append(("rules-watch", lambda: watch_packs(engine, settings.rules_dir, 2.0)))
     hub.every(60.0, offers.expire_due)
