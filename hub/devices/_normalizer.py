@@ -226,6 +226,10 @@ class Normalizer:
 
     def _fallback(self, h: Household, parts: list[str], topic: str, payload: bytes
                   ) -> Normalized:
+        n = len(parts)
+        if n >= 3 and parts[-2] in _tasmota.PREFIXES:
+            # Tasmota also announces itself through HA discovery; its own format says more.
+            return _tasmota.handle(h, parts, topic, payload)
         found = _homeassistant.read_state(h, topic, payload) if h.ha_state or h.ha_avail or \
             h.ha_quiet else None
         if found is not None:
@@ -238,9 +242,6 @@ class Normalizer:
             device = profile.patterns[i].device(parts)
             if device is not None:
                 return profile.read(h, device, topic, payload)
-        n = len(parts)
-        if n >= 3 and parts[-2] in _tasmota.PREFIXES:
-            return _tasmota.handle(h, parts, topic, payload)
         last = parts[-1]
         if (n >= 3 and (parts[-2] == "status" or (parts[-2] == "events" and last == "rpc"))) \
                 or (n == 2 and last == "online"):
