@@ -220,9 +220,11 @@ class Normalizer:
         if len(parts) < 2 or parts[1] not in SOURCES:
             raise PayloadRejected("unknown bridge source", topic=topic)
         device = parts[2] if len(parts) >= 4 and parts[1] == "smartthings" else None
-        if parts[1] == "grocy":
-            return _fridge.grocy(h, payload, topic)
-        return self.normalize_source(parts[1], payload, household=h.id, device=device)
+        if parts[1] == "smartthings":
+            return _fridge.smartthings(payload, topic, device)
+        if parts[1] == "homeconnect":
+            return _fridge.homeconnect(payload, topic)
+        return _fridge.grocy(h, payload, topic)
 
     def _fallback(self, h: Household, parts: list[str], topic: str, payload: bytes
                   ) -> Normalized:
