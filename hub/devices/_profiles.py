@@ -43,6 +43,7 @@ from ._reading import reading
 
 _METRIC = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SEGMENT = re.compile(r"^(\{device\}|[^+#{}/]+)$")
+_DOOR_WORDS = frozenset({"open", "opened", "closed", "close"})
 MAX_ITEMS = 256
 """Most keys a ``*`` path iterates in one message."""
 
@@ -165,7 +166,10 @@ def _converter(spec: ReadingSpec) -> tuple[Callable[[Any, str], Any], str | None
             flag = to_bool(v)
             if flag is None:
                 raise PayloadRejected(f"{path} is not a boolean", topic=topic)
-            return (not flag) if invert else flag
+            # "Open"/"Closed" already say whether the door is open: never inverted.
+            if invert and not (type(v) is str and v.strip().lower() in _DOOR_WORDS):
+                return not flag
+            return flag
 
         return conv_bool, spec.unit
     if spec.type == "string":
