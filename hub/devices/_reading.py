@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from hub.events import Reading, Value
+from hub.events import Normalized, Reading, Value
 
 _FIELDS = ("device", "metric", "value", "unit", "channel", "ts")
 
@@ -50,3 +50,30 @@ reading: Callable[[str, str, Value, str | None, str | None, str | None], Reading
     _build_fast() or _slow
 )
 """``reading(device, metric, value, unit, channel, ts)``: a new :class:`Reading`."""
+
+
+def _build_fast_normalized() -> Callable[[tuple[Reading, ...]], Normalized] | None:
+    names = tuple(f.name for f in dataclasses.fields(Normalized))
+    if names != ("readings", "registrations") or not hasattr(Normalized, "__slots__"):
+        return None
+    new = object.__new__
+    set_readings = Normalized.__dict__["readings"].__set__
+    set_regs = Normalized.__dict__["registrations"].__set__
+
+    def fast(readings: tuple[Reading, ...]) -> Normalized:
+        n: Normalized = new(Normalized)
+        set_readings(n, readings)
+        set_regs(n, ())
+        return n
+
+    return fast
+
+
+def _slow_normalized(readings: tuple[Reading, ...]) -> Normalized:
+    return Normalized(readings=readings)
+
+
+normalized: Callable[[tuple[Reading, ...]], Normalized] = (
+    _build_fast_normalized() or _slow_normalized
+)
+"""``normalized(readings)``: a new :class:`Normalized` holding only readings."""
