@@ -14,7 +14,8 @@ CASES = [
     ("tasmota/tele_SENSOR_ENERGY_sonoff_pow.json", "tele/pow1/SENSOR",
      {"device": "pow1", "metric": "energy", "value": 6.294, "unit": "kWh", "channel": None,
       "ts": None}),
-    ("shelly/status_switch0_1pmminig3_full.json", "home/h1/shelly1pmminig3-5432044edbc0/status/switch:0",
+    ("shelly/status_switch0_1pmminig3_full.json",
+     "home/h1/shelly1pmminig3-5432044edbc0/status/switch:0",
      {"device": "shelly1pmminig3-5432044edbc0", "metric": "energy", "value": 152.669987,
       "unit": "kWh", "channel": "0", "ts": None}),
     ("dsmr/raw_telegram_landisgyr350_NL_dsmr42_with_gas.txt", "home/h2/dsmr/raw",
@@ -50,12 +51,14 @@ def test_registrations_are_printed() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     plug = next(line for line in lines if line["device"] == "KT_fridge_plug")
-    assert plug["kind"] == "device" and plug["model"] == "TS011F_plug_1"
+    assert plug["kind"] == "device"
+    assert plug["model"] == "TS011F_plug_1"
     assert {"metric": "power", "unit": "W", "channel": None} in plug["metrics"]
     proc = run_cli("--topic", "homeassistant/sensor/sensorBedroomT/config",
                    str(CORPUS / "homeassistant/discovery_sensor_temperature_doc.json"))
     (line,) = [json.loads(x) for x in proc.stdout.decode().splitlines()]
-    assert line["kind"] == "discovery" and line["metrics"] == [
+    assert line["kind"] == "discovery"
+    assert line["metrics"] == [
         {"metric": "temperature", "unit": "°C", "channel": None}]
 
 
@@ -96,14 +99,17 @@ def test_rejections_exit_2_with_one_line(topic: str, payload: bytes, reason: str
     assert proc.returncode == 2
     assert proc.stdout == b""
     err = proc.stderr.decode()
-    assert err.count("\n") == 1 and reason in err
+    assert err.count("\n") == 1
+    assert reason in err
 
 
 def test_oversized_payload_exit_2() -> None:
     proc = run_cli("--topic", "zigbee2mqtt/plug", stdin=b"{" + b" " * (300 * 1024) + b"}")
-    assert proc.returncode == 2 and b"limit" in proc.stderr
+    assert proc.returncode == 2
+    assert b"limit" in proc.stderr
 
 
 def test_missing_file_exit_2(tmp_path: object) -> None:
     proc = run_cli("--topic", "zigbee2mqtt/plug", "/nonexistent/payload.json")
-    assert proc.returncode == 2 and proc.stderr.decode().count("\n") == 1
+    assert proc.returncode == 2
+    assert proc.stderr.decode().count("\n") == 1

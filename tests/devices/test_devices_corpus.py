@@ -220,7 +220,8 @@ def test_z2m_bogus_zero_climate_is_not_a_reading(normalizer: Normalizer) -> None
 def test_z2m_commands_are_understood_without_readings(normalizer: Normalizer) -> None:
     for topic in ("zigbee2mqtt/lamp/set", "zigbee2mqtt/lamp/get", "zigbee2mqtt/bridge/info"):
         result = normalizer.normalize(topic, b'{"state": "ON"}')
-        assert result.readings == () and result.registrations == ()
+        assert result.readings == ()
+        assert result.registrations == ()
 
 
 def test_shelly_custom_prefix_maps_to_src(normalizer: Normalizer) -> None:
@@ -279,7 +280,8 @@ def test_homeassistant_device_based_cmps(normalizer: Normalizer) -> None:
     (reg,) = normalizer.normalize(
         "homeassistant/device/0AFFD2/config",
         corpus("homeassistant/discovery_device_based_doc.json")).registrations
-    assert reg.device == "0AFFD2" and reg.extra["state_topics"] == ["foobar/sensor/sensor1"]
+    assert reg.device == "0AFFD2"
+    assert reg.extra["state_topics"] == ["foobar/sensor/sensor1"]
     got = table(normalizer.normalize("foobar/sensor/sensor1", b"12.5"))
     assert got == {("0AFFD2", "bla2", None): (12.5, None, None)}
     # the device trigger's topic is known and carries no readings

@@ -119,7 +119,8 @@ def test_invalid_profiles_name_file_and_field(tmp_path: Path, text: str, message
     _write(tmp_path, text, "broken.yaml")
     with pytest.raises(ConfigError) as info:
         load_profiles(tmp_path)
-    assert "broken.yaml" in str(info.value) and message in str(info.value)
+    assert "broken.yaml" in str(info.value)
+    assert message in str(info.value)
 
 
 def test_duplicate_profile_names(tmp_path: Path) -> None:
