@@ -103,23 +103,24 @@ def fast_backoff(seed: int = 1) -> Backoff:
     return Backoff(initial=0.01, maximum=0.08, factor=2.0, jitter=0.5, rng=random.Random(seed))
 
 
-async def run_until(bridge: object, collector: Collector, timeout: float = 10.0) -> None:
+async def run_until(bridge: object, collector: Collector, limit: float = 10.0) -> None:
     stop = asyncio.Event()
     run = bridge.run  # type: ignore[attr-defined]
     task = asyncio.create_task(run(stop), name="bridge-under-test")
     try:
-        await asyncio.wait_for(collector.enough.wait(), timeout)
+        await asyncio.wait_for(collector.enough.wait(), limit)
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
 
 
-async def until(condition: object, timeout: float = 5.0) -> None:
-    """Wait until ``condition()`` holds, checking every 10 ms, failing after ``timeout``."""
-    async def poll() -> None:
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
-    await asyncio.wait_for(poll(), timeout)
+async def failures(bridge: SmartThingsPoller | HomeConnectSSE, count: int) -> None:
+    """Wait (at most 5 s) until the bridge has failed ``count`` times."""
+    async with asyncio.timeout(5):
+        while bridge.errors < count:
+            bridge.failed.clear()
+            if bridge.errors < count:
+                await bridge.failed.wait()
 
 
 def test_backoff_grows_caps_jitters_and_resets() -> None:
@@ -202,7 +203,7 @@ async def test_smartthings_refuses_oversized_and_error_answers(site: Site) -> No
         bridge = SmartThingsPoller("h8", collector, client=client, backoff=fast_backoff())
         stop = asyncio.Event()
         task = asyncio.create_task(bridge.run(stop), name="st-oversized")
-        await until(lambda: bridge.errors >= 2)
+        await failures(bridge, 2)
         assert not task.done()  # failures never end the loop
         stop.set()
         await asyncio.wait_for(task, 5)
@@ -244,7 +245,7 @@ async def test_homeconnect_silent_stream_times_out(site: Site) -> None:
                                 backoff=fast_backoff())
         stop = asyncio.Event()
         task = asyncio.create_task(bridge.run(stop), name="hc-silent")
-        await until(lambda: bridge.errors >= 1)
+        await failures(bridge, 1)
         assert not task.done()
         stop.set()
         await asyncio.wait_for(task, 5)

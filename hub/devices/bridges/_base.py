@@ -88,6 +88,8 @@ class PollingBridge:
         self.polls = 0
         self.errors = 0
         self.last_error: str | None = None
+        self.failed = asyncio.Event()
+        """Set after every failure (for health checks and tests); clear it to wait again."""
 
     def topic(self, *parts: str) -> str:
         return "/".join(("home", self.household, "bridge", self.name, *parts))
@@ -104,6 +106,7 @@ class PollingBridge:
             except BridgeError as exc:
                 self.errors += 1
                 self.last_error = str(exc)
+                self.failed.set()
                 delay = self.backoff.next_delay()
                 logger.warning("%s bridge for %s: %s; retrying in %.1fs", self.name,
                                self.household, exc, delay)

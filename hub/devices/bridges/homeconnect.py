@@ -45,6 +45,8 @@ class HomeConnectSSE:
         self.connects = 0
         self.errors = 0
         self.last_error: str | None = None
+        self.failed = asyncio.Event()
+        """Set after every failure (for health checks and tests); clear it to wait again."""
 
     @property
     def topic(self) -> str:
@@ -91,6 +93,7 @@ class HomeConnectSSE:
                     return
                 self.errors += 1
                 self.last_error = str(exc)
+                self.failed.set()
                 delay = self.backoff.next_delay()
                 logger.warning("homeconnect bridge for %s: %s; reconnecting in %.1fs",
                                self.household, exc, delay)
