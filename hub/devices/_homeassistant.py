@@ -206,6 +206,10 @@ def _availability(cfg: dict[str, Any]) -> list[tuple[str, str, str]]:
             if type(item) is dict:
                 item = {ABBREVIATIONS.get(k, k): v for k, v in item.items()}
                 t = _str(item.get("topic"), 512)
+                base = cfg.get("~")
+                if t and type(base) is str:
+                    t = base + t[1:] if t.startswith("~") else t[:-1] + base \
+                        if t.endswith("~") else t
                 if t:
                     found.append((t, str(item.get("payload_available", on)),
                                   str(item.get("payload_not_available", off))))

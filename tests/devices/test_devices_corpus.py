@@ -421,3 +421,17 @@ def test_every_corpus_file_is_covered() -> None:
                and p.name != "SOURCES.md" and p.parent.name in
                ("zigbee2mqtt", "tasmota", "shelly", "homeassistant", "dsmr", "fridge")}
     assert present == covered
+
+
+def test_homeassistant_tilde_and_availability_list(normalizer: Normalizer) -> None:
+    config = {"~": "kitchen/fridge", "stat_t": "~/state", "dev_cla": "temperature",
+              "unit_of_meas": "°F", "val_tpl": "{{ value_json['t'] | float | round(1) }}",
+              "avty": [{"t": "~/avail", "pl_avail": "up", "pl_not_avail": "down"}],
+              "dev": {"ids": ["fr1"], "mf": "Acme"}, "name": "Fridge"}
+    (reg,) = normalizer.normalize("homeassistant/sensor/node/fr1_t/config",
+                                  json.dumps(config).encode()).registrations
+    assert reg.extra["state_topics"] == ["kitchen/fridge/state"]
+    got = table(normalizer.normalize("kitchen/fridge/state", b'{"t": 39.2}'))
+    assert got == {("fr1", "temperature", None): (4.0, "°C", None)}  # °F converted
+    (r,) = normalizer.normalize("kitchen/fridge/avail", b"down").readings
+    assert (r.device, r.metric, r.value) == ("fr1", "online", False)
