@@ -41,8 +41,8 @@ class Household:
     id: str | None
     ha_state: dict[str, list[HAEntity]] = field(default_factory=dict)
     """state topic -> the entities read from it."""
-    ha_avail: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
-    """availability topic -> [(device, payload_available, payload_not_available)]."""
+    ha_avail: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
+    """availability topic -> [(config topic, device, payload_available, payload_not_available)]."""
     ha_quiet: set[str] = field(default_factory=set)
     """Topics discovery declared that carry no readings (device triggers)."""
     ha_configs: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -189,7 +189,11 @@ def _unregister(h: Household, config_topic: str) -> None:
             h.ha_state[topic] = entities
         else:
             h.ha_state.pop(topic, None)
-        h.ha_avail.pop(topic, None)
+        avail = [a for a in h.ha_avail.get(topic, []) if a[0] != config_topic]
+        if avail:
+            h.ha_avail[topic] = avail
+        else:
+            h.ha_avail.pop(topic, None)
         h.ha_quiet.discard(topic)
 
 
@@ -259,7 +263,7 @@ def discovery(h: Household, parts: list[str], topic: str, payload: bytes) -> Nor
             total += 1
         for avail_topic, on, off in _availability(sub):
             if len(h.ha_avail) < MAX_ENTRIES:
-                h.ha_avail.setdefault(avail_topic, []).append((device, on, off))
+                h.ha_avail.setdefault(avail_topic, []).append((topic, device, on, off))
                 registered.append(avail_topic)
     h.ha_configs[topic] = tuple(dict.fromkeys(registered))
     reg = Registration(
@@ -290,8 +294,11 @@ def read_state(h: Household, topic: str, payload: bytes) -> Normalized | None:
     out: list[Reading] = []
     if avail:
         word = raw.strip()
-        for device, on, off in avail:
-            if word in (on, off):
+        seen: set[str] = set()
+        for _config, device, on, off in avail:
+            # Every entity of a device names the same availability topic: one reading each.
+            if word in (on, off) and device not in seen:
+                seen.add(device)
                 out.append(reading(device, "online", word == on, None, None, None))
     if entities:
         obj: Any = MISSING

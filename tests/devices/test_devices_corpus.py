@@ -435,3 +435,16 @@ def test_homeassistant_tilde_and_availability_list(normalizer: Normalizer) -> No
     assert got == {("fr1", "temperature", None): (4.0, "°C", None)}  # °F converted
     (r,) = normalizer.normalize("kitchen/fridge/avail", b"down").readings
     assert (r.device, r.metric, r.value) == ("fr1", "online", False)
+
+
+def test_homeassistant_entities_sharing_availability(normalizer: Normalizer) -> None:
+    for field in ("Power", "Total"):
+        config = {"name": f"plug {field}", "stat_t": "plug/tele/SENSOR", "avty_t": "plug/avail",
+                  "pl_avail": "Online", "pl_not_avail": "Offline", "dev": {"ids": ["P1"]},
+                  "val_tpl": f"{{{{ value_json.ENERGY.{field} }}}}"}
+        normalizer.normalize(f"homeassistant/sensor/P1_{field}/config", json.dumps(config).encode())
+    (r,) = normalizer.normalize("plug/avail", b"Offline").readings  # one reading, not two
+    assert (r.device, r.value) == ("P1", False)
+    normalizer.normalize("homeassistant/sensor/P1_Power/config", b"")  # one entity removed
+    (r,) = normalizer.normalize("plug/avail", b"Online").readings  # the other still declares it
+    assert (r.device, r.value) == ("P1", True)
