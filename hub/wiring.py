@@ -90,7 +90,7 @@ def build(hub: Hub) -> dict[str, Any]:
         return components
     from hub.devices import Normalizer
 
-    normalizer = Normalizer(settings.devices_dir)
+    normalizer = Normalizer(settings.devices_dir, clock=hub.clock)
     components["normalizer"] = normalizer
     components["ports"] = PipelinePorts(
         normalizer=normalizer,

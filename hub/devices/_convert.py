@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,14 +117,24 @@ def convert_unit(value: float | int, unit: str | None) -> tuple[float | int, str
 # --- timestamps -------------------------------------------------------------------------
 
 _sec_cache: list[Any] = [None, ""]
-_time = time.time
+_time: Callable[[], float] = time.time
+
+
+def use_clock(timestamp: Callable[[], float] | None) -> None:
+    """Judge "in the future" against ``timestamp()`` (the hub's clock), or the wall clock.
+
+    The hub may run on a clock of its own (the demo's story clock, a test's fake clock):
+    a device reporting story time must be compared with story time, not with the wall.
+    """
+    global _time
+    _time = timestamp or time.time
 
 
 def _check_epoch(seconds: float, topic: str | None) -> bool:
     """False for an unset clock (before 2000); raises for a timestamp in the future."""
     if seconds < MIN_EPOCH_S:
         return False
-    if seconds > time.time() + MAX_FUTURE_S:
+    if seconds > _time() + MAX_FUTURE_S:
         raise PayloadRejected("source timestamp is more than a day in the future", topic=topic)
     return True
 

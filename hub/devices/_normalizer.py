@@ -14,10 +14,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from hub.clock import Clock
 from hub.errors import PayloadRejected
 from hub.events import Normalized
 
-from . import _dsmr, _fridge, _homeassistant, _shelly, _tasmota, _z2m
+from . import _convert, _dsmr, _fridge, _homeassistant, _shelly, _tasmota, _z2m
 from ._context import Handler, Household
 from ._payload import MAX_PAYLOAD
 from ._profiles import Profile, load_profiles
@@ -60,12 +61,16 @@ class Normalizer:
     Args:
         profiles_dir: folder of YAML device profiles (``devices/`` in the repository);
             None loads the built-in adapters only.
+        clock: the hub's clock, against which source timestamps are judged to be in the
+            future (default: the wall clock). One setting for the process: the hub has
+            one clock.
 
     Raises:
         ConfigError: a profile that cannot be read or validated.
     """
 
-    def __init__(self, profiles_dir: Path | None = None) -> None:
+    def __init__(self, profiles_dir: Path | None = None, *, clock: Clock | None = None) -> None:
+        _convert.use_clock(clock.timestamp if clock is not None else None)
         self.profiles: list[Profile] = load_profiles(profiles_dir) if profiles_dir else []
         self._households: dict[str | None, Household] = {}
         self._first: dict[str, Handler] = {
