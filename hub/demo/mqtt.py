@@ -82,12 +82,17 @@ class FeedListener:
         self._subscribed = threading.Event()
         self._client = _client(login["username"], login["username"], login["password"])
         self._client.on_connect = self._on_connect
-        self._client.on_subscribe = lambda *_a: self._subscribed.set()
+        self.subscriptions = 0
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
 
     def _on_connect(self, c: mqtt.Client, _u: object, _f: object, reason: Any, _p: object) -> None:
         if not reason.is_failure:
             c.subscribe(self.filter, qos=1)
+
+    def _on_subscribe(self, *_args: object) -> None:
+        self.subscriptions += 1  # one per connection: a reconnect subscribes again
+        self._subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         try:

@@ -208,12 +208,12 @@ class StoryPlayer:
         d = self.day
         await self._at(StoryDay.FRIDGE_LOW)
         low = {"milk": (0.2, "l"), "eggs": (0, "pcs"), "butter": (0.25, "kg"), "bread": (2, "pcs")}
-        await self._fridge(low)
+        await self.fridge_reports(low)
         due = await self._wait_pending("h-ana", FRIDGE)
         await self._step("fridge-reports-low", device=FRIDGE, items={"milk": 0.2, "eggs": 0}, due=due)
 
         await self._at(StoryDay.FRIDGE_AGAIN)
-        await self._fridge(low)  # still low: the same low state, no second timer
+        await self.fridge_reports(low)  # still low: the same low state, no second timer
         before = await self._suggestions("h-ana", "grocery")
         await self._step("fridge-still-low", grocery_suggestions=len(before))
 
@@ -338,7 +338,7 @@ class StoryPlayer:
 
     # -- actors ------------------------------------------------------------------------
 
-    async def _fridge(self, items: Mapping[str, tuple[float, str]]) -> None:
+    async def fridge_reports(self, items: Mapping[str, tuple[float, str]]) -> None:
         """Ana's pantry fridge reports, in the ``bench_fridge`` profile's format."""
         self._seq += 1
         payload = orjson.dumps({
