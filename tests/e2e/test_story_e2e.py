@@ -95,7 +95,7 @@ async def story(tmp_path: Path, clock: FakeClock) -> Any:
                                                   52.02, 5.0, 5.0, password="corner-shop-password")
         creds["providers"]["corner-shop"] = shop.marshal()
         with running.h.db.transaction() as conn:
-            add_hourly_slots(conn, "corner-shop", "grocery", D.day, 9, 21, 2)
+            add_hourly_slots(conn, "corner-shop", "grocery", D.day, 9, 23, 2)
         running.h.identity.consent.grant("h-ana", "corner-shop", purpose="grocery_delivery",
                                          signals=["pantry_needs", "slot"])
         members = {h: running.h.identity.create_member_mqtt(h) for h in ("h-ana", "h-ben", "h-chen")}
@@ -114,7 +114,7 @@ def _by_name(results: list[StepResult]) -> dict[str, StepResult]:
 
 
 async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
-    running, creds, members, watchers = story
+    running, creds, _members, watchers = story
     player = StoryPlayer(running.api_url, ("127.0.0.1", running.broker_port), creds, FakeTimeline(running))
     seen: dict[str, StepResult] = {}
     port = running.broker_port
@@ -122,6 +122,11 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
     async def as_(who: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         r = await player.request(who, method, path, body)
         return r.status_code, (r.json() if r.content else None)
+
+    async def get(who: str, path: str) -> Any:
+        code, body = await as_(who, "GET", path)
+        assert code == 200, (who, path, code, body)
+        return body
 
     async def check(step: StepResult) -> None:
         seen[step.name] = step
@@ -135,8 +140,7 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
     async def ben_creates_gathering(step: StepResult, f: dict[str, Any]) -> None:
         assert step.story_time == D.at(StoryDay.BEN_GATHERING)
         assert (f["title"], f["capacity"], f["invited"]) == ("Fishing at the lake", 6, ["h-ana"])
-        code, ana = await as_("h-ana", "GET", f"/gatherings/{f['gathering']}")
-        assert code == 200
+        ana = await get("h-ana", f"/gatherings/{f['gathering']}")
         assert (ana["starts_at"], ana["ends_at"], ana["place"]) == (D.iso(time(9)), D.iso(time(14)), "Lake Pier")
         invitations = watchers.got("h-ana", "/hub/invitations/")
         assert [i["title"] for i in invitations] == ["Fishing at the lake"]
@@ -156,12 +160,11 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
     async def ride_fills_up(step: StepResult, f: dict[str, Any]) -> None:
         assert f["riders"] == ["h-dan", "h-eve", "h-fay"]
         assert f["answers"] == ["booked", "booked", "waitlisted"]  # the fourth rider waits
-        code, ride = await as_("h-chen", "GET", f"/rides/{player.ids['ride']}")
-        assert code == 200
+        ride = await get("h-chen", f"/rides/{player.ids['ride']}")
         assert (ride["seats_left"], len(ride["riders"])) == (0, 3)
         assert [r["household"] for r in ride["waitlist"]] == ["h-fay"]
         # Ana sees her own seat only, never the other riders'.
-        code, mine = await as_("h-ana", "GET", f"/rides/{player.ids['ride']}")
+        mine = await get("h-ana", f"/rides/{player.ids['ride']}")
         assert [r["household"] for r in mine["riders"]] == ["h-ana"]
 
     # -- 2. the fridge, and a hub restart in the middle of its for: 30m -----------------
@@ -170,8 +173,7 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
     async def fridge_reports_low(step: StepResult, f: dict[str, Any]) -> None:
         assert step.story_time == D.at(time(8, 0))
         assert f["due"] == D.iso(time(8, 30))  # for: 30m, story time
-        code, before_restart["bookings"] = await as_("h-ana", "GET", "/bookings")
-        assert code == 200
+        before_restart["bookings"] = await get("h-ana", "/bookings")
         assert sorted(b["kind"] for b in before_restart["bookings"]["items"]) == ["gathering", "ride"]
         subscriptions = player.feed.subscriptions  # type: ignore[union-attr]
         # Stop the hub (and its broker) and start a new one on the same data directory.
@@ -179,10 +181,9 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
         clock.set(D.at(time(8, 5)))
         await running.start()
         # Nothing accepted was lost: the same bookings, the timer still due at 08:30.
-        code, after = await as_("h-ana", "GET", "/bookings")
-        assert code == 200
+        after = await get("h-ana", "/bookings")
         assert after == before_restart["bookings"]
-        code, rules = await as_("admin", "GET", "/api/rules")
+        rules = await get("admin", "/api/rules")
         assert [(p["rule"].split("/")[-1], p["household"], p["device"], p["due"]) for p in rules["pending"]] == [
             ("pantry-low", "h-ana", "fridge", D.iso(time(8, 30)))] * len(rules["pending"])
         assert len(rules["pending"]) in (1, 2)  # milk and eggs: one latch each
@@ -202,9 +203,9 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
             f["slots"][:2] == [slot("corner-shop", time(9)), slot("fresh-grocer", time(9))]
         assert all(s.startswith(("fresh-grocer@", "corner-shop@")) for s in f["slots"])
         # The timer fired once, after the restart, and raised one suggestion.
-        code, traces = await as_("admin", "GET", "/api/rules/traces?rule_id=pantry-low&household=h-ana")
+        traces = await get("admin", "/api/rules/traces?rule_id=pantry-low&household=h-ana")
         assert [t["outcome"] for t in traces].count("fired") == 1
-        code, all_grocery = await as_("h-ana", "GET", "/suggestions?limit=100")
+        all_grocery = await get("h-ana", "/suggestions?limit=100")
         assert [s["kind"] for s in all_grocery["items"]].count("grocery") == 1
         told = watchers.got("h-ana", "/hub/suggestions/")
         assert [m.get("title") for m in told].count("Groceries running low: milk, eggs. Delivery?") == 1
@@ -222,9 +223,11 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
             assert key not in raw
         # corner-shop was granted items and slot only: no address on its feed.
         assert watchers.seen["corner-shop"].wait_for(lambda ms: any(b'"request"' in p for _, p, _ in ms))
-        [(_, shop_msg, _)] = [m for m in watchers.seen["corner-shop"].messages if b'"type":"request"' in m[1]]
+        shop_requests = [m for m in watchers.seen["corner-shop"].messages if b'"type":"request"' in m[1]]
+        assert len(shop_requests) == 1, [(t, orjson.loads(p)["id"], r) for t, p, r in shop_requests]
+        [(_, shop_msg, _)] = shop_requests
         assert set(orjson.loads(shop_msg)) == FEED_KEYS - {"address"}
-        code, fs = await as_("fresh-grocer", "GET", "/provider/slots")
+        fs = await get("fresh-grocer", "/provider/slots")
         assert {s["id"]: s["free"] for s in fs}[slot("fresh-grocer", time(18))] == 4
 
     async def grocer_claims(step: StepResult, f: dict[str, Any]) -> None:
@@ -236,9 +239,9 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
         assert "already claimed" in lost["detail"]
         assert watchers.seen["corner-shop"].wait_for(
             lambda ms: any(b'"taken"' in p for _, p, _ in ms))
-        code, sched = await as_("fresh-grocer", "GET", "/provider/schedule")
+        sched = await get("fresh-grocer", "/provider/schedule")
         assert [(j["request"], j["state"]) for j in sched["items"]] == [(rid, "scheduled")]
-        code, shop = await as_("corner-shop", "GET", "/provider/schedule")
+        shop = await get("corner-shop", "/provider/schedule")
         assert shop["items"] == []
 
     # -- 3. the gas notice ----------------------------------------------------------------
@@ -247,12 +250,12 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
         assert f["ana_notices"] == [nid]
         assert f["dinner_title"] == "No gas for cooking tonight. Dinner together?"
         assert D.iso(time(18, 30)) in f["sittings"]
-        code, ben = await as_("h-ben", "GET", "/households/h-ben/notices")
+        ben = await get("h-ben", "/households/h-ben/notices")
         assert [n["id"] for n in ben] == [nid]
         assert ben[0]["category"] == ["Infra"]
-        code, chen = await as_("h-chen", "GET", "/households/h-chen/notices")
-        assert (code, chen) == (200, [])
-        code, community = await as_("admin", "GET", "/communities/riverside/notices")
+        chen = await get("h-chen", "/households/h-chen/notices")
+        assert chen == []
+        community = await get("admin", "/communities/riverside/notices")
         # Elm Street: Ana, Ben, Gus and Tom; not Chen on Mill Lane.
         assert [(n["id"], n["households"]) for n in community] == [(nid, 4)]
         # Retained for the households concerned only.
@@ -262,14 +265,14 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
         assert retained_notices(port, creds["households"]["h-chen"]["mqtt"], "h-chen") == []
         assert watchers.notices("h-chen") == []
         # The rule pack reacted for Ben too, not for Chen.
-        code, bens = await as_("h-ben", "GET", "/suggestions")
+        bens = await get("h-ben", "/suggestions")
         assert [s["kind"] for s in bens["items"]] == ["gathering"]
-        code, chens = await as_("h-chen", "GET", "/suggestions")
+        chens = await get("h-chen", "/suggestions")
         assert [s["kind"] for s in chens["items"] if s["kind"] == "gathering"] == []
         # Ana cannot read Ben's notices, suggestions or bookings.
         assert (await as_("h-ana", "GET", "/households/h-ben/notices"))[0] == 404
         assert (await as_("h-ana", "GET", f"/suggestions/{bens['items'][0]['id']}"))[0] == 404
-        code, ben_bookings = await as_("h-ben", "GET", "/bookings")
+        ben_bookings = await get("h-ben", "/bookings")
         [ben_fishing] = ben_bookings["items"]
         assert (await as_("h-ana", "GET", f"/bookings/{ben_fishing['id']}"))[0] == 404
         assert (await as_("h-ana", "POST", f"/bookings/{ben_fishing['id']}/cancel", {}))[0] == 404
@@ -283,7 +286,7 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
         assert f["clash"] is True
         assert slot("fresh-grocer", time(21)) in f["alternatives"]
         assert slot("fresh-grocer", time(19)) not in f["alternatives"]  # overlaps the dinner
-        code, cal = await as_("h-ana", "GET", "/calendar")
+        cal = await get("h-ana", "/calendar")
         clashing = sorted(b["kind"] for b in cal["items"] if b["clash"])
         assert clashing == ["gathering", "grocery"]
 
@@ -291,11 +294,11 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
         assert (f["slot"], f["starts_at"], f["clash"]) == (slot("fresh-grocer", time(21)), D.iso(time(21)), False)
         assert f["feed_slot"] == {"start": D.iso(time(21)), "end": D.iso(time(22))}
         assert f["old_slot_free"] == 5  # the 18:00 slot's capacity is released
-        code, fs = await as_("fresh-grocer", "GET", "/provider/slots")
+        fs = await get("fresh-grocer", "/provider/slots")
         assert {s["id"]: s["free"] for s in fs}[slot("fresh-grocer", time(21))] == 4
-        code, cal = await as_("h-ana", "GET", "/calendar")
+        cal = await get("h-ana", "/calendar")
         assert not any(b["clash"] for b in cal["items"])
-        code, feed = await as_("fresh-grocer", "GET", "/provider/schedule")
+        feed = await get("fresh-grocer", "/provider/schedule")
         assert feed["items"][0]["slot"] == {"start": D.iso(time(21)), "end": D.iso(time(22))}
 
     # -- 4. update ---------------------------------------------------------------------------
@@ -303,7 +306,7 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
         first = player.ids["notice"]
         assert f["ana_notices"] == [(f["notice"], "2026-11-28T21:00:00+00:00")]  # replaced
         assert f["dinner_suggestions"] == 1  # nothing raised twice
-        code, bens = await as_("h-ben", "GET", "/suggestions?limit=100")
+        bens = await get("h-ben", "/suggestions?limit=100")
         assert [s["kind"] for s in bens["items"]] == ["gathering"]
         for h in ("h-ana", "h-ben"):
             assert [n["id"] for n in retained_notices(port, creds["households"][h]["mqtt"], h)] == [f["notice"]]
@@ -324,8 +327,8 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
         assert (f["stars"], f["subject"], f["chain_ok"], f["ratings"]) == (5, "fresh-grocer", True, 1)
         rid = player.ids["request"]
         code, again = await as_("h-ana", "POST", f"/requests/{rid}/rate", {"stars": 1})
-        assert code == 409  # append-only: no second rating, no edit
-        code, ratings = await as_("fresh-grocer", "GET", "/provider/ratings")
+        assert code == 409, again  # append-only: no second rating, no edit
+        ratings = await get("fresh-grocer", "/provider/ratings")
         assert [r["stars"] for r in ratings] == [5]
 
     CHECKS = {
@@ -358,48 +361,55 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
     assert len({m["id"] for _, m in feed}) == len(feed)
     assert all(set(m) == FEED_KEYS for _, m in feed)
 
-    # Throughout: a revoked consent stops the flow at once.
-    code, _ = await as_("h-ana", "POST", f"/consents/{creds['grant']}/revoke", {})
-    assert code == 200
+    # Throughout: a revoked consent stops the flow at once. Ana stops sharing with
+    # fresh-grocer (she still trusts corner-shop); her fridge empties again.
+    code, revoked = await as_("h-ana", "POST", f"/consents/{creds['grant']}/revoke", {})
+    assert (code, revoked["grantee_provider"]) == (200, "fresh-grocer")
+    assert revoked["revoked_at"] is not None
     await player.fridge_reports({"milk": (1.5, "l"), "eggs": (6, "pcs")})  # the delivery came
     await player.timeline.until(D.at(time(21, 40)))
     await player.fridge_reports({"milk": (0.1, "l"), "eggs": (0, "pcs")})  # and is eaten
     await player.timeline.until(D.at(time(21, 45)))
     await player.timeline.until(D.at(time(22, 15)))
-    code, traces = await as_("admin", "GET", "/api/rules/traces?rule_id=pantry-low&household=h-ana")
-    assert traces[-1]["outcome"] == "condition-failed", traces[-4:]
-    assert "grocery_delivery" in traces[-1]["reason"]
-    code, sugs = await as_("h-ana", "GET", "/suggestions?state=proposed")
-    assert [s for s in sugs["items"] if s["kind"] == "grocery"] == []
-    feed_after = [m for _, m in player.feed.snapshot() if m.get("type") == "request"]  # type: ignore[union-attr]
-    assert [m["request"] for m in feed_after] == [rid]
-    code, open_feed = await as_("fresh-grocer", "GET", "/provider/feed")
+    sugs = await get("h-ana", "/suggestions?state=proposed")
+    [again] = [s for s in sugs["items"] if s["kind"] == "grocery"]
+    offered = [x["slot"] for x in again["data"]["slots"]]
+    assert offered
+    assert all(x.startswith("corner-shop@") for x in offered)
+    code, refused = await as_("h-ana", "POST", f"/suggestions/{again['id']}/accept",
+                              {"slot": slot("fresh-grocer", time(21))})
+    assert code in (403, 404, 409), refused
+    open_feed = await get("fresh-grocer", "/provider/feed")
     assert open_feed["items"] == []
+    await running.settle()
+    requests = [m for _, m in player.feed.snapshot() if m.get("type") == "request"]  # type: ignore[union-attr]
+    assert [m["request"] for m in requests] == [rid]  # nothing new reached fresh-grocer
 
 
 async def test_variant_the_utility_cancels(story: Any, clock: FakeClock) -> None:
-    running, creds, members, watchers = story
+    running, creds, _members, watchers = story
     player = StoryPlayer(running.api_url, ("127.0.0.1", running.broker_port), creds, FakeTimeline(running))
     results = _by_name(await player.play(cancel_notice=True))
 
-    async def as_(who: str, method: str, path: str) -> tuple[int, Any]:
-        r = await player.request(who, method, path)
-        return r.status_code, r.json()
+    async def get(who: str, path: str) -> Any:
+        r = await player.request(who, "GET", path)
+        assert r.status_code == 200, (who, path, r.status_code, r.text)
+        return r.json()
 
     cancelled = results["utility-cancels-notice"].facts
     assert cancelled["ana_notices"] == 0
     # Ana acted on the dinner suggestion: her gathering and table stay, and she is told.
     assert cancelled["dinner_state"] == "open"
     assert cancelled["told"] == ["The gas outage was cancelled"]
-    code, fs = await as_("river-bistro", "GET", "/provider/slots")
+    fs = await get("river-bistro", "/provider/slots")
     assert {s["id"]: s["free"] for s in fs}[slot("river-bistro", time(18, 30))] == 9
-    code, ana = await as_("h-ana", "GET", f"/suggestions/{player.ids['dinner_suggestion']}")
+    ana = await get("h-ana", f"/suggestions/{player.ids['dinner_suggestion']}")
     assert ana["state"] == "accepted"
     # Ben did not act on his: it is withdrawn.
-    code, bens = await as_("h-ben", "GET", "/suggestions?limit=100")
+    bens = await get("h-ben", "/suggestions?limit=100")
     [ben_dinner] = [s for s in bens["items"] if s["kind"] == "gathering"]
     assert ben_dinner["state"] in {"cancelled", "withdrawn"}
-    code, ben_notices = await as_("h-ben", "GET", "/households/h-ben/notices")
+    ben_notices = await get("h-ben", "/households/h-ben/notices")
     assert ben_notices == []
     # The retained notices are cleared for both households (an empty retained message).
     for h in ("h-ana", "h-ben"):
