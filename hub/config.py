@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     dead_letters_max: int = Field(default=10000, ge=100, description="Dead letters kept (oldest dropped).")
     history_raw_days: int = Field(default=7, ge=1, description="Raw telemetry kept this many days.")
     history_agg_days: int = Field(default=365, ge=1, description="5-minute aggregates kept this many days.")
+    history_min_interval_s: float = Field(
+        default=10.0, ge=0, description="History keeps one numeric sample per device per interval (0: all)."
+    )
     history_bucket_s: int = Field(default=300, ge=10, description="Aggregate bucket of the history, seconds.")
     influx_url: str | None = Field(default=None, description="Also write readings to this InfluxDB.")
     influx_token: SecretStr = Field(default=SecretStr(""), description="InfluxDB token (2.x) or user:password (1.x).")

@@ -161,6 +161,7 @@ class Hub:
             dead_letters=self.dead_letters,
             ack=self.transport.ack,
             device_rate_limit=self.settings.device_rate_limit,
+            history_min_interval_s=self.settings.history_min_interval_s,
         )
         self._register_gauges()
         await self.transport.start(self.pipeline.handle_batch, self.subscriptions())

@@ -43,7 +43,7 @@ def build(hub: Hub) -> dict[str, Any]:
     from hub.telemetry import build_history
 
     settings = hub.settings
-    hub.every(2.0, hub.twin.flush)
+    hub.every(5.0, hub.twin.flush)
     components: dict[str, Any] = {"tasks": [], "closers": [], "extra_subscriptions": []}
 
     # Identity first: everything else asks it who may see what. Its broker admin is
