@@ -34,9 +34,14 @@ async def run_relay_until(broker: Broker, db_path: Path, topic: str, step: str) 
     with db.transaction() as conn:
         for i in range(N):
             outbox.add(conn, f"{topic}/{i}", {"n": i}, message_id=f"{step}-{i}")
-    with pytest.raises(Crash), db.transaction() as conn:  # never committed: must never be sent
-        outbox.add(conn, f"{topic}/ghost", {"n": -1}, message_id=f"{step}-ghost")
-        raise Crash
+
+    def rolled_back() -> None:  # never committed: must never be sent
+        with db.transaction() as conn:
+            outbox.add(conn, f"{topic}/ghost", {"n": -1}, message_id=f"{step}-ghost")
+            raise Crash
+
+    with pytest.raises(Crash):
+        rolled_back()
     if step == "after-commit":
         db.close()
         return
