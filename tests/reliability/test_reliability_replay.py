@@ -37,7 +37,8 @@ async def test_retained_states_restore_the_twin_without_new_offers(broker: Broke
     await asyncio.wait_for(first.ready.wait(), 20)
     with client(broker.port) as (devices, _):
         for i, h in enumerate(households):
-            devices.publish(f"home/{h}/fridge-{i}/telemetry", (PAYLOAD % (i, h, T0 + i, i)).encode(), qos=1, retain=True)
+            payload = (PAYLOAD % (i, h, T0 + i, i)).encode()
+            devices.publish(f"home/{h}/fridge-{i}/telemetry", payload, qos=1, retain=True)
         devices.publish("x/flush", b"", qos=1).wait_for_publish(10)
     await wait_until(lambda: offers(first) == 1000, within=30)  # live: each state fires once
     stop.set()
