@@ -11,11 +11,24 @@ Public API::
     norm.normalize_source("grocy", body, household="h17")
     norm.expiry_for("h17", "fridge-17")           # seconds of silence -> offline, or None
 
+    dead = DeadLetterStore(db, capacity=10_000, clock=clock)
+    dead.add(household=h, topic=t, reason=exc.reason, payload=payload)   # on PayloadRejected
+
 Every refusal is a :class:`hub.errors.PayloadRejected` with a reason and the topic.
 """
 
 from hub.devices._dsmr import crc16
 from hub.devices._normalizer import SOURCES, Normalizer, split_household
 from hub.devices._profiles import Profile, load_profiles
+from hub.devices.deadletters import DeadLetter, DeadLetterStore
 
-__all__ = ["SOURCES", "Normalizer", "Profile", "crc16", "load_profiles", "split_household"]
+__all__ = [
+    "SOURCES",
+    "DeadLetter",
+    "DeadLetterStore",
+    "Normalizer",
+    "Profile",
+    "crc16",
+    "load_profiles",
+    "split_household",
+]
