@@ -225,6 +225,12 @@ class Hub:
         stats = self.transport.stats
         shed_seen = [0]
 
+        def dead_letter_kinds() -> None:
+            for kind, count in self.dead_letters.by_kind.items():
+                m.dead_letter_kinds.labels(kind=kind).set(count)
+
+        self.every(5.0, dead_letter_kinds)
+
         def shed() -> None:
             if stats.shed > shed_seen[0]:
                 m.shed.inc(stats.shed - shed_seen[0])

@@ -11,21 +11,16 @@ Public API::
     norm.normalize_source("grocy", body, household="h17")
     norm.expiry_for("h17", "fridge-17")           # seconds of silence -> offline, or None
 
-    dead = DeadLetterStore(db, capacity=10_000, clock=clock)
-    dead.add(household=h, topic=t, reason=exc.reason, payload=payload)   # on PayloadRejected
-
-Every refusal is a :class:`hub.errors.PayloadRejected` with a reason and the topic.
+Every refusal is a :class:`hub.errors.PayloadRejected` with a reason and the topic; the
+ingest pipeline keeps it in the dead-letter store (:mod:`hub.ingest.dead_letters`).
 """
 
 from hub.devices._dsmr import crc16
 from hub.devices._normalizer import SOURCES, Normalizer, split_household
 from hub.devices._profiles import Profile, load_profiles
-from hub.devices.deadletters import DeadLetter, DeadLetterStore
 
 __all__ = [
     "SOURCES",
-    "DeadLetter",
-    "DeadLetterStore",
     "Normalizer",
     "Profile",
     "crc16",

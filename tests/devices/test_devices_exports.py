@@ -8,7 +8,7 @@ import hub.devices.bridges
 
 def test_public_names() -> None:
     assert sorted(hub.devices.__all__) == sorted([
-        "SOURCES", "DeadLetter", "DeadLetterStore", "Normalizer", "Profile", "crc16",
+        "SOURCES", "Normalizer", "Profile", "crc16",
         "load_profiles", "split_household"])
     assert sorted(hub.devices.bridges.__all__) == sorted([
         "Backoff", "BridgeError", "GrocyPoller", "HomeConnectSSE", "Publish",
