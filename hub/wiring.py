@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,10 @@ def build(hub: Hub) -> dict[str, Any]:
 
     normalizer = Normalizer(settings.devices_dir)
     components["normalizer"] = normalizer
+    # Availability: LWT and availability topics (readings of metric "online") and silence
+    # past a profile's expiry both reach the rules as DeviceAvailability events.
+    hub.twin.on_availability(rules.on_event)
+    hub.every(5.0, lambda: hub.twin.expire(time.time(), normalizer.expiry_for))
     components["ports"] = PipelinePorts(
         normalizer=normalizer,
         rules=rules,

@@ -92,7 +92,7 @@ async def test_first_admin_and_notice_feeds_come_from_settings(broker: Broker, t
 </alert>"""
 
     class Feed(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/cap+xml")
             self.end_headers()
