@@ -209,7 +209,7 @@ class StoryPlayer:
         await self._at(StoryDay.FRIDGE_LOW)
         low = {"milk": (0.2, "l"), "eggs": (0, "pcs"), "butter": (0.25, "kg"), "bread": (2, "pcs")}
         await self.fridge_reports(low)
-        due = await self._wait_pending("h-ana", FRIDGE)
+        due = await self.wait_pending("h-ana", FRIDGE)
         await self._step("fridge-reports-low", device=FRIDGE, items={"milk": 0.2, "eggs": 0}, due=due)
 
         await self._at(StoryDay.FRIDGE_AGAIN)
@@ -425,7 +425,7 @@ class StoryPlayer:
                 return int(s["free"])
         raise StoryFailed(f"{provider} has no slot {slot}")
 
-    async def _wait_pending(self, household: str, device: str) -> str:
+    async def wait_pending(self, household: str, device: str) -> str:
         """The due time of the household's pending ``for:`` timer (admin view of the rules)."""
         state = await self._poll(lambda: self._get("admin", "/api/rules"),
                                  lambda s: any(p["household"] == household and p["device"] == device
