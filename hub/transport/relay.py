@@ -1,7 +1,8 @@
 """The outbox relay: publishes committed messages and records the broker's acknowledgements.
 
-Runs on the event loop. :meth:`OutboxRelay.kick` is cheap and idempotent: it schedules
-one pass that dispatches what was committed since the last pass. A message counts as sent
+Runs on the event loop. :meth:`OutboxRelay.kick` is cheap, idempotent and safe from any
+thread (HTTP handlers and the ingest worker commit off the loop): it schedules one pass,
+on the loop, that dispatches what was committed since the last pass. A message counts as sent
 only when the broker acknowledged it (PUBACK for QoS 1); until then a restart sends it
 again, and consumers drop the copy by its id. At most ``max_in_flight`` messages are
 handed to the client library at once, so a broker outage cannot grow memory without bound.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Sequence
 
 from hub.storage.outbox import Outbox
@@ -30,6 +32,11 @@ class OutboxRelay:
         self._in_flight: set[str] = set()
         self._last_seq = 0
         self._scheduled = False
+        self._lock = threading.Lock()
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None  # a synchronous tool: every kick dispatches at once
         self.sent = 0
         transport.on_published(self._on_acked)
         outbox.on_commit(self.kick)
@@ -39,21 +46,40 @@ class OutboxRelay:
         return len(self._in_flight)
 
     def kick(self) -> None:
-        """Schedule a dispatch pass (no-op if one is already scheduled)."""
-        if self._scheduled:
-            return
-        self._scheduled = True
-        try:
-            asyncio.get_running_loop().call_soon(self._dispatch)
-        except RuntimeError:
-            # No running loop (a synchronous tool): dispatch right away.
+        """Schedule a dispatch pass on the relay's loop (no-op if one is already scheduled).
+
+        Called from another thread, the pass is handed to the loop: two passes running at
+        once would both read the same pending rows and publish them twice.
+        """
+        with self._lock:
+            if self._scheduled:
+                return
+            self._scheduled = True
+        loop = self._loop
+        if loop is None:
             self._dispatch()
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            loop.call_soon(self._dispatch)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._dispatch)
 
     def _dispatch(self) -> None:
-        self._scheduled = False
+        with self._lock:
+            self._scheduled = False
+            more = self._dispatch_locked()
+        if more:
+            self.kick()
+
+    def _dispatch_locked(self) -> bool:
+        """One pass; True when a full batch went out (there may be more)."""
         room = self._max_in_flight - len(self._in_flight)
         if room <= 0:
-            return
+            return False
         messages = self._outbox.pending(min(room, self._batch), after_seq=self._last_seq)
         for message in messages:
             self._in_flight.add(message.id)
@@ -64,13 +90,13 @@ class OutboxRelay:
             except Exception:
                 self._in_flight.discard(message.id)
                 logger.exception("relay could not publish %s", message.topic)
-                return
+                return False
             self._last_seq = message.seq
-        if len(messages) == min(room, self._batch) and messages:
-            self.kick()
+        return bool(messages) and len(messages) == min(room, self._batch)
 
     def _on_acked(self, tokens: Sequence[str]) -> None:
         self._outbox.mark_sent(tokens)
-        self._in_flight.difference_update(tokens)
+        with self._lock:
+            self._in_flight.difference_update(tokens)
         self.sent += len(tokens)
         self.kick()
