@@ -1,0 +1,178 @@
+"""Fixtures for the dashboard tests: a real hub on a real broker, and Debian's Chromium.
+
+The hub is the real composition root (:class:`hub.service.Hub`) with the dashboards'
+router added, on the session's Mosquitto, with its SQLite database under ``tmp_path`` and
+its HTTP server on a free loopback port. Chromium is driven by Playwright's async API in
+the test's own event loop (never ``playwright install``: the system browser is used).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from hub.config import Settings
+from hub.dashboards import router as dashboards_router
+from hub.errors import DomainError, PayloadRejected
+from hub.events import Normalized, Reading
+from hub.ingest.pipeline import PipelinePorts
+from hub.service import Hub
+from tests.conftest import Broker
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+UNITS = {"power": "W", "temperature": "°C", "energy": "kWh", "humidity": "%"}
+
+
+class JsonDeviceAdapter:
+    """A tiny stand-in for the devices package: ``{"power": 12, "online": true, ...}``.
+
+    Topic ``<vendor>/<device>``; every known numeric key becomes a reading, ``online`` an
+    availability reading, ``stock`` (``{"milk": [0.2, "l"]}``) pantry readings.
+    """
+
+    def normalize(self, topic: str, payload: bytes, *, household: str | None = None) -> Normalized:
+        try:
+            body = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise PayloadRejected("not JSON", topic=topic) from exc
+        if not isinstance(body, dict):
+            raise PayloadRejected("not a JSON object", topic=topic)
+        device = topic.rsplit("/", 1)[-1]
+        readings = []
+        for key, value in body.items():
+            if key in UNITS and isinstance(value, int | float):
+                readings.append(Reading(device=device, metric=key, value=value, unit=UNITS[key]))
+            elif key == "online" and isinstance(value, bool):
+                readings.append(Reading(device=device, metric="online", value=value, unit=None))
+            elif key == "stock" and isinstance(value, dict):
+                for item, (amount, unit) in value.items():
+                    readings.append(Reading(device=device, metric="stock", value=amount, unit=unit, channel=item))
+        if not readings:
+            raise PayloadRejected("no reading in the payload", topic=topic)
+        return Normalized(readings=tuple(readings))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UiPrincipal:
+    account_id: str
+    username: str
+    role: str
+    household: str | None = None
+    provider: str | None = None
+    community: str | None = None
+
+
+class AuthFailed(DomainError):
+    status = 401
+
+
+@dataclass
+class Accounts:
+    """The identity port as the dashboards use it (login, authenticate, logout).
+
+    Used until the identity package is on main; it keeps passwords in memory and hands out
+    random tokens, so the browser flow (form, cookie, every request re-checked) is real.
+    """
+
+    users: dict[str, tuple[str, UiPrincipal]] = field(default_factory=dict)
+    tokens: dict[str, UiPrincipal] = field(default_factory=dict)
+
+    def add(self, username: str, password: str, role: str, **scope: str) -> UiPrincipal:
+        p = UiPrincipal(account_id=f"acc-{username}", username=username, role=role, **scope)
+        self.users[username] = (password, p)
+        return p
+
+    def login(self, username: str, password: str, *, address: str = "") -> tuple[str, UiPrincipal, float]:
+        found = self.users.get(username)
+        if found is None or not secrets.compare_digest(found[0], password):
+            raise AuthFailed("wrong username or password")
+        token = secrets.token_urlsafe(24)
+        self.tokens[token] = found[1]
+        return token, found[1], time.time() + 3600
+
+    def authenticate(self, token: str) -> UiPrincipal:
+        try:
+            return self.tokens[token]
+        except KeyError:
+            raise AuthFailed("unknown or expired token") from None
+
+    def logout(self, token: str) -> None:
+        self.tokens.pop(token, None)
+
+
+@dataclass
+class UiHub:
+    hub: Hub
+    accounts: Accounts
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.hub.api_port}"
+
+
+@pytest.fixture
+async def ui_hub(broker: Broker, tmp_path: Path, topic_prefix: str) -> AsyncIterator[UiHub]:
+    """A running hub with the dashboards, a test normalizer and in-memory accounts."""
+    settings = Settings(
+        mqtt_url=f"mqtt://127.0.0.1:{broker.port}",
+        mqtt_client_id=f"{topic_prefix}-hub",
+        data_dir=tmp_path,
+        api_port=0,
+    )
+    hub = Hub(settings, ports=PipelinePorts(normalizer=JsonDeviceAdapter()))
+    hub.add_router(dashboards_router)
+    accounts = Accounts()
+    hub.components["identity"] = accounts
+    stop = asyncio.Event()
+    task = asyncio.create_task(hub.run(stop), name="hub")
+    await asyncio.wait_for(hub.ready.wait(), 15)
+    try:
+        yield UiHub(hub, accounts)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 8)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], Any]:
+    """Save a full-page screenshot to docs/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    async def take(page: Page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        await page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+async def log_in(page: Page, base: str, username: str, password: str) -> None:
+    """Fill the login form and submit it (waits for the next page)."""
+    await page.goto(f"{base}/ui/login")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(password)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Log in").click()
