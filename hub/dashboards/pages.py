@@ -6,6 +6,7 @@ asks :mod:`hub.dashboards.data` for exactly what its principal may see.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from typing import Any
@@ -64,7 +65,8 @@ async def login_submit(request: Request) -> Response:
     hub = _hub(request)
     address = request.client.host if request.client else ""
     try:
-        token = data.login(hub, username, password, address)
+        # Password hashing is slow on purpose: keep it off the event loop.
+        token = await asyncio.to_thread(data.login, hub, username, password, address)
     except data.Unavailable as exc:
         return page(request, "login.html", status_code=503, next=next_, available=False, error=str(exc))
     except HubError as exc:  # the identity's refusal: wrong password, too many attempts

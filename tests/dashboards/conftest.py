@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from argon2 import PasswordHasher
 from playwright.async_api import Browser, Page, async_playwright
 
 from hub.config import Settings
 from hub.dashboards import router as dashboards_router
-from hub.errors import DomainError, PayloadRejected
+from hub.errors import PayloadRejected
 from hub.events import Normalized, Reading
+from hub.identity import Identity
+from hub.identity.accounts import Passwords
 from hub.ingest.pipeline import PipelinePorts
+from hub.notices import NoticeBook
 from hub.service import Hub
 from tests.conftest import Broker
 
@@ -64,62 +67,22 @@ class JsonDeviceAdapter:
         return Normalized(readings=tuple(readings))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UiPrincipal:
-    account_id: str
-    username: str
-    role: str
-    household: str | None = None
-    provider: str | None = None
-    community: str | None = None
-
-
-class AuthFailed(DomainError):
-    status = 401
-
-
-@dataclass
-class Accounts:
-    """The identity port as the dashboards use it (login, authenticate, logout).
-
-    Used until the identity package is on main; it keeps passwords in memory and hands out
-    random tokens, so the browser flow (form, cookie, every request re-checked) is real.
-    """
-
-    users: dict[str, tuple[str, UiPrincipal]] = field(default_factory=dict)
-    tokens: dict[str, UiPrincipal] = field(default_factory=dict)
-
-    def add(self, username: str, password: str, role: str, **scope: str) -> UiPrincipal:
-        p = UiPrincipal(account_id=f"acc-{username}", username=username, role=role, **scope)
-        self.users[username] = (password, p)
-        return p
-
-    def login(self, username: str, password: str, *, address: str = "") -> tuple[str, UiPrincipal, float]:
-        found = self.users.get(username)
-        if found is None or not secrets.compare_digest(found[0], password):
-            raise AuthFailed("wrong username or password")
-        token = secrets.token_urlsafe(24)
-        self.tokens[token] = found[1]
-        return token, found[1], time.time() + 3600
-
-    def authenticate(self, token: str) -> UiPrincipal:
-        try:
-            return self.tokens[token]
-        except KeyError:
-            raise AuthFailed("unknown or expired token") from None
-
-    def logout(self, token: str) -> None:
-        self.tokens.pop(token, None)
-
-
 @dataclass
 class UiHub:
     hub: Hub
-    accounts: Accounts
+    identity: Identity
+    notices: NoticeBook
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.hub.api_port}"
+
+    def household(self, hid: str, password: str, *, community: str = "riverside", street: str = "Elm Street 12",
+                  lat: float = 52.0225, lon: float = 5.0) -> str:
+        """Provision a household login (username = household id) with the real identity service."""
+        self.identity.create_household(hid, community, hid.title(), street, lat, lon,
+                                       {"postcode": ["1234"]}, password=password)
+        return hid
 
 
 @pytest.fixture
@@ -133,13 +96,17 @@ async def ui_hub(broker: Broker, tmp_path: Path, topic_prefix: str) -> AsyncIter
     )
     hub = Hub(settings, ports=PipelinePorts(normalizer=JsonDeviceAdapter()))
     hub.add_router(dashboards_router)
-    accounts = Accounts()
-    hub.components["identity"] = accounts
+    # Identity and notices are on main but not wired into the hub yet: build the real ones.
+    identity = Identity(hub.db, None, hub.clock, secrets.token_hex(16),
+                        passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)))
+    book = NoticeBook(hub.db, hub.outbox, hub.clock)
+    hub.components["identity"] = identity
+    hub.components["notices"] = book
     stop = asyncio.Event()
     task = asyncio.create_task(hub.run(stop), name="hub")
     await asyncio.wait_for(hub.ready.wait(), 15)
     try:
-        yield UiHub(hub, accounts)
+        yield UiHub(hub, identity, book)
     finally:
         stop.set()
         await asyncio.wait_for(task, 8)

@@ -35,9 +35,9 @@ async def test_root_redirects_to_the_login_page_which_renders(ui_hub: UiHub, bro
 
 async def test_a_wrong_password_is_refused_and_sets_no_session(ui_hub: UiHub, browser: Browser,
                                                                household: str) -> None:
-    ui_hub.accounts.add("ana", "right-password", "household", household=household, community="riverside")
+    ui_hub.household(household, "right-password")
     page = await browser.new_page()
-    await log_in(page, ui_hub.url, "ana", "wrong-password")
+    await log_in(page, ui_hub.url, household, "wrong-password")
     await expect(page.get_by_role("alert")).to_have_text("wrong username or password")
     cookies = await page.context.cookies()
     assert [c for c in cookies if c["name"] == "hub_session"] == []
@@ -47,7 +47,7 @@ async def test_household_sees_its_devices_change_live_after_an_mqtt_publish(
     ui_hub: UiHub, browser: Browser, broker: Broker, household: str, screenshot: Callable[..., Any]
 ) -> None:
     other = household + "x"
-    ui_hub.accounts.add("ana", "ana-password", "household", household=household, community="riverside")
+    ui_hub.household(household, "ana-password")
     hub = ui_hub.hub
     with client(broker.port) as (pub, _):
         pub.publish(f"home/{household}/plug/fridge-plug", b'{"power": 12, "online": true}', qos=1).wait_for_publish(5)
@@ -58,7 +58,7 @@ async def test_household_sees_its_devices_change_live_after_an_mqtt_publish(
         await wait_until(lambda: hub.pipeline.processed >= 4)
 
         page = await browser.new_page(viewport={"width": 1100, "height": 900})
-        await log_in(page, ui_hub.url, "ana", "ana-password")
+        await log_in(page, ui_hub.url, household, "ana-password")
         assert page.url.endswith("/ui/household")
         cookie = next(c for c in await page.context.cookies() if c["name"] == "hub_session")
         assert cookie["httpOnly"] is True
@@ -87,7 +87,7 @@ async def test_household_sees_its_devices_change_live_after_an_mqtt_publish(
 async def test_the_stream_is_refused_without_a_session_and_scoped_with_one(
     ui_hub: UiHub, broker: Broker, household: str
 ) -> None:
-    ui_hub.accounts.add("ben", "ben-password", "household", household=household, community="riverside")
+    ui_hub.household(household, "ben-password")
     with client(broker.port) as (pub, _):
         pub.publish(f"home/{household}/plug/lamp", b'{"power": 7}', qos=1).wait_for_publish(5)
         pub.publish(f"home/{household}z/plug/secret", b'{"power": 8}', qos=1).wait_for_publish(5)
@@ -95,7 +95,7 @@ async def test_the_stream_is_refused_without_a_session_and_scoped_with_one(
     async with httpx.AsyncClient(base_url=ui_hub.url) as http:
         anonymous = await http.get("/ui/stream")
         assert anonymous.status_code == 303
-        login = await http.post("/ui/login", data={"username": "ben", "password": "ben-password"})
+        login = await http.post("/ui/login", data={"username": household, "password": "ben-password"})
         assert login.status_code == 303
         first = b""
         async with http.stream("GET", "/ui/stream") as response:
