@@ -35,14 +35,22 @@ def free_port() -> int:
 
 
 def wait_for_port(
-    port: int, proc: subprocess.Popen[bytes] | None = None, *, host: str = "127.0.0.1", timeout: float = 10.0
+    port: int,
+    proc: subprocess.Popen[bytes] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    timeout: float = 10.0,
+    log_path: Path | None = None,
 ) -> None:
-    """Block until ``host:port`` accepts connections; raise with the child's stderr if it died."""
+    """Block until ``host:port`` accepts connections; raise with the child's errors if it died."""
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
         if proc is not None and proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            if log_path is not None and log_path.exists():
+                err = log_path.read_text(errors="replace")[-2000:]
+            else:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
             raise BrokerError(f"mosquitto exited with {proc.returncode}: {err.strip()[:2000]}")
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
             return
@@ -94,6 +102,7 @@ class BrokerSupervisor:
         self._proc: subprocess.Popen[bytes] | None = None
         self._stopping = False
         self.restarts = 0
+        self.log_path = workdir / "mosquitto.log"
         self.ready = asyncio.Event()
 
     @property
@@ -131,8 +140,7 @@ class BrokerSupervisor:
             if self._stopping:
                 return
             self.ready.clear()
-            err = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
-            logger.error("mosquitto exited with %s: %s; restarting", code, err.strip())
+            logger.error("mosquitto exited with %s (log: %s); restarting", code, self.log_path)
             await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
             backoff = min(backoff * 2, 10.0)
             try:
@@ -154,7 +162,5 @@ class BrokerSupervisor:
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=timeout)
-        if proc.stderr:
-            proc.stderr.close()
         self.ready.clear()
         logger.info("mosquitto stopped")

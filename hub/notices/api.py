@@ -7,11 +7,9 @@
   JSON body (:class:`NoticeIn`, unknown fields refused) or as raw CAP XML with
   ``Content-Type: application/cap+xml`` (also ``application/xml``, ``text/xml``).
 
-Authorisation: the POST route depends on :func:`require_admin`, a placeholder that refuses
-everything (fail closed) until the lead replaces it, e.g.
-``app.dependency_overrides[require_admin] = real_admin_check``; whatever the real
-dependency returns, if a ``str``, becomes the notice's ``sender``. The GET routes carry no
-auth of their own: mount the router with the member-auth dependencies.
+Authorisation: the POST route is for community admins (:func:`require_admin`; the admin's
+name becomes the notice's ``sender``). The GET routes need a login: a community's notices
+are for its members, a household's for that household (others get 404, as if absent).
 
 The book is reached as ``request.app.state.hub.notices`` (:class:`NoticeBook`).
 """
@@ -26,6 +24,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import NoticeRejected
+from hub.identity.accounts import Principal
+from hub.identity.auth import current_principal, require_role
 from hub.notices.book import NoticeBook
 from hub.notices.model import Area, Notice, NoticeInfo
 from hub.notices.parse import DEFAULT_MAX_BYTES
@@ -53,13 +53,18 @@ def _other() -> list[CapCategory]:
     return ["Other"]
 
 
-def require_admin() -> str:
-    """Placeholder for the community-admin check; the lead replaces it.
+_admin = require_role("admin")
 
-    Refuses every request until replaced, so that an unwired deployment is closed rather
-    than open. The replacement returns the admin's name (used as the notice's sender).
-    """
-    raise HTTPException(status_code=403, detail="community admin authentication is not wired")
+
+def require_admin(principal: Annotated[Principal, Depends(_admin)]) -> str:
+    """Only a community admin may post notices; returns the admin's name (the sender)."""
+    return principal.username
+
+
+def _member(principal: Principal, community: str) -> None:
+    """404 unless the caller belongs to ``community`` (or administers it)."""
+    if principal.role != "admin" and principal.community != community:
+        raise HTTPException(status_code=404, detail="no such community")
 
 
 def get_book(request: Request) -> NoticeBook:
@@ -181,17 +186,28 @@ def _view(book: NoticeBook, notice: Notice) -> dict[str, Any]:
 
 @router.get("/communities/{community}/notices")
 def community_notices(
-    community: str, book: Annotated[NoticeBook, Depends(get_book)]
+    community: str,
+    book: Annotated[NoticeBook, Depends(get_book)],
+    principal: Annotated[Principal, Depends(current_principal)],
 ) -> list[dict[str, Any]]:
-    """The community's active notices (with the number of households targeted)."""
+    """The community's active notices (with the number of households targeted); members only."""
+    _member(principal, community)
     return [_view(book, n) for n in book.active(community=community)]
 
 
 @router.get("/households/{household}/notices")
 def household_notices(
-    household: str, book: Annotated[NoticeBook, Depends(get_book)], language: str | None = None
+    household: str,
+    book: Annotated[NoticeBook, Depends(get_book)],
+    principal: Annotated[Principal, Depends(current_principal)],
+    language: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The active notices delivered to a household, in ``language`` when offered."""
+    """The active notices delivered to a household, in ``language`` when offered.
+
+    Only that household (or an admin) may read them; anyone else gets 404.
+    """
+    if principal.role != "admin" and principal.household != household:
+        raise HTTPException(status_code=404, detail="no such household")
     return [
         n.in_language(language).marshal() | {"community": n.community}
         for n in book.active(household=household)

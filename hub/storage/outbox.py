@@ -126,5 +126,7 @@ class Outbox:
     def purge_sent(self, older_than_s: float = 86400.0) -> int:
         """Delete messages sent more than ``older_than_s`` seconds ago."""
         cut = time.time() - older_than_s
-        cur = self._db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (cut,))
+        cur = self._db.execute(
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (cut,)
+        )
         return cur.rowcount

@@ -10,15 +10,20 @@ import pytest
 from fastapi import FastAPI
 from notices_support import cap_xml
 
-from hub.notices.api import require_admin, router
+from hub.identity.accounts import Principal
+from hub.identity.auth import current_principal
+from hub.notices.api import router
 
 
 def make_app(kit, *, admin: bool) -> FastAPI:  # type: ignore[no-untyped-def]
     app = FastAPI()
     app.state.hub = SimpleNamespace(notices=kit.book, clock=kit.clock)
     app.include_router(router)
-    if admin:
-        app.dependency_overrides[require_admin] = lambda: "admin@riverside"
+    role = "admin" if admin else "household"
+    app.dependency_overrides[current_principal] = lambda: Principal(
+        account_id="a1", username="admin-riverside" if admin else "ana", role=role,
+        household=None if admin else "h-ana", community="riverside",
+    )
     return app
 
 
@@ -45,7 +50,7 @@ GAS = {
 }
 
 
-async def test_placeholder_refuses_until_replaced(kit) -> None:  # type: ignore[no-untyped-def]
+async def test_a_household_may_not_post_notices(kit) -> None:  # type: ignore[no-untyped-def]
     async with http(make_app(kit, admin=False)) as c:
         resp = await c.post("/communities/riverside/notices", json=GAS)
     assert resp.status_code == 403
@@ -58,7 +63,7 @@ async def test_post_json_then_read_back(client: httpx.AsyncClient, kit) -> None:
     (change,) = resp.json()["changes"]
     assert change["action"] == "arrived"
     assert change["households"] == ["ana", "ben"]
-    assert change["notice"]["sender"] == "admin@riverside"
+    assert change["notice"]["sender"] == "admin-riverside"
     assert change["notice"]["sent"] == "2026-11-28T11:00:00+00:00"
     listed = (await client.get("/communities/riverside/notices")).json()
     assert [(n["id"], n["households"]) for n in listed] == [("api-gas-1", 2)]
