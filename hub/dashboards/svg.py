@@ -25,8 +25,9 @@ def _fmt(x: float) -> str:
 def sparkline(values: Sequence[float | None], *, title: str, unit: str = "") -> str:
     """A line chart of ``values`` (None = gap) as an ``<svg role="img">`` with a text label."""
     known = [v for v in values if v is not None]
-    label = escape(f"{title}: " + (f"latest {_fmt(known[-1])} {unit}, min {_fmt(min(known))}, "
-                                   f"max {_fmt(max(known))}" if known else "no data"))
+    u = f" {unit}" if unit else ""
+    label = escape(f"{title}: " + (f"latest {_fmt(known[-1])}{u}, min {_fmt(min(known))}{u}, "
+                                   f"max {_fmt(max(known))}{u}" if known else "no data"))
     if not known:
         return (f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label}">'
                 f'<title>{label}</title></svg>')
@@ -40,13 +41,14 @@ def sparkline(values: Sequence[float | None], *, title: str, unit: str = "") -> 
                 runs.append([])
             continue
         x = PAD + (WIDTH - 2 * PAD) * i / n
-        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * (v - lo) / span
+        # A flat series sits in the middle rather than on the floor.
+        y = HEIGHT / 2 if hi == lo else HEIGHT - PAD - (HEIGHT - 2 * PAD) * (v - lo) / span
         runs[-1].append(f"{_fmt(x)},{_fmt(y)}")
-    shapes = []
+    shapes = [f'<rect class="frame" width="{WIDTH}" height="{HEIGHT}"/>']
     for run in runs:
         if len(run) == 1:
             cx, cy = run[0].split(",")
-            shapes.append(f'<circle cx="{cx}" cy="{cy}" r="1.5"/>')
+            shapes.append(f'<circle cx="{cx}" cy="{cy}" r="2.5"/>')
         elif run:
             shapes.append(f'<polyline points="{" ".join(run)}"/>')
     return (f'<svg class="chart chart-line" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label}">'
@@ -62,7 +64,7 @@ def bars(values: Sequence[float | None], labels: Sequence[str], *, title: str, u
     hi = max(known) if known and max(known) > 0 else 1.0
     n = max(len(values), 1)
     slot = (WIDTH - 2 * PAD) / n
-    shapes = []
+    shapes = [f'<rect class="frame" width="{WIDTH}" height="{HEIGHT}"/>']
     for i, v in enumerate(values):
         x = PAD + i * slot + slot * 0.15
         if v is None:

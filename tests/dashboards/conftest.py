@@ -9,6 +9,7 @@ the test's own event loop (never ``playwright install``: the system browser is u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import pytest
 from argon2 import PasswordHasher
 from playwright.async_api import Browser, Page, async_playwright
 
+from hub.clock import Clock, SystemClock
 from hub.config import Settings
 from hub.dashboards import router as dashboards_router
 from hub.errors import PayloadRejected
@@ -29,6 +31,7 @@ from hub.identity.accounts import Passwords
 from hub.ingest.pipeline import PipelinePorts
 from hub.notices import NoticeBook
 from hub.service import Hub
+from hub.telemetry import SQLiteHistory
 from tests.conftest import Broker
 
 CHROMIUM = "/usr/bin/chromium"
@@ -85,23 +88,35 @@ class UiHub:
         return hid
 
 
-@pytest.fixture
-async def ui_hub(broker: Broker, tmp_path: Path, topic_prefix: str) -> AsyncIterator[UiHub]:
-    """A running hub with the dashboards, a test normalizer and in-memory accounts."""
+@contextlib.asynccontextmanager
+async def running_hub(broker: Broker, data_dir: Path, prefix: str, *, clock: Clock | None = None,
+                      extra: Callable[[Hub], None] | None = None) -> AsyncIterator[UiHub]:
+    """A running hub with the dashboards, the real identity, notice book and SQLite history.
+
+    The packages not yet wired by ``hub/wiring.py`` are built here the way the lead will
+    wire them; ``extra`` adds more before the hub starts.
+    """
     settings = Settings(
         mqtt_url=f"mqtt://127.0.0.1:{broker.port}",
-        mqtt_client_id=f"{topic_prefix}-hub",
-        data_dir=tmp_path,
+        mqtt_client_id=f"{prefix}-hub",
+        data_dir=data_dir,
         api_port=0,
     )
-    hub = Hub(settings, ports=PipelinePorts(normalizer=JsonDeviceAdapter()))
+    ports = PipelinePorts(normalizer=JsonDeviceAdapter())
+    hub = Hub(settings, clock=clock, ports=ports)
     hub.add_router(dashboards_router)
-    # Identity and notices are on main but not wired into the hub yet: build the real ones.
     identity = Identity(hub.db, None, hub.clock, secrets.token_hex(16),
                         passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)))
     book = NoticeBook(hub.db, hub.outbox, hub.clock)
+    # Readings arrive stamped with the real time, so the history's "today" is the real one.
+    history = SQLiteHistory(hub.db, clock=SystemClock())
+    ports.history = history
     hub.components["identity"] = identity
     hub.components["notices"] = book
+    hub.components["history"] = history
+    hub.components["closers"].append(("history", history.close))
+    if extra is not None:
+        extra(hub)
     stop = asyncio.Event()
     task = asyncio.create_task(hub.run(stop), name="hub")
     await asyncio.wait_for(hub.ready.wait(), 15)
@@ -110,6 +125,13 @@ async def ui_hub(broker: Broker, tmp_path: Path, topic_prefix: str) -> AsyncIter
     finally:
         stop.set()
         await asyncio.wait_for(task, 8)
+
+
+@pytest.fixture
+async def ui_hub(broker: Broker, tmp_path: Path, topic_prefix: str) -> AsyncIterator[UiHub]:
+    """A running hub with the dashboards (see :func:`running_hub`)."""
+    async with running_hub(broker, tmp_path, topic_prefix) as ui:
+        yield ui
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -77,11 +78,23 @@ async def test_household_sees_its_devices_change_live_after_an_mqtt_publish(
 
         pub.publish(f"home/{household}/plug/fridge-plug", b'{"power": 345}', qos=1).wait_for_publish(5)
         await expect(power).to_have_text("345", timeout=10_000)
-        await screenshot(page, "household-devices")
 
         pub.publish(f"home/{household}/plug/fridge-plug", b'{"online": false}', qos=1).wait_for_publish(5)
         await expect(page.locator('[data-key="fridge-plug|online"]')).to_have_text("offline", timeout=10_000)
-        await page.close()
+
+    # The small charts come from the telemetry history (flushed by its own thread).
+    history = hub.components["history"]
+    await wait_until(lambda: history.stats()["written"] >= 5)
+    await page.reload()
+    chart = page.locator('[data-device="fridge-plug"]').get_by_role("img")
+    # 5-minute buckets: 12 W and 345 W share one (mean 178.5 W) unless a boundary fell between them.
+    await expect(chart).to_have_attribute(
+        "aria-label",
+        re.compile(r"^Power today: (latest 178\.5 W, min 178\.5 W, max 178\.5 W|latest 345 W, min 12 W, max 345 W)$"))
+    await expect(page.locator('[data-device="kitchen"]').get_by_role("img")).to_have_attribute(
+        "aria-label", "Temperature, 24 h: latest 21.5 °C, min 21.5 °C, max 21.5 °C")
+    await screenshot(page, "household-devices")
+    await page.close()
 
 
 async def test_the_stream_is_refused_without_a_session_and_scoped_with_one(
