@@ -76,6 +76,12 @@ class Hub:
         self.twin = Twin(self.db)
         self.dead_letters = DeadLetters(self.db, max_rows=settings.dead_letters_max)
         self.broker: Any = None
+        self.broker_secrets: dict[str, str] = {}
+        self.identity: Any = None
+        self.notices: Any = None
+        self.history: Any = None
+        self.rules: Any = None
+        self.offers: Any = None
         self.mqtt_login: tuple[str | None, str | None] = (None, None)
         self._transport = transport
         self.injected_ports = ports
@@ -138,6 +144,9 @@ class Hub:
         """Run until ``stop`` is set or the task is cancelled; then shut down within 5 s."""
         stop = stop or asyncio.Event()
         await self._start_broker()
+        from hub import wiring
+
+        await asyncio.to_thread(wiring.connect, self)
         self.transport = self._transport or self._make_transport()
         self.relay = OutboxRelay(self.outbox, self.transport)
         self.pipeline = Pipeline(

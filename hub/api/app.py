@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from hub.identity.limits import BodySizeLimitMiddleware
+
 if TYPE_CHECKING:
     from hub.service import Hub
 
@@ -41,6 +43,7 @@ def create_app(hub: Hub) -> FastAPI:
         body = request.app.state.hub.metrics.render()
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    app.add_middleware(BodySizeLimitMiddleware)
     for router in hub.routers():
         app.include_router(router)
     for exc_class, handler in hub.exception_handlers():

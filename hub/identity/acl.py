@@ -13,7 +13,8 @@ role                   writes                          reads (subscribe + receiv
 ``members-<h>``        nothing                         ``home/<h>/hub/#``
 (household people)
 ``community-<c>``      nothing                         ``community/<c>/notices/#``
-``provider-<p>``       ``providers/<p>/claims``        ``providers/<p>/feed/#``
+``provider-<p>``       ``providers/<p>/claims``,       ``providers/<p>/feed/#``
+                       ``publishers/<p>/notices/+``
 ``hub``                ``community/+/notices/#``,      ``home/+/#``, ``providers/+/claims``
                        ``providers/+/feed/#``,         (and what it writes, for restarts)
                        ``home/+/hub/#``, ``offers/#``
@@ -114,7 +115,13 @@ def provider_role(provider: str) -> Role:
     p = names.check_id(provider, what="provider id")
     return Role(
         f"provider-{p}",
-        (*_read(f"providers/{p}/feed/#"), Acl(SEND, f"providers/{p}/claims")),
+        (
+            *_read(f"providers/{p}/feed/#"),
+            Acl(SEND, f"providers/{p}/claims"),
+            # Notices a utility sends over MQTT; the hub accepts them only from providers
+            # of kind "utility" of that community (hub.wiring.notice_publisher_allowed).
+            Acl(SEND, f"publishers/{p}/notices/+"),
+        ),
         textname=f"provider {p}",
     )
 
@@ -122,7 +129,7 @@ def provider_role(provider: str) -> Role:
 def hub_role() -> Role:
     """The hub's own MQTT account."""
     writes = ("community/+/notices/#", "providers/+/feed/#", "home/+/hub/#", "offers/#")
-    reads = ("home/+/#", "providers/+/claims", "community/+/notices/#", "offers/#")
+    reads = ("home/+/#", "providers/+/claims", "community/+/notices/#", "offers/#", "publishers/+/notices/+")
     shared = tuple(f"$share/+/{t}" for t in ("home/+/#", "providers/+/claims"))
     return Role(
         "hub",
