@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 from argon2 import PasswordHasher
 from playwright.async_api import Browser, Page, async_playwright
 
-from hub.clock import Clock, SystemClock
+from hub.clock import Clock
 from hub.config import Settings
 from hub.dashboards import router as dashboards_router
 from hub.errors import PayloadRejected
@@ -31,7 +30,6 @@ from hub.identity.accounts import Passwords
 from hub.ingest.pipeline import PipelinePorts
 from hub.notices import NoticeBook
 from hub.service import Hub
-from hub.telemetry import SQLiteHistory
 from tests.conftest import Broker
 
 CHROMIUM = "/usr/bin/chromium"
@@ -91,10 +89,10 @@ class UiHub:
 @contextlib.asynccontextmanager
 async def running_hub(broker: Broker, data_dir: Path, prefix: str, *, clock: Clock | None = None,
                       extra: Callable[[Hub], None] | None = None) -> AsyncIterator[UiHub]:
-    """A running hub with the dashboards, the real identity, notice book and SQLite history.
+    """A running hub with the dashboards and everything ``hub/wiring.py`` builds.
 
-    The packages not yet wired by ``hub/wiring.py`` are built here the way the lead will
-    wire them; ``extra`` adds more before the hub starts.
+    Packages not wired yet are added by ``extra`` before the hub starts, the way the lead
+    will wire them.
     """
     settings = Settings(
         mqtt_url=f"mqtt://127.0.0.1:{broker.port}",
@@ -105,23 +103,18 @@ async def running_hub(broker: Broker, data_dir: Path, prefix: str, *, clock: Clo
     ports = PipelinePorts(normalizer=JsonDeviceAdapter())
     hub = Hub(settings, clock=clock, ports=ports)
     hub.add_router(dashboards_router)
-    identity = Identity(hub.db, None, hub.clock, secrets.token_hex(16),
-                        passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)))
-    book = NoticeBook(hub.db, hub.outbox, hub.clock)
-    # Readings arrive stamped with the real time, so the history's "today" is the real one.
-    history = SQLiteHistory(hub.db, clock=SystemClock())
-    ports.history = history
-    hub.components["identity"] = identity
-    hub.components["notices"] = book
-    hub.components["history"] = history
-    hub.components["closers"].append(("history", history.close))
+    # The hub's own identity, notice book and history (hub/wiring.py); with injected
+    # ports the history is ours to plug in, and cheap password hashing keeps tests fast.
+    identity: Identity = hub.identity
+    identity.passwords = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    ports.history = hub.history
     if extra is not None:
         extra(hub)
     stop = asyncio.Event()
     task = asyncio.create_task(hub.run(stop), name="hub")
     await asyncio.wait_for(hub.ready.wait(), 15)
     try:
-        yield UiHub(hub, identity, book)
+        yield UiHub(hub, identity, hub.notices)
     finally:
         stop.set()
         await asyncio.wait_for(task, 8)
