@@ -58,6 +58,10 @@
     source.addEventListener("open", function () { if (state) state.textContent = "Live updates on."; });
     source.addEventListener("error", function () { if (state) state.textContent = "Live updates paused, reconnecting."; });
     source.addEventListener("devices", function (e) { applyDevices(JSON.parse(e.data)); });
+    source.addEventListener("logout", function () {
+      source.close();
+      window.location.assign("/ui/login?next=" + encodeURIComponent(window.location.pathname));
+    });
     source.addEventListener("offers", function () {
       document.body.dispatchEvent(new CustomEvent("hub-offers"));
     });

@@ -270,7 +270,7 @@ def _slot_choices(offered: Any) -> list[dict[str, Any]]:
     return out
 
 
-def slots(hub: Any, p: PrincipalLike, limit: int = 8) -> list[dict[str, Any]]:
+def slots(hub: Any, p: PrincipalLike, limit: int = 12) -> list[dict[str, Any]]:
     """Next free delivery slots of grocery providers the household consented to."""
     offers = component(hub, "offers")
     if offers is None or p.role != HOUSEHOLD or not p.household:

@@ -43,8 +43,11 @@ def require(request: Request, *roles: str) -> data.PrincipalLike:
     """
     p = viewer(request)
     if p is None:
-        target = quote(request.url.path, safe="/")
-        raise HTTPException(303, "log in first", headers={"Location": f"/ui/login?next={target}"})
+        login = f"/ui/login?next={quote(request.url.path, safe='/')}"
+        if request.headers.get("hx-request"):
+            # htmx swaps fragments: tell it to load the login page instead (a session expired).
+            raise HTTPException(401, "log in first", headers={"HX-Redirect": login})
+        raise HTTPException(303, "log in first", headers={"Location": login})
     if roles and p.role not in roles:
         raise HTTPException(403, f"this view is for {' or '.join(roles)} accounts")
     return p

@@ -6,8 +6,9 @@ only the keys that changed); for every role it relays the offers package's live 
 browser authenticates with its session cookie (an EventSource cannot send headers).
 
 Bounded: at most :data:`MAX_STREAMS` streams at once (503 beyond, the browser retries), and
-each stream ends after :data:`MAX_AGE_S` (the EventSource reconnects, which re-checks the
-session). Offers events wait in the offers package's bounded queue.
+each stream ends after :data:`MAX_AGE_S` (the EventSource reconnects). The session is
+checked again at every heartbeat; once it has ended the stream says ``event: logout`` and
+closes. Offers events wait in the offers package's bounded queue.
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ async def stream(request: Request) -> StreamingResponse:
                 quiet += 1
                 if quiet >= HEARTBEAT_TICKS:
                     quiet = 0
+                    if session.viewer(request) is None:
+                        # The session ended (logout, expiry, disabled account): stop now.
+                        yield _event("logout", {})
+                        return
                     yield b": keep-alive\n\n"
         finally:
             _Gauge.open -= 1
