@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     broker_admin_password: SecretStr = Field(default=SecretStr(""), description="Its password.")
     feeds: list[str] = Field(default_factory=list, description="CAP/outage feed URLs to poll, as community=url.")
     map_tile_url: str | None = Field(default=None, description="Leaflet tile URL; unset: plain background.")
+    timer_max_sleep_s: float = Field(default=60.0, gt=0, description="Longest sleep of the rule timers.")
     demo: bool = Field(default=False, description="Demo mode: allows the demo secret.")
     bench: bool = Field(default=False, description="Benchmark mode: bench profile and rule pack only.")
 

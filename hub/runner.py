@@ -53,18 +53,18 @@ def _demo_command(args: argparse.Namespace) -> int:
     from hub.demo import run_demo
 
     try:
-        return run_demo(port=args.port, households=args.households, fresh=args.fresh)
+        return int(run_demo(port=args.port, households=args.households, fresh=args.fresh))
     except HubError as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return 2
 
 
-def run_until_signal(settings: Settings, *, after_ready: Any = None) -> int:
-    """Run a hub until SIGINT/SIGTERM; ``after_ready(hub)`` is awaited once it is ready."""
+def run_until_signal(settings: Settings, *, clock: Any = None, after_ready: Any = None) -> int:
+    """Run a hub until SIGINT/SIGTERM; ``after_ready(hub, stop)`` is awaited once it is ready."""
     from hub.service import Hub
 
     async def main() -> int:
-        hub = Hub(settings)
+        hub = Hub(settings, clock=clock)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -96,6 +96,8 @@ class Hub:
         self._periodic: list[tuple[float, Callable[[], object]]] = []
         self._routers: list[APIRouter] = []
         self._exception_handlers: list[tuple[type[Exception], Any]] = []
+        self.dependency_overrides: dict[Any, Any] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.components = self._build_components()
 
     # -- assembly ---------------------------------------------------------------------
@@ -143,6 +145,7 @@ class Hub:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set or the task is cancelled; then shut down within 5 s."""
         stop = stop or asyncio.Event()
+        self.loop = asyncio.get_running_loop()
         await self._start_broker()
         from hub import wiring
 

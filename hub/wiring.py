@@ -7,18 +7,20 @@ each time a package lands. :func:`build` runs at construction (no network);
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.broker.supervisor import BrokerSupervisor
 from hub.config import REPO_ROOT
-from hub.errors import HubError
+from hub.errors import ConfigError, DomainError, HubError, PayloadRejected
 from hub.ingest.pipeline import PipelinePorts
 from hub.storage.database import Database
 
@@ -66,6 +68,23 @@ def build(hub: Hub) -> dict[str, Any]:
     components["notice_intake"] = intake
     components["extra_subscriptions"].append((INTAKE_FILTER, 1))
 
+    _build_offers_and_rules(hub, components)
+    rules = components["rules"]
+    offers = components["offers"]
+
+    def handle_notice(_rest: str, message: Any, _conn: Any) -> None:
+        for change in intake.handle(message.topic, message.payload):
+            rules.on_event(change)
+
+    def handle_claim(rest: str, message: Any, _conn: Any) -> None:
+        provider, _, tail = rest.partition("/")
+        if tail != "claims":
+            raise PayloadRejected("provider commands go to providers/<provider>/claims")
+        offers.handle_claim(provider, message.payload)
+
+    def handle_accept(household: str, message: Any, _conn: Any) -> None:
+        offers.handle_accept(household, message.payload)
+
     if hub.injected_ports is not None:
         components["ports"] = hub.injected_ports
         return components
@@ -75,15 +94,104 @@ def build(hub: Hub) -> dict[str, Any]:
     components["normalizer"] = normalizer
     components["ports"] = PipelinePorts(
         normalizer=normalizer,
+        rules=rules,
         history=hub.history,
-        commands={"publishers/": lambda rest, message, conn: intake.handle(message.topic, message.payload)},
+        commands={"publishers/": handle_notice, "providers/": handle_claim},
+        household_commands={"commands/accept": handle_accept},
     )
     return components
+
+
+def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
+    """Offers (suggestions, bookings, feeds) and the rules engine that raises them."""
+    from hub.identity.auth import current_principal, require_role
+    from hub.offers import OffersService, http_problem_handler, problem_handler, validation_problem_handler
+    from hub.offers import api as offers_api
+    from hub.rules import RuleEngine
+    from hub.rules.api import build_router as rules_router
+    from hub.rules.timers import run_timers
+    from hub.rules.watch import watch_packs
+
+    settings = hub.settings
+    consent = hub.identity.consent
+    offers = OffersService(hub.db, hub.outbox, hub.clock, consent=consent)
+    hub.offers = offers
+    components["offers"] = offers
+    consent.on_revoke(lambda conn, grant: offers.drop_unsent_feed(
+        conn, grant.household, consent.affected_providers(conn, grant)))
+
+    engine = RuleEngine(hub.db, hub.clock, offers.sink, consent_check=lambda h, purpose: has_consent(hub, h, purpose))
+    hub.rules = engine
+    components["rules"] = engine
+    packs = [str(settings.rules_dir / "bench")] if settings.bench else (
+        settings.rule_packs or [str(settings.rules_dir)])
+    result = engine.reload(packs)
+    if not result.ok:
+        raise ConfigError(f"rule packs refused: {result.marshal()}")
+    components["reload_rules"] = lambda: engine.reload()
+    offers.set_on_event(lambda event: _offer_event_to_rules(hub, engine, event))
+
+    components["tasks"].append(
+        ("rules-timers", lambda: run_timers(engine, hub.clock, max_sleep=settings.timer_max_sleep_s))
+    )
+    if not settings.bench:
+        components["tasks"].append(("rules-watch", lambda: watch_packs(engine, settings.rules_dir, 2.0)))
+    hub.every(60.0, offers.expire_due)
+    components["closers"].append(("offers", offers.close))
+
+    offers_api_dependency = offers_api.get_principal
+    hub.dependency_overrides[offers_api_dependency] = current_principal
+    hub.add_router(offers_api.router)
+    hub.add_router(rules_router([Depends(require_role("admin"))]))
+    hub.add_exception_handler(DomainError, problem_handler)
+    hub.add_exception_handler(RequestValidationError, validation_problem_handler)
+    hub.add_exception_handler(StarletteHTTPException, http_problem_handler)
+
+
+def has_consent(hub: Hub, household: str, purpose: str) -> bool:
+    """Whether ``household`` has an active grant for ``purpose`` (rules' ``consent:`` check)."""
+    row = hub.db.query_one(
+        "SELECT 1 FROM consent_grants WHERE household = ? AND purpose = ? AND revoked_at IS NULL"
+        " AND (until IS NULL OR until > ?) LIMIT 1",
+        (household, purpose, hub.clock.timestamp()),
+    )
+    return row is not None
+
+
+_OFFER_KINDS_FOR_RULES = {"declined": "cancelled", "withdrawn": "cancelled"}
+
+
+def _offer_event_to_rules(hub: Hub, engine: Any, event: Any) -> None:
+    """Offer events reach the rules on the event loop, whichever thread committed them."""
+    from hub.rules.events import OfferEvent
+
+    kind = _OFFER_KINDS_FOR_RULES.get(event.kind, event.kind)
+    converted = OfferEvent(kind=kind, household=event.household, offer_id=event.offer_id, data=dict(event.data))
+
+    def deliver() -> None:
+        try:
+            engine.on_event(converted)
+        except Exception:
+            logger.exception("rules failed on offer event %s", event.kind)
+
+    loop = hub.loop
+    if loop is None or _on_loop(loop):
+        deliver()
+    else:
+        loop.call_soon_threadsafe(deliver)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def connect(hub: Hub) -> None:
     """Attach what needs the running broker: the dynamic-security admin of the accounts."""
     from hub.identity import DynSecAdmin
+    from hub.identity.sessions import SessionPurger
 
     if hub.broker is not None:
         admin_password = hub.broker_secrets["admin"]
@@ -96,6 +204,7 @@ def connect(hub: Hub) -> None:
     else:
         return
     hub.identity.dynsec = dynsec
+    SessionPurger(dynsec).hook(hub.identity.consent)
     hub.components["closers"].append(("dynsec", dynsec.close))
 
 
@@ -126,18 +235,6 @@ def make_broker(hub: Hub) -> BrokerSupervisor:
                              dynsec_file=dynsec_file)
 
     return BrokerSupervisor(render, data, port=hub.settings.broker_port, executable=hub.settings.mosquitto_bin)
-
-
-def problem(status: int, title: str, detail: str) -> JSONResponse:
-    """An RFC 9457 problem response."""
-    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
-                        status_code=status, media_type="application/problem+json")
-
-
-async def hub_error_handler(_request: Request, exc: Exception) -> JSONResponse:
-    """Domain errors become problem details; anything else of ours is a 400."""
-    status = getattr(exc, "status", 400)
-    return problem(status, getattr(exc, "code", "invalid"), str(exc))
 
 
 def notice_publisher_allowed(hub: Hub, publisher: str, community: str) -> bool:

@@ -46,6 +46,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware)
     for router in hub.routers():
         app.include_router(router)
+    app.dependency_overrides.update(hub.dependency_overrides)
     for exc_class, handler in hub.exception_handlers():
         app.add_exception_handler(exc_class, handler)
     return app

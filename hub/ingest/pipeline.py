@@ -18,6 +18,7 @@ rule or handler that raises is logged with its topic and the rest of the batch g
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +48,8 @@ class NormalizerPort(Protocol):
 class RulesPort(Protocol):
     def on_readings(self, household: str, readings: Sequence[Reading], *, replay: bool = False) -> None: ...
 
+    def batch(self) -> contextlib.AbstractContextManager[None]: ...
+
 
 class HistoryPort(Protocol):
     def write(self, household: str, readings: Sequence[Reading], received_at: float) -> None: ...
@@ -71,6 +74,9 @@ class PipelinePorts:
     sink: BatchSinkPort | None = None
     # Topic prefix -> handler(rest_of_topic, message, conn); runs inside the batch transaction.
     commands: dict[str, CommandHandler] = field(default_factory=dict)
+    # Household command topics (``home/<h>/<name>``, e.g. ``commands/accept``) ->
+    # handler(household, message, conn); the household comes from the topic and the login.
+    household_commands: dict[str, CommandHandler] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -99,7 +105,15 @@ class Pipeline:
         self.processed = 0
 
     def handle_batch(self, messages: Sequence[InboundMessage]) -> None:
-        """Process one batch; commit its effects; then ack it."""
+        """Process one batch; commit its effects in one transaction; then ack it."""
+        rules = self._ports.rules
+        with self._db.transaction(), (rules.batch() if rules is not None else contextlib.nullcontext()):
+            self._process(messages)
+        # Only now, with the batch's effects committed, may the broker forget the messages.
+        self._ack(messages)
+        self._outbox.notify()
+
+    def _process(self, messages: Sequence[InboundMessage]) -> None:
         now = time.time()
         normalize = self._ports.normalizer.normalize
         rules = self._ports.rules
@@ -108,6 +122,7 @@ class Pipeline:
         dead = self.dead_letters
         allow = self._limiter.allow
         commands: list[tuple[CommandHandler, str, InboundMessage]] = []
+        household_commands = self._ports.household_commands
         readings_count = 0
         dead_before = dead.total
         for message in messages:
@@ -124,6 +139,12 @@ class Pipeline:
                 dead.add(None, topic, "topic must be home/<household>/<device topic>", message.payload)
                 continue
             household, vendor_topic = parts[1], parts[2]
+            if vendor_topic.startswith("hub/"):
+                continue  # the hub's own output for this household
+            household_command = household_commands.get(vendor_topic)
+            if household_command is not None:
+                commands.append((household_command, household, message))
+                continue
             if len(message.payload) > MAX_PAYLOAD:
                 dead.add(household, topic, f"payload of {len(message.payload)} bytes is over 256 KiB", b"")
                 continue
@@ -153,16 +174,14 @@ class Pipeline:
                     rules.on_readings(household, readings, replay=message.retain)
                 except Exception:
                     logger.exception("rules failed on %s", topic[:200])
-        self._commit(messages, commands)
+        self._commit(commands)
         self.processed += len(messages)
         self._metrics.messages_in.inc(len(messages))
         self._metrics.readings.inc(readings_count)
         self._metrics.batches.inc()
         self._metrics.dead_letters.inc(dead.total - dead_before)
 
-    def _commit(
-        self, messages: Sequence[InboundMessage], commands: list[tuple[CommandHandler, str, InboundMessage]]
-    ) -> None:
+    def _commit(self, commands: list[tuple[CommandHandler, str, InboundMessage]]) -> None:
         sink = self._ports.sink
         with self._db.transaction() as conn:
             for handler, rest, message in commands:
@@ -183,8 +202,6 @@ class Pipeline:
             if sink is not None:
                 self._metrics.offers.inc(sink.flush(conn))
             self.dead_letters.write(conn)
-        self._ack(messages)
-        self._outbox.notify()
 
     def _route_command(self, topic: str) -> tuple[CommandHandler, str] | None:
         for prefix, handler in self._ports.commands.items():

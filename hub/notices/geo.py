@@ -103,10 +103,7 @@ def in_circle(point: Point, circle: tuple[float, float, float]) -> bool:
 def codes_match(area_codes: Mapping[str, Iterable[str]], household: Household) -> bool:
     """True when the notice and the household share a geocode value under one name."""
     mine = {name.casefold(): set(values) for name, values in household.area_codes.items()}
-    for name, values in area_codes.items():
-        if mine.get(name.casefold(), set()) & set(values):
-            return True
-    return False
+    return any(mine.get(name.casefold(), set()) & set(values) for name, values in area_codes.items())
 
 
 def area_contains(area: Area, household: Household) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,9 +36,14 @@ class JsonPowerAdapter:
 class RecordingRules:
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[Reading], bool]] = []
+        self.batches = 0
 
     def on_readings(self, household: str, readings: Sequence[Reading], *, replay: bool = False) -> None:
         self.calls.append((household, list(readings), replay))
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        self.batches += 1
+        return contextlib.nullcontext()
 
 
 class OfferSink:

@@ -1,0 +1,178 @@
+"""``hub demo``: the whole weekend story on loopback, with a simulated community.
+
+Starts the hub with its managed Mosquitto on a story clock (a Saturday, running 60x
+faster than real time), seeds Riverside (20 households, fresh-grocer, river-bistro, the
+gas utility), provisions every account with its API and MQTT logins, writes
+``var/demo/credentials.json`` (CONTRACTS.md), starts the simulated devices of every
+household in their vendor formats, and plays STORY.md through the API and MQTT while the
+dashboards show it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import threading
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from hub.config import load_settings
+from hub.demo.clock import ScaledClock
+from hub.errors import HubError
+
+logger = logging.getLogger(__name__)
+
+DEMO_DIR = Path("var/demo")
+SPEED = 60.0
+ADMIN_USER = "admin"
+
+
+def story_day(today: datetime) -> datetime:
+    """The Saturday of the story: the next Saturday from ``today`` (today if it is one)."""
+    days = (5 - today.weekday()) % 7
+    day = (today + timedelta(days=days)).date()
+    return datetime.combine(day, time(7, 0), UTC)
+
+
+def run_demo(*, port: int = 8080, households: int = 20, fresh: bool = True) -> int:
+    """Run the demo until Ctrl-C; returns the exit code."""
+    from hub.runner import run_until_signal
+
+    if households < 3:
+        raise HubError("the demo needs at least 3 households (Ana, Ben and Chen)")
+    if fresh and DEMO_DIR.exists():
+        shutil.rmtree(DEMO_DIR)
+    start = story_day(datetime.now(UTC))
+    settings = load_settings(demo=True, data_dir=DEMO_DIR, api_port=port, timer_max_sleep_s=1.0)
+    clock = ScaledClock(start, SPEED)
+    return run_until_signal(settings, clock=clock, after_ready=lambda hub, stop: _start(hub, stop, clock, households))
+
+
+async def _start(hub: Any, stop: asyncio.Event, clock: ScaledClock, households: int) -> None:
+    from hub.offers import seed_story
+
+    seed = seed_story(hub.db, clock, day=clock.now().date())
+    credentials = await asyncio.to_thread(_provision, hub, seed, households)
+    api = f"http://127.0.0.1:{hub.api_port}"
+    credentials = {"api": api, "mqtt": {"host": "127.0.0.1", "port": hub.broker.port}, **credentials}
+    path = DEMO_DIR / "credentials.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(credentials, indent=2))
+    path.chmod(0o600)
+    devices = DeviceFleet(hub.broker.port, credentials["households"], clock)
+    devices.start()
+    hub.components["closers"].append(("demo-devices", devices.stop))
+    _print_welcome(api, credentials, path)
+    asyncio.get_running_loop().create_task(_play(api, hub, credentials, clock), name="demo-story")
+
+
+def _provision(hub: Any, seed: Any, households: int) -> dict[str, Any]:
+    """Accounts for the admin, the households and the providers; Ana's grocery consent."""
+    from hub.identity.provisioning import provision
+
+    rows = hub.db.query("SELECT id, community, name, street, lat, lon FROM households ORDER BY id")
+    chosen = [r for r in rows if r["id"] in ("h-ana", "h-ben", "h-chen")]
+    chosen += [r for r in rows if r["id"] not in ("h-ana", "h-ben", "h-chen")][: max(0, households - 3)]
+    providers = hub.db.query("SELECT id, community, name, kinds, lat, lon, radius_km FROM providers ORDER BY id")
+    out = provision(
+        hub.identity,
+        admin_username=ADMIN_USER,
+        households=[
+            {"id": r["id"], "community": r["community"], "name": r["name"], "street": r["street"],
+             "lat": r["lat"], "lon": r["lon"], "password": f"{r['id']}-demo"}
+            for r in chosen
+        ],
+        providers=[
+            {"id": p["id"], "community": p["community"], "name": p["name"], "kinds": json.loads(p["kinds"]),
+             "lat": p["lat"], "lon": p["lon"], "radius_km": p["radius_km"], "password": f"{p['id']}-demo"}
+            for p in providers
+        ],
+    )
+    hub.identity.consent.grant(
+        "h-ana", "fresh-grocer", purpose="grocery_delivery", signals=["pantry_needs", "slot", "street_address"]
+    )
+    del seed
+    return out
+
+
+class DeviceFleet:
+    """Every household's simulated devices, each household on its own gateway login."""
+
+    def __init__(self, port: int, households: dict[str, Any], clock: ScaledClock, period_s: float = 5.0) -> None:
+        self._port = port
+        self._households = households
+        self._clock = clock
+        self._period = period_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-devices", daemon=True)
+        self.simulators: dict[str, Any] = {}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        from hub.simulator import HouseholdSimulator
+
+        clients = []
+        for index, (household, creds) in enumerate(sorted(self._households.items())):
+            login = creds["mqtt"]
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=login["username"], protocol=mqtt.MQTTv5)
+            client.username_pw_set(login["username"], login["password"])
+            client.connect("127.0.0.1", self._port)
+            client.loop_start()
+            clients.append((household, client))
+            self.simulators[household] = HouseholdSimulator(household, seed=index)
+        try:
+            while not self._stop.is_set():
+                now = self._clock.now()
+                for household, client in clients:
+                    for topic, payload, retain in self.simulators[household].messages(now):
+                        client.publish(f"home/{household}/{topic}", payload, qos=1, retain=retain)
+                self._stop.wait(self._period)
+        finally:
+            for _, client in clients:
+                client.disconnect()
+                client.loop_stop()
+
+
+def _print_welcome(api: str, credentials: dict[str, Any], path: Path) -> None:
+    lines = [
+        "",
+        f"The community hub demo is running: open {api}/ in a browser.",
+        "  household Ana:    h-ana / h-ana-demo",
+        "  household Ben:    h-ben / h-ben-demo",
+        "  provider:         fresh-grocer / fresh-grocer-demo",
+        f"  community admin:  {ADMIN_USER} / {credentials['admin']['password']}",
+        f"All logins (API and MQTT): {path}",
+        "The story of STORY.md plays now, one story minute a second. Ctrl-C stops everything.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+async def _play(api: str, hub: Any, credentials: dict[str, Any], clock: ScaledClock) -> None:
+    try:
+        from hub.demo.story import StoryPlayer
+    except ImportError:
+        logger.info("no story player in this build; the community runs without the scripted story")
+        return
+    player = StoryPlayer(api, ("127.0.0.1", hub.broker.port), credentials, clock)
+
+    def show(step: Any) -> None:
+        print(f"[story {step.story_time:%H:%M}] {step.name}", flush=True)
+
+    try:
+        await player.play(observer=show)
+        print("The story is over; the community goes on. Ctrl-C stops the demo.", flush=True)
+    except Exception:
+        logger.exception("the story stopped")

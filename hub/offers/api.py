@@ -1,0 +1,504 @@
+"""REST and SSE routes of the offers package (``router``; the lead mounts it).
+
+Every route takes the caller through :func:`get_principal` (a placeholder the lead
+overrides with ``app.dependency_overrides[get_principal] = <real dependency>``). Objects
+are scoped to their owner: asking for someone else's gives 404, never their data. POSTs
+accept an ``Idempotency-Key`` header: a replay gets the first answer. Lists are cursor
+paginated (``limit`` at most 100, larger is 422). Errors are RFC 9457 problems.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Protocol
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from hub.errors import Forbidden, NotFound
+from hub.offers.gatherings import Place
+from hub.offers.idempotency import fingerprint
+from hub.offers.pagination import MAX_PAGE, Page
+from hub.offers.problems import MEDIA_TYPE, Unauthenticated, problem_response, problem_responses
+from hub.offers.ratings import ratings_of
+from hub.offers.schemas import (
+    AcceptBody,
+    AcceptOut,
+    BookingOut,
+    BookingPage,
+    ChainOut,
+    EmptyBody,
+    FeedItemOut,
+    FeedPage,
+    GatheringBody,
+    GatheringOut,
+    GatheringPage,
+    InviteBody,
+    MoveBody,
+    Problem,
+    RateBody,
+    RatingOut,
+    RequestOut,
+    RequestPage,
+    RideBody,
+    RideMatchOut,
+    RideOut,
+    RidePage,
+    RsvpBody,
+    SlotOut,
+    SuggestionOut,
+    SuggestionPage,
+)
+from hub.offers.service import OffersService
+from hub.offers.slots import slots_of
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between SSE keep-alive comments.
+HEARTBEAT_S = 15.0
+
+
+class PrincipalLike(Protocol):
+    """Who is calling (the identity package's principal has these attributes)."""
+
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def household(self) -> str | None: ...
+    @property
+    def provider(self) -> str | None: ...
+    @property
+    def community(self) -> str | None: ...
+
+
+def get_principal(request: Request) -> PrincipalLike:
+    """Placeholder: the principal a middleware put on ``request.state.principal``."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        raise Unauthenticated("sign in first")
+    return principal  # type: ignore[no-any-return]
+
+
+Principal = Annotated[PrincipalLike, Depends(get_principal)]
+
+
+def _household(p: Principal) -> PrincipalLike:
+    if p.role != "household" or not p.household:
+        raise Forbidden("this route is for households")
+    return p
+
+
+def _provider(p: Principal) -> PrincipalLike:
+    if p.role != "provider" or not p.provider:
+        raise Forbidden("this route is for providers")
+    return p
+
+
+def _admin(p: Principal) -> PrincipalLike:
+    if p.role != "admin" or not p.community:
+        raise Forbidden("this route is for community admins")
+    return p
+
+
+HouseholdP = Annotated[PrincipalLike, Depends(_household)]
+ProviderP = Annotated[PrincipalLike, Depends(_provider)]
+AdminP = Annotated[PrincipalLike, Depends(_admin)]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
+                                       description="Replays with the same key get the "
+                                       "first answer.", examples=["7d1c0f4e-accept-1"])]
+Cursor = Annotated[str | None, Query(max_length=300, description="From `next_cursor`.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE}.")]
+ObjId = Annotated[str, Path(min_length=1, max_length=160)]
+
+router = APIRouter(tags=["offers"], responses=problem_responses(401, 403, 422) | {
+    "default": {"model": Problem, "description": "A problem (RFC 9457)"}})
+
+
+def _svc(request: Request) -> OffersService:
+    hub = request.app.state.hub
+    svc: OffersService = hub.offers
+    return svc
+
+
+def _actor(p: PrincipalLike) -> str:
+    return f"{p.role}:{p.account_id}"
+
+
+def _page(page: Page) -> dict[str, Any]:
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+def _post(request: Request, p: PrincipalLike, key: str | None, body: Any,
+          fn: Callable[[], Any]) -> Response:
+    svc = _svc(request)
+    raw = body.model_dump(mode="json") if body is not None else None
+    status, answer, problem = svc.idempotency.run(
+        p.account_id, key, fingerprint("POST", request.url.path, raw), request.url.path, fn)
+    if problem:
+        return problem_response(status, answer)
+    return JSONResponse(answer, status_code=status)
+
+
+# -- households -----------------------------------------------------------------------
+
+@router.get("/suggestions", response_model=SuggestionPage, summary="My suggestions")
+def list_suggestions(request: Request, p: HouseholdP, cursor: Cursor = None,
+                     limit: Limit = 50,
+                     state: Annotated[str | None, Query(max_length=20)] = None) -> Any:
+    assert p.household
+    return _page(_svc(request).suggestions.page(p.household, state=state, cursor=cursor,
+                                                limit=limit))
+
+
+@router.get("/suggestions/{sid}", response_model=SuggestionOut,
+            responses=problem_responses(404), summary="One of my suggestions")
+def get_suggestion(request: Request, p: HouseholdP, sid: ObjId) -> Any:
+    assert p.household
+    return _svc(request).suggestions.get(p.household, sid).marshal()
+
+
+@router.post("/suggestions/{sid}/accept", response_model=AcceptOut,
+             responses=problem_responses(404, 409),
+             summary="Accept a suggestion (a slot for deliveries and reschedules)")
+def accept_suggestion(request: Request, p: HouseholdP, sid: ObjId, body: AcceptBody,
+                      idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).accept_suggestion(
+        h, sid, slot=body.slot, actor=_actor(p)))
+
+
+@router.post("/suggestions/{sid}/decline", response_model=SuggestionOut,
+             responses=problem_responses(404, 409), summary="Decline a suggestion")
+def decline_suggestion(request: Request, p: HouseholdP, sid: ObjId,
+                       body: EmptyBody | None = None, idempotency_key: IdemKey = None
+                       ) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).suggestions.decline(
+        h, sid, _actor(p)).marshal())
+
+
+@router.get("/grocery/slots", response_model=list[SlotOut],
+            summary="Next free delivery slots of providers I consented to")
+def grocery_slots(request: Request, p: HouseholdP,
+                  limit: Annotated[int, Query(ge=1, le=50)] = 6) -> Any:
+    assert p.household
+    return [{"id": s["slot"], "provider": s["provider"], "kind": "grocery",
+             "starts_at": s["starts_at"], "ends_at": s["ends_at"], "capacity": s["free"],
+             "free": s["free"]}
+            for s in _svc(request).grocery.next_free_slots(p.household, limit)]
+
+
+@router.get("/bookings", response_model=BookingPage,
+            summary="My bookings of every kind, soonest first, with clash flags")
+@router.get("/calendar", response_model=BookingPage,
+            summary="My calendar: bookings of every kind, soonest first, with clash flags")
+def calendar(request: Request, p: HouseholdP, cursor: Cursor = None, limit: Limit = 50,
+             include_ended: bool = False) -> Any:
+    assert p.household
+    return _page(_svc(request).calendar.page(p.household, include_ended=include_ended,
+                                             cursor=cursor, limit=limit))
+
+
+@router.get("/bookings/{bid}", response_model=BookingOut, responses=problem_responses(404),
+            summary="One of my bookings")
+def get_booking(request: Request, p: HouseholdP, bid: ObjId) -> Any:
+    assert p.household
+    return _svc(request).calendar.get(p.household, bid).marshal()
+
+
+@router.post("/bookings/{bid}/move", response_model=BookingOut,
+             responses=problem_responses(404, 409),
+             summary="Move a delivery to another slot in one step (releases the old one)")
+def move_booking(request: Request, p: HouseholdP, bid: ObjId, body: MoveBody,
+                 idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).move_booking(
+        h, bid, body.slot, _actor(p)))
+
+
+@router.post("/bookings/{bid}/cancel", response_model=BookingOut,
+             responses=problem_responses(404, 409), summary="Cancel a booking")
+def cancel_booking(request: Request, p: HouseholdP, bid: ObjId, body: EmptyBody | None = None,
+                   idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).cancel_booking(
+        h, bid, _actor(p)))
+
+
+@router.get("/requests/{rid}", response_model=RequestOut, responses=problem_responses(404),
+            summary="One of my delivery requests")
+def get_request(request: Request, p: HouseholdP, rid: ObjId) -> Any:
+    assert p.household
+    return _svc(request).grocery.get(p.household, rid)
+
+
+@router.post("/requests/{rid}/rate", response_model=RatingOut,
+             responses=problem_responses(404, 409),
+             summary="Rate a fulfilled request (append-only, hash-chained)")
+def rate_request(request: Request, p: HouseholdP, rid: ObjId, body: RateBody,
+                 idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).grocery.rate(
+        h, rid, body.stars, body.comment, _actor(p)))
+
+
+@router.get("/gatherings", response_model=GatheringPage,
+            summary="Gatherings I host or was invited to")
+def list_gatherings(request: Request, p: HouseholdP, cursor: Cursor = None,
+                    limit: Limit = 50) -> Any:
+    assert p.household
+    return _page(_svc(request).gatherings.page(p.household, cursor=cursor, limit=limit))
+
+
+@router.post("/gatherings", response_model=GatheringOut, responses=problem_responses(404, 409),
+             summary="Create a gathering (and book a provider's tables)")
+def create_gathering(request: Request, p: HouseholdP, body: GatheringBody,
+                     idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    pl = body.place
+    place = Place(label=pl.label, lat=pl.lat, lon=pl.lon, provider=pl.provider, seats=pl.seats,
+                  home=pl.home)
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).gatherings.create(
+        h, title=body.title, starts_at=body.starts_at, ends_at=body.ends_at,
+        capacity=body.capacity, place=place, invite=body.invite, suggestion=body.suggestion,
+        actor=_actor(p)))
+
+
+@router.get("/gatherings/{gid}", response_model=GatheringOut, responses=problem_responses(404),
+            summary="A gathering I host or was invited to")
+def get_gathering(request: Request, p: HouseholdP, gid: ObjId) -> Any:
+    assert p.household
+    return _svc(request).gatherings.get(p.household, gid)
+
+
+@router.post("/gatherings/{gid}/invite", response_model=GatheringOut,
+             responses=problem_responses(404, 409), summary="Invite more households (host)")
+def invite(request: Request, p: HouseholdP, gid: ObjId, body: InviteBody,
+           idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).gatherings.invite(
+        h, gid, body.households, _actor(p)))
+
+
+@router.post("/gatherings/{gid}/rsvp", response_model=GatheringOut,
+             responses=problem_responses(404, 409),
+             summary="Answer an invitation (waitlisted when full)")
+def rsvp(request: Request, p: HouseholdP, gid: ObjId, body: RsvpBody,
+         idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).gatherings.rsvp(
+        h, gid, body.going, _actor(p)))
+
+
+@router.get("/rides", response_model=RidePage, summary="Rides I drive or ride in")
+def list_rides(request: Request, p: HouseholdP, cursor: Cursor = None, limit: Limit = 50
+               ) -> Any:
+    assert p.household
+    return _page(_svc(request).rides.page(p.household, cursor=cursor, limit=limit))
+
+
+@router.post("/rides", response_model=RideOut, responses=problem_responses(409),
+             summary="Offer seats for a trip")
+def offer_ride(request: Request, p: HouseholdP, body: RideBody,
+               idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    o = body.origin
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).rides.offer(
+        h, dest_label=body.destination.label, dest_lat=body.destination.lat,
+        dest_lon=body.destination.lon, depart_earliest=body.depart_earliest,
+        depart_latest=body.depart_latest, seats=body.seats,
+        origin_label=o.label if o else None, origin_lat=o.lat if o else None,
+        origin_lon=o.lon if o else None, actor=_actor(p)))
+
+
+@router.get("/rides/matches", response_model=list[RideMatchOut],
+            responses=problem_responses(404),
+            summary="Rides that fit a gathering I go to (time window and distance)")
+def ride_matches(request: Request, p: HouseholdP,
+                 gathering: Annotated[str, Query(min_length=1, max_length=160)]) -> Any:
+    assert p.household
+    svc = _svc(request)
+    g = svc.gatherings.get(p.household, gathering)
+    if g["lat"] is None or g["lon"] is None:
+        return []
+    return [m.marshal() for m in svc.rides.match(p.household, dest_lat=g["lat"],
+                                                 dest_lon=g["lon"], arrive_by=g["starts_at"])]
+
+
+@router.get("/rides/{rid}", response_model=RideOut, responses=problem_responses(404),
+            summary="A ride I drive or ride in (drivers see pickup times)")
+def get_ride(request: Request, p: HouseholdP, rid: ObjId) -> Any:
+    assert p.household
+    return _svc(request).rides.get(p.household, rid)
+
+
+@router.post("/rides/{rid}/request", response_model=RideOut,
+             responses=problem_responses(404, 409),
+             summary="Ask for a seat (booked with a pickup time, or waitlisted)")
+def request_seat(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | None = None,
+                 idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).rides.request(
+        h, rid, _actor(p)))
+
+
+@router.post("/rides/{rid}/accept", response_model=RideOut,
+             responses=problem_responses(404, 409),
+             summary="Accept the seat the hub offered me on this ride (or ask for one)")
+def accept_seat(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | None = None,
+                idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).accept_ride(
+        h, rid, _actor(p)))
+
+
+@router.post("/rides/{rid}/leave", response_model=RideOut,
+             responses=problem_responses(404, 409),
+             summary="Give up a seat (rider) or cancel the ride (driver)")
+def leave_ride(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | None = None,
+               idempotency_key: IdemKey = None) -> Response:
+    assert p.household
+    h = p.household
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).rides.leave(
+        h, rid, _actor(p)))
+
+
+# -- providers ------------------------------------------------------------------------
+
+@router.get("/provider/feed", response_model=FeedPage,
+            summary="Open requests sent to me (only what households consented to share)")
+def provider_feed(request: Request, p: ProviderP, cursor: Cursor = None, limit: Limit = 50
+                  ) -> Any:
+    assert p.provider
+    return _page(_svc(request).grocery.feed(p.provider, cursor=cursor, limit=limit))
+
+
+@router.post("/provider/requests/{rid}/claim", response_model=FeedItemOut,
+             responses=problem_responses(404, 409),
+             summary="Claim a request: exactly one provider wins, others get 409")
+def claim(request: Request, p: ProviderP, rid: ObjId, body: EmptyBody | None = None,
+          idempotency_key: IdemKey = None) -> Response:
+    assert p.provider
+    prov = p.provider
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).grocery.claim(
+        prov, rid, _actor(p)))
+
+
+@router.get("/provider/schedule", response_model=FeedPage, summary="Requests I claimed")
+def provider_schedule(request: Request, p: ProviderP, cursor: Cursor = None,
+                      limit: Limit = 50) -> Any:
+    assert p.provider
+    return _page(_svc(request).grocery.schedule(p.provider, cursor=cursor, limit=limit))
+
+
+@router.post("/provider/requests/{rid}/fulfil", response_model=FeedItemOut,
+             responses=problem_responses(404, 409), summary="Mark a request delivered")
+def fulfil(request: Request, p: ProviderP, rid: ObjId, body: EmptyBody | None = None,
+           idempotency_key: IdemKey = None) -> Response:
+    assert p.provider
+    prov = p.provider
+    return _post(request, p, idempotency_key, body, lambda: _svc(request).grocery.fulfil(
+        prov, rid, _actor(p)))
+
+
+@router.get("/provider/slots", response_model=list[SlotOut], summary="My slots and capacity")
+def provider_slots(request: Request, p: ProviderP) -> Any:
+    assert p.provider
+    return [{"id": s.id, "provider": s.provider, "kind": s.kind, "starts_at": s.starts_at,
+             "ends_at": s.ends_at, "capacity": s.capacity, "free": s.free}
+            for s in slots_of(_svc(request).db, p.provider)]
+
+
+@router.get("/provider/ratings", response_model=list[RatingOut], summary="Ratings of me")
+def provider_ratings(request: Request, p: ProviderP) -> Any:
+    assert p.provider
+    return ratings_of(_svc(request).db, p.provider)
+
+
+# -- community admins -----------------------------------------------------------------
+
+@router.get("/admin/gatherings", response_model=GatheringPage,
+            summary="Every gathering of my community")
+def admin_gatherings(request: Request, p: AdminP, cursor: Cursor = None, limit: Limit = 50
+                     ) -> Any:
+    assert p.community
+    return _page(_svc(request).gatherings.list_community(p.community, cursor=cursor,
+                                                         limit=limit))
+
+
+@router.get("/admin/requests", response_model=RequestPage,
+            summary="Every request of my community's households")
+def admin_requests(request: Request, p: AdminP, cursor: Cursor = None, limit: Limit = 50
+                   ) -> Any:
+    assert p.community
+    return _page(_svc(request).grocery.community_page(p.community, cursor=cursor, limit=limit))
+
+
+@router.get("/ratings/verify", response_model=ChainOut,
+            summary="Recompute the rating hash chain (anyone signed in may check it)")
+def verify_ratings(request: Request, p: Principal) -> Any:
+    r = _svc(request).verify_ratings()
+    return {"ok": r.ok, "count": r.count, "broken_at": r.broken_at, "reason": r.reason}
+
+
+# -- live updates ---------------------------------------------------------------------
+
+def _audience(p: PrincipalLike) -> str:
+    if p.role == "household" and p.household:
+        return f"household:{p.household}"
+    if p.role == "provider" and p.provider:
+        return f"provider:{p.provider}"
+    if p.role == "admin" and p.community:
+        return f"community:{p.community}"
+    raise NotFound("no live updates for this account")
+
+
+@router.get("/events", response_class=StreamingResponse,
+            responses={200: {"description": "Server-sent events for the caller",
+                             "content": {"text/event-stream": {"example":
+                                         "event: suggestion\ndata: {\"id\":\"sug-1\"}\n\n"}}}},
+            summary="Live updates (SSE) for my household, provider or community")
+async def events(request: Request, p: Principal) -> StreamingResponse:
+    audience = _audience(p)
+    stream = _svc(request).live.subscribe(audience)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield b"event: ready\ndata: {}\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(anext(stream), HEARTBEAT_S)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                except StopAsyncIteration:
+                    yield b"event: dropped\ndata: {}\n\n"
+                    return
+                kind = str(event.get("type", "update")).replace("\n", " ")
+                yield b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+        finally:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+__all__ = ["MEDIA_TYPE", "get_principal", "router"]

@@ -1,0 +1,62 @@
+"""Idempotency keys for POST requests: a replayed key gets the first answer.
+
+The stored answer commits in the same transaction as the change it describes, so a crash
+cannot leave a change without its answer (a replay would apply it twice) or an answer
+without its change. Domain errors are answers too: a lost claim replays as the same 409.
+A key reused for a different request is refused with 422.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from hub.errors import DomainError
+from hub.offers.problems import Unprocessable, problem_body
+from hub.offers.uow import UnitOfWork, dumps, loads
+
+MAX_KEY = 200
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    """What identifies a request for replay purposes."""
+    return hashlib.sha256(f"{method} {path} {dumps(body)}".encode()).hexdigest()
+
+
+class Idempotency:
+    """Run a POST once per (principal, key)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def run(self, principal: str, key: str | None, fp: str, instance: str,
+            fn: Callable[[], Any]) -> tuple[int, Any, bool]:
+        """Run ``fn`` or replay its stored answer; return (status, body, is_problem).
+
+        Without a key, ``fn`` runs and its domain errors propagate.
+        """
+        if key is None:
+            return 200, fn(), False
+        if not 0 < len(key) <= MAX_KEY or not key.isprintable():
+            raise Unprocessable(f"Idempotency-Key must be 1-{MAX_KEY} printable characters")
+        with self._uow.tx() as conn:
+            row = conn.execute(
+                "SELECT fingerprint, status, body FROM offer_idempotency WHERE principal = ?"
+                " AND key = ?", (principal, key)).fetchone()
+            if row is not None:
+                if row["fingerprint"] != fp:
+                    raise Unprocessable("this Idempotency-Key was used for a different request")
+                return int(row["status"]), loads(row["body"]), int(row["status"]) >= 400
+            try:
+                with self._uow.savepoint(conn, "idem"):
+                    body = fn()
+                status, problem = 200, False
+            except DomainError as exc:
+                status, problem = exc.status, True
+                body = problem_body(exc.status, exc.code, str(exc), instance)
+            conn.execute(
+                "INSERT INTO offer_idempotency (principal, key, fingerprint, status, body,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (principal, key, fp, status, dumps(body), self._uow.now()))
+            return status, body, problem
