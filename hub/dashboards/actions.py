@@ -48,16 +48,25 @@ def _path_id(value: str) -> str:
     return value[:160]
 
 
-async def _posted(request: Request, *roles: str) -> tuple[Form, data.PrincipalLike]:
-    """The form of a POST from a logged-in browser of ``roles`` with a valid CSRF token."""
+async def _posted(request: Request, *roles: str) -> tuple[Form, data.PrincipalLike] | Response:
+    """The form of a POST from a logged-in browser of ``roles`` with a valid CSRF token,
+    or the response refusing it."""
     form = await read_form(request)
-    session.check_csrf(request, form.get("csrf", max_length=64))
-    return form, session.require(request, *roles)
+    refusal = session.csrf_refusal(request, form.get("csrf", max_length=64))
+    if refusal is not None:
+        return refusal
+    p = session.gate(request, *roles)
+    if isinstance(p, Response):
+        return p
+    return form, p
 
 
 @router.post("/ui/suggestions/{sid}/accept")
 async def accept(request: Request, sid: str) -> Response:
-    form, p = await _posted(request, data.HOUSEHOLD)
+    got = await _posted(request, data.HOUSEHOLD)
+    if isinstance(got, Response):
+        return got
+    form, p = got
     slot = form.get("slot", max_length=160)
     hub = request.app.state.hub
     return _run(request, "/ui/household#suggestions", lambda: data.accept(hub, p, _path_id(sid), slot or None))
@@ -65,14 +74,20 @@ async def accept(request: Request, sid: str) -> Response:
 
 @router.post("/ui/suggestions/{sid}/decline")
 async def decline(request: Request, sid: str) -> Response:
-    _form, p = await _posted(request, data.HOUSEHOLD)
+    got = await _posted(request, data.HOUSEHOLD)
+    if isinstance(got, Response):
+        return got
+    _form, p = got
     hub = request.app.state.hub
     return _run(request, "/ui/household#suggestions", lambda: data.decline(hub, p, _path_id(sid)))
 
 
 @router.post("/ui/bookings/{bid}/move")
 async def move(request: Request, bid: str) -> Response:
-    form, p = await _posted(request, data.HOUSEHOLD)
+    got = await _posted(request, data.HOUSEHOLD)
+    if isinstance(got, Response):
+        return got
+    form, p = got
     slot = form.get("slot", max_length=160, required=True)
     hub = request.app.state.hub
     return _run(request, "/ui/household#calendar", lambda: data.move(hub, p, _path_id(bid), slot))
@@ -80,21 +95,30 @@ async def move(request: Request, bid: str) -> Response:
 
 @router.post("/ui/consents/{grant_id}/revoke")
 async def revoke(request: Request, grant_id: str) -> Response:
-    _form, p = await _posted(request, data.HOUSEHOLD)
+    got = await _posted(request, data.HOUSEHOLD)
+    if isinstance(got, Response):
+        return got
+    _form, p = got
     hub = request.app.state.hub
     return _run(request, "/ui/household#consents", lambda: data.revoke_consent(hub, p, _path_id(grant_id)))
 
 
 @router.post("/ui/provider/requests/{rid}/claim")
 async def claim(request: Request, rid: str) -> Response:
-    _form, p = await _posted(request, data.PROVIDER)
+    got = await _posted(request, data.PROVIDER)
+    if isinstance(got, Response):
+        return got
+    _form, p = got
     hub = request.app.state.hub
     return _run(request, "/ui/provider#feed", lambda: data.claim(hub, p, _path_id(rid)))
 
 
 @router.post("/ui/provider/requests/{rid}/fulfil")
 async def fulfil(request: Request, rid: str) -> Response:
-    _form, p = await _posted(request, data.PROVIDER)
+    got = await _posted(request, data.PROVIDER)
+    if isinstance(got, Response):
+        return got
+    _form, p = got
     hub = request.app.state.hub
     return _run(request, "/ui/provider#schedule", lambda: data.fulfil(hub, p, _path_id(rid)))
 
@@ -158,7 +182,10 @@ def notice_fields(form: Form) -> dict[str, Any]:
 @router.post("/ui/community/notices")
 async def post_notice(request: Request) -> Response:
     """Post a notice from the community view (admins); the notices package validates it."""
-    form, p = await _posted(request, data.ADMIN)
+    got = await _posted(request, data.ADMIN)
+    if isinstance(got, Response):
+        return got
+    form, p = got
     hub = request.app.state.hub
 
     def act() -> data.ActionResult:

@@ -86,7 +86,9 @@ async def login_submit(request: Request) -> Response:
 @router.post("/ui/logout")
 async def logout(request: Request) -> Response:
     form = await read_form(request)
-    session.check_csrf(request, form.get("csrf", max_length=64))
+    refusal = session.csrf_refusal(request, form.get("csrf", max_length=64))
+    if refusal is not None:
+        return refusal
     data.logout(_hub(request), session.token_of(request))
     response = RedirectResponse("/ui/login", status_code=303)
     session.clear_session(response)
@@ -108,7 +110,9 @@ def _home_marker(hub: Any, p: data.PrincipalLike) -> tuple[float, float] | None:
 @router.get("/ui/household", response_class=HTMLResponse)
 async def household_view(request: Request) -> Response:
     """Devices, pantry, suggestions, calendar, notices and consents of my household."""
-    p = session.require(request, data.HOUSEHOLD)
+    p = session.gate(request, data.HOUSEHOLD)
+    if isinstance(p, Response):
+        return p
     hub = _hub(request)
     devices = data.devices(hub, p)
     for d in devices:
@@ -131,7 +135,9 @@ async def household_view(request: Request) -> Response:
 @router.get("/ui/provider", response_class=HTMLResponse)
 async def provider_view(request: Request) -> Response:
     """My feed of requests, my schedule by slot."""
-    p = session.require(request, data.PROVIDER)
+    p = session.gate(request, data.PROVIDER)
+    if isinstance(p, Response):
+        return p
     hub = _hub(request)
     schedule = data.provider_schedule(hub, p)
     by_slot: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -151,7 +157,9 @@ async def provider_view(request: Request) -> Response:
 @router.get("/ui/community", response_class=HTMLResponse)
 async def community_view(request: Request) -> Response:
     """Active notices on a map, gatherings, what the community exchanged this week."""
-    p = session.require(request, data.HOUSEHOLD, data.ADMIN)
+    p = session.gate(request, data.HOUSEHOLD, data.ADMIN)
+    if isinstance(p, Response):
+        return p
     hub = _hub(request)
     notices = data.notices(hub, p, whole_community=True)
     areas = [{"id": n.get("id"), "headline": n.get("headline") or n.get("event"),
@@ -174,7 +182,9 @@ async def community_view(request: Request) -> Response:
 @router.get("/ui/admin", response_class=HTMLResponse)
 async def admin_view(request: Request) -> Response:
     """Households and devices, dead letters, rule traces, feeds, broker and pipeline health."""
-    p = session.require(request, data.ADMIN)
+    p = session.gate(request, data.ADMIN)
+    if isinstance(p, Response):
+        return p
     hub = _hub(request)
     return page(
         request, "admin.html", viewer=p, active="admin",

@@ -12,7 +12,8 @@ import hmac
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
 
 from hub.dashboards import data
 
@@ -35,22 +36,31 @@ def home_of(p: data.PrincipalLike) -> str:
     return HOME.get(p.role, "/ui/community")
 
 
-def require(request: Request, *roles: str) -> data.PrincipalLike:
-    """The principal, when logged in with one of ``roles``.
+def gate(request: Request, *roles: str) -> data.PrincipalLike | Response:
+    """The principal when logged in with one of ``roles``, else the response to send.
 
-    Raises:
-        HTTPException: 303 to the login page when not logged in; 403 for another role.
+    Not logged in: 303 to the login page (for htmx requests, 401 with ``HX-Redirect`` so
+    that a fragment swap loads the login page instead). Another role: a 403 page. These
+    are responses, not exceptions, so that the hub's exception handlers (which answer in
+    problem+json) never turn a redirect into an error body.
     """
     p = viewer(request)
     if p is None:
         login = f"/ui/login?next={quote(request.url.path, safe='/')}"
         if request.headers.get("hx-request"):
-            # htmx swaps fragments: tell it to load the login page instead (a session expired).
-            raise HTTPException(401, "log in first", headers={"HX-Redirect": login})
-        raise HTTPException(303, "log in first", headers={"Location": login})
+            return Response("log in first", status_code=401, headers={"HX-Redirect": login})
+        return RedirectResponse(login, status_code=303)
     if roles and p.role not in roles:
-        raise HTTPException(403, f"this view is for {' or '.join(roles)} accounts")
+        return refused(request, f"This view is for {' or '.join(roles)} accounts.", viewer=p)
     return p
+
+
+def refused(request: Request, message: str, *, viewer: data.PrincipalLike | None = None,
+            status_code: int = 403) -> Response:
+    """A page saying why not."""
+    from hub.dashboards.render import page
+
+    return page(request, "refused.html", status_code=status_code, viewer=viewer, message=message)
 
 
 def csrf_for(token: str) -> str:
@@ -58,12 +68,13 @@ def csrf_for(token: str) -> str:
     return hmac.new(token.encode(), b"hub-dashboards-csrf", hashlib.sha256).hexdigest()[:32]
 
 
-def check_csrf(request: Request, submitted: str | None) -> None:
-    """Refuse a POST whose CSRF token does not belong to this browser's session."""
+def csrf_refusal(request: Request, submitted: str | None) -> Response | None:
+    """None when the POST carries this browser's CSRF token, else the 403 page to send."""
     token = token_of(request)
     sent = submitted or request.headers.get("x-csrf-token", "")
     if not token or not hmac.compare_digest(csrf_for(token), sent):
-        raise HTTPException(403, "the form expired: reload the page and try again")
+        return refused(request, "The form expired: reload the page and try again.", viewer=viewer(request))
+    return None
 
 
 def set_session(response: Response, request: Request, token: str, max_age: int = 3600) -> None:

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from hub.dashboards import data, session
@@ -45,11 +45,13 @@ def _event(name: str, payload: Any) -> bytes:
 
 
 @router.get("/ui/stream")
-async def stream(request: Request) -> StreamingResponse:
+async def stream(request: Request) -> Response:
     """Live device values (households) and offers events (everyone), as SSE."""
-    p = session.require(request)
+    p = session.gate(request)
+    if isinstance(p, Response):
+        return p
     if _Gauge.open >= MAX_STREAMS:
-        raise HTTPException(503, "too many live streams", headers={"Retry-After": "5"})
+        return Response("too many live streams", status_code=503, headers={"Retry-After": "5"})
     hub = request.app.state.hub
     household = p.household if p.role == data.HOUSEHOLD else None
     offers = data.offer_events(hub, p)

@@ -1,0 +1,189 @@
+"""The weekend story (../shared/STORY.md) through the dashboards, in a real browser.
+
+A real hub (broker, SQLite, HTTP) with the real identity, consent, offers and notices:
+Ana sees a live value change, accepts the grocery suggestion and picks a slot, sees the
+clash with the dinner, moves the delivery in one step; fresh-grocer claims and fulfils.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from hub.clock import FakeClock
+from hub.offers.gatherings import Place
+from hub.offers.seed import seed_story
+from hub.offers.service import OffersService
+from tests.conftest import Broker
+from tests.dashboards.conftest import UiHub, log_in, running_hub
+from tests.mqtt_helpers import client, wait_until
+
+SATURDAY = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+
+
+def at(hh_mm: str) -> datetime:
+    h, m = hh_mm.split(":")
+    return SATURDAY.replace(hour=int(h), minute=int(m))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Action:
+    """What the rules engine hands the offers sink (its ``ActionLike`` contract)."""
+
+    kind: str
+    household: str
+    rule_id: str
+    pack: str
+    key: str
+    title: str
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = SATURDAY
+
+
+FRIDGE_LOW = Action(
+    kind="suggest", household="h-ana", rule_id="pantry-low", pack="grocery", key="pantry-low:h-ana",
+    title="Groceries running low: milk, eggs. Delivery?", message="Milk and eggs are below your minimum.",
+    data={"kind": "grocery", "items": [{"name": "milk", "qty": 0.2, "unit": "l"},
+                                       {"name": "eggs", "qty": 0, "unit": "pcs"}]})
+
+
+@pytest.fixture
+async def story(broker: Broker, tmp_path: Path, topic_prefix: str) -> AsyncIterator[UiHub]:
+    """Riverside seeded, Ana, Ben and fresh-grocer with logins, Ana's grocery consent."""
+    clock = FakeClock(SATURDAY)
+    async with running_hub(broker, tmp_path, topic_prefix, clock=clock) as ui:
+        ui.identity.session_ttl_s = 24 * 3600.0  # the story's clock jumps from 07:00 to 11:00
+        seed_story(ui.hub.db, clock)
+        for hid, name, street in (("h-ana", "Ana", "Elm Street 12"), ("h-ben", "Ben", "Elm Street 30")):
+            ui.identity.create_household(hid, "riverside", name, street, password=f"{name.lower()}-password")
+        ui.identity.create_provider("fresh-grocer", "riverside", "Fresh Grocer", ["grocery"],
+                                    password="grocer-password")
+        ui.identity.consent.grant("h-ana", "fresh-grocer", purpose="grocery_delivery",
+                                  signals=["pantry_needs", "slot", "street_address"])
+        yield ui
+
+
+async def _flash(page: Page, text: str) -> None:
+    await expect(page.get_by_role("status")).to_have_text(text)
+
+
+async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, broker: Broker,
+                                           screenshot: Callable[..., Any]) -> None:
+    hub = story.hub
+    offers: OffersService = hub.components["offers"]
+    with client(broker.port) as (pub, _):
+        pub.publish("home/h-ana/plug/fridge-plug", b'{"power": 80, "online": true}', qos=1).wait_for_publish(5)
+        pub.publish("home/h-ana/fridge/fridge", b'{"stock": {"milk": [0.2, "l"], "eggs": [0, "pcs"]}, '
+                    b'"temperature": 4.1}', qos=1).wait_for_publish(5)
+        await wait_until(lambda: hub.pipeline.processed >= 2)
+
+        ana = await (await browser.new_context(viewport={"width": 1100, "height": 900})).new_page()
+        await log_in(ana, story.url, "h-ana", "ana-password")
+        assert ana.url.endswith("/ui/household")
+        await expect(ana.locator("#live-state")).to_have_text("Live updates on.")
+
+        # A live value change: the fridge plug's power, straight from MQTT.
+        power = ana.locator('[data-key="fridge-plug|power|"]')
+        await expect(power).to_have_text("80")
+        pub.publish("home/h-ana/plug/fridge-plug", b'{"power": 95}', qos=1).wait_for_publish(5)
+        await expect(power).to_have_text("95", timeout=10_000)
+    await expect(ana.get_by_role("region", name="Pantry").get_by_role("row", name="milk")).to_contain_text("0.2 l")
+
+    # The fridge ran low: the suggestion appears live, once, with slots to pick from.
+    offers.sink.submit([FRIDGE_LOW])
+    offers.sink.submit([FRIDGE_LOW])
+    suggestions = ana.get_by_role("region", name="Suggestions")
+    grocery = suggestions.get_by_role("listitem").filter(has_text="Groceries running low: milk, eggs. Delivery?")
+    await expect(grocery).to_have_count(1, timeout=10_000)
+    picker = grocery.get_by_role("group", name="Pick a delivery slot")
+    await expect(picker.get_by_role("radio")).to_have_count(12)
+    await expect(picker.get_by_role("radio").first).to_be_checked()
+    await picker.get_by_role("radio", name="Sat 18:00–19:00 · fresh-grocer · 5 free", exact=True).check()
+    async with ana.expect_navigation():
+        await grocery.get_by_role("button", name="Accept").click()
+    await _flash(ana, "Delivery booked.")
+    calendar = ana.get_by_role("region", name="Calendar")
+    delivery = calendar.locator(".booking.kind-grocery")
+    await expect(delivery).to_contain_text("Sat 18:00–19:00")
+    await expect(suggestions.get_by_role("listitem")).to_have_count(0)
+
+    # fresh-grocer sees only what Ana consented to share, and claims it.
+    grocer = await (await browser.new_context(viewport={"width": 1100, "height": 800})).new_page()
+    await log_in(grocer, story.url, "fresh-grocer", "grocer-password")
+    assert grocer.url.endswith("/ui/provider")
+    feed = grocer.get_by_role("region", name="Requests for me")
+    request = feed.get_by_role("listitem")
+    await expect(request).to_have_count(1)
+    await expect(request).to_contain_text("milk × 0.2 l, eggs × 0 pcs")
+    await expect(request).to_contain_text("Elm Street 12")
+    await expect(request).to_contain_text("Sat 18:00–19:00")
+    await expect(request).not_to_contain_text("4.1")  # never the raw telemetry
+    async with grocer.expect_navigation():
+        await request.get_by_role("button", name="Claim").click()
+    await _flash(grocer, "Claimed: it is on your schedule.")
+    schedule = grocer.get_by_role("region", name="My schedule")
+    await expect(schedule.get_by_role("heading", name=re.compile(r"Sat 18:00–19:00 1 job"))).to_be_visible()
+    await expect(feed.get_by_role("listitem")).to_have_count(0)
+
+    # 11:00: the dinner at river-bistro 18:30 clashes with the delivery; Ana sees it live.
+    story.hub.clock.set(at("11:00"))  # type: ignore[attr-defined]
+    offers.gatherings.create("h-ana", title="Dinner at river-bistro", starts_at=at("18:30"), ends_at=None,
+                             capacity=None, place=Place(label="River Bistro", provider="river-bistro", seats=3),
+                             invite=["h-ben"], suggestion=None, actor="household:h-ana")
+    await expect(calendar.locator(".booking.clash")).to_have_count(2, timeout=10_000)
+    await expect(delivery.get_by_text("Clash: overlaps another booking")).to_be_visible()
+    await expect(suggestions.get_by_role("listitem").filter(has_text="clashes with")).to_have_count(1)
+    await screenshot(ana, "household-clash")
+
+    # Ana moves it to 21:00-22:00 in one step.
+    await delivery.get_by_label("Move to").select_option(label="Sat 21:00–22:00 (5 free)")
+    async with ana.expect_navigation():
+        await delivery.get_by_role("button", name="Move").click()
+    await _flash(ana, "Delivery moved.")
+    await expect(delivery).to_contain_text("Sat 21:00–22:00")
+    await expect(calendar.locator(".booking.clash")).to_have_count(0)
+    await expect(suggestions.get_by_role("listitem").filter(has_text="clashes with")).to_have_count(0)
+    await screenshot(ana, "household")
+
+    # fresh-grocer sees the new slot (live) and marks the delivery fulfilled.
+    await expect(schedule.get_by_role("heading", name=re.compile(r"Sat 21:00–22:00 1 job"))).to_be_visible(
+        timeout=10_000)
+    async with grocer.expect_navigation():
+        await schedule.get_by_role("button", name="Mark fulfilled").click()
+    await _flash(grocer, "Marked fulfilled.")
+    await expect(schedule.get_by_role("listitem")).to_contain_text("fulfilled")
+    await expect(schedule.get_by_role("button", name="Mark fulfilled")).to_have_count(0)
+    await screenshot(grocer, "provider")
+    [request_row] = hub.db.query("SELECT state, starts_at FROM offers WHERE household = 'h-ana'")
+    assert (request_row["state"], request_row["starts_at"]) == ("fulfilled", "2026-11-28T21:00:00Z")
+
+
+async def test_households_and_providers_see_only_their_own(story: UiHub, browser: Browser) -> None:
+    offers: OffersService = story.hub.components["offers"]
+    offers.sink.submit([FRIDGE_LOW])
+    ben = await browser.new_page()
+    await log_in(ben, story.url, "h-ben", "ben-password")
+    await expect(ben.get_by_role("region", name="Suggestions").get_by_role("listitem")).to_have_count(0)
+    [sug] = offers.suggestions.page("h-ana").items
+    # Ben posting Ana's suggestion id gets "not found", and nothing is booked.
+    csrf = await ben.locator('meta[name="csrf-token"]').get_attribute("content")
+    answer = await ben.request.post(f"{story.url}/ui/suggestions/{sug['id']}/accept",
+                                    form={"csrf": csrf or "", "slot": "fresh-grocer@2026-11-28T18:00:00Z"},
+                                    max_redirects=0)
+    assert answer.status == 303
+    await ben.goto(story.url + "/ui/household")
+    await expect(ben.get_by_role("status")).to_contain_text("no suggestion")
+    assert offers.suggestions.get("h-ana", sug["id"]).state == "proposed"
+    # A household cannot open the provider view, a provider not the household view.
+    assert (await ben.request.get(f"{story.url}/ui/provider", max_redirects=0)).status == 403
+    grocer = await browser.new_page()
+    await log_in(grocer, story.url, "fresh-grocer", "grocer-password")
+    assert (await grocer.request.get(f"{story.url}/ui/household", max_redirects=0)).status == 403
