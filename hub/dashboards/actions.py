@@ -82,6 +82,37 @@ async def decline(request: Request, sid: str) -> Response:
     return _run(request, "/ui/household#suggestions", lambda: data.decline(hub, p, _path_id(sid)))
 
 
+@router.post("/ui/suggestions/{sid}/gather")
+async def gather(request: Request, sid: str) -> Response:
+    got = await _posted(request, data.HOUSEHOLD)
+    if isinstance(got, Response):
+        return got
+    form, p = got
+    sitting = form.get("sitting", max_length=160, required=True)
+    title = form.get("title", max_length=200).strip()
+    seats_text = form.get("seats", max_length=3, default="2")
+    invite = [h.strip() for h in form.get("invite", max_length=1000).replace(";", ",").split(",") if h.strip()]
+    hub = request.app.state.hub
+
+    def act() -> data.ActionResult:
+        if not seats_text.isdigit() or not 1 <= int(seats_text) <= 50:
+            return data.ActionResult(False, "seats: a number from 1 to 50")
+        return data.book_gathering(hub, p, _path_id(sid), sitting, title, int(seats_text), invite[:50])
+
+    return _run(request, "/ui/household#gatherings", act)
+
+
+@router.post("/ui/gatherings/{gid}/rsvp")
+async def rsvp(request: Request, gid: str) -> Response:
+    got = await _posted(request, data.HOUSEHOLD)
+    if isinstance(got, Response):
+        return got
+    form, p = got
+    going = form.get("going", max_length=5) == "yes"
+    hub = request.app.state.hub
+    return _run(request, "/ui/household#gatherings", lambda: data.rsvp(hub, p, _path_id(gid), going))
+
+
 @router.post("/ui/bookings/{bid}/move")
 async def move(request: Request, bid: str) -> Response:
     got = await _posted(request, data.HOUSEHOLD)

@@ -140,11 +140,8 @@ def revoke_consent(hub: Any, p: PrincipalLike, grant_id: str) -> ActionResult:
     revoke = getattr(store, "revoke", None) or getattr(identity, "revoke_consent", None)
     if revoke is None:
         return ActionResult(False, "consents are not available")
-    grant = revoke(grant_id, p.household)
-    offers = component(hub, "offers")
-    provider = getattr(grant, "grantee_provider", None)
-    if offers is not None and provider and hasattr(offers, "consent_revoked"):
-        offers.consent_revoked(p.household, provider)
+    # The identity's revocation hooks (wired by the hub) stop the feeds in the same transaction.
+    revoke(grant_id, p.household)
     return ActionResult(True, "Consent revoked: nothing more is shared under it.")
 
 
@@ -326,10 +323,53 @@ def gatherings(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
     if offers is None:
         return []
     if p.role == HOUSEHOLD and p.household:
-        return _items(offers.gatherings.page(p.household, limit=50))
+        found = _items(offers.gatherings.page(p.household, limit=50))
+        for g in found:
+            g["you"] = _status_in(g, p.household)
+        return found
     if p.role == ADMIN and p.community:
         return _items(offers.gatherings.list_community(p.community, limit=50))
     return []
+
+
+def _status_in(g: dict[str, Any], household: str) -> str:
+    if g.get("host") == household:
+        return "host"
+    for status, key in (("going", "going"), ("invited", "invited"), ("waitlisted", "waitlist"),
+                        ("declined", "declined")):
+        if household in g.get(key, []):
+            return status
+    return ""
+
+
+def rsvp(hub: Any, p: PrincipalLike, gathering_id: str, going: bool) -> ActionResult:
+    """Answer an invitation (waitlisted when the gathering is full)."""
+    offers = _offers_for(hub, p, HOUSEHOLD)
+    answer = offers.gatherings.rsvp(p.household, gathering_id, going, _actor(p))
+    you = answer.get("you", "going" if going else "declined")
+    return ActionResult(True, {"going": "You are going.", "waitlisted": "It is full: you are on the waitlist.",
+                               "declined": "You declined."}.get(you, f"You are {you}."))
+
+
+def book_gathering(hub: Any, p: PrincipalLike, suggestion_id: str, sitting: str, title: str, seats: int,
+                   invite: list[str]) -> ActionResult:
+    """Act on a gathering suggestion: create the gathering at one of the suggested sittings,
+    book the provider's tables for ``seats`` and invite households."""
+    offers = _offers_for(hub, p, HOUSEHOLD)
+    from hub.offers.gatherings import Place  # the offers package's own value
+
+    sug = offers.suggestions.get(p.household, suggestion_id)
+    chosen = next((s for s in sug.data.get("sittings", []) if s.get("slot") == sitting), None)
+    provider = sug.data.get("place")
+    if chosen is None or not isinstance(provider, str):
+        return ActionResult(False, "pick one of the suggested sittings")
+    row = hub.db.query_one("SELECT name FROM providers WHERE id = ?", (provider,))
+    starts = datetime.fromisoformat(str(chosen["starts_at"]).replace("Z", "+00:00"))
+    offers.gatherings.create(
+        p.household, title=title or sug.title, starts_at=starts, ends_at=None, capacity=None,
+        place=Place(label=row["name"] if row else provider, provider=provider, seats=seats),
+        invite=invite, suggestion=suggestion_id, actor=_actor(p))
+    return ActionResult(True, f"Table for {seats} booked; invitations sent.")
 
 
 def exchanged_this_week(hub: Any, p: PrincipalLike) -> dict[str, int]:

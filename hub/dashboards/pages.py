@@ -122,7 +122,8 @@ async def household_view(request: Request) -> Response:
     return page(
         request, "household.html", viewer=p, active="household",
         devices=devices, pantry=data.pantry(hub, p), suggestions=data.suggestions(hub, p),
-        bookings=data.calendar(hub, p), notices=notices, area_svg=area, consents=data.consents(hub, p),
+        bookings=data.calendar(hub, p), gatherings=data.gatherings(hub, p), notices=notices, area_svg=area,
+        consents=data.consents(hub, p),
         has_offers=data.component(hub, "offers") is not None,
         has_identity=data.component(hub, "identity") is not None,
         has_notices=data.component(hub, "notices") is not None,

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, expect
 
 from hub.clock import FakeClock
 from hub.offers.gatherings import Place
-from hub.offers.seed import seed_story
+from hub.offers.seed import LAKE_PIER, seed_story
 from hub.offers.service import OffersService
 from tests.conftest import Broker
 from tests.dashboards.conftest import UiHub, log_in, running_hub
@@ -53,6 +53,16 @@ FRIDGE_LOW = Action(
     title="Groceries running low: milk, eggs. Delivery?", message="Milk and eggs are below your minimum.",
     data={"kind": "grocery", "items": [{"name": "milk", "qty": 0.2, "unit": "l"},
                                        {"name": "eggs", "qty": 0, "unit": "pcs"}]})
+
+
+DINNER = Action(
+    kind="suggest", household="h-ana", rule_id="no-gas-dinner", pack="notices", key="no-gas-dinner:n-gas-1",
+    title="No gas for cooking tonight. Dinner together?", message="river-bistro has tables tonight.",
+    data={"kind": "gathering", "place": "river-bistro", "notice_id": "n-gas-1"})
+
+
+def calendar_of(page: Page) -> Any:
+    return page.get_by_role("region", name="Calendar")
 
 
 @pytest.fixture
@@ -97,7 +107,34 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
         await expect(power).to_have_text("95", timeout=10_000)
     await expect(ana.get_by_role("region", name="Pantry").get_by_role("row", name="milk")).to_contain_text("0.2 l")
 
+    # 07:20 Chen offers 3 seats to Lake Pier; 07:30 Ben invites Ana fishing there. She sees
+    # the invitation live, says she is going, and takes the seat the hub matched.
+    story.hub.clock.set(at("07:20"))  # type: ignore[attr-defined]
+    offers.rides.offer("h-chen", dest_label="Lake Pier", dest_lat=LAKE_PIER[0], dest_lon=LAKE_PIER[1],
+                       depart_earliest=at("08:30"), depart_latest=None, seats=3, origin_label=None,
+                       origin_lat=None, origin_lon=None, actor="household:h-chen")
+    story.hub.clock.set(at("07:30"))  # type: ignore[attr-defined]
+    offers.gatherings.create("h-ben", title="Fishing at the lake", starts_at=at("09:00"), ends_at=at("14:00"),
+                             capacity=6, place=Place(label="Lake Pier", lat=LAKE_PIER[0], lon=LAKE_PIER[1]),
+                             invite=["h-ana"], suggestion=None, actor="household:h-ben")
+    invitation = ana.get_by_role("region", name="Gatherings and invitations").get_by_role("listitem").filter(
+        has_text="Fishing at the lake")
+    await expect(invitation).to_contain_text("You are invited.", timeout=10_000)
+    async with ana.expect_navigation():
+        await invitation.get_by_role("button", name="Going to Fishing at the lake", exact=True).click()
+    await _flash(ana, "You are going.")
+    await expect(invitation).to_contain_text("2 going, 4 places left. You are going.")
+    await expect(calendar_of(ana).locator(".booking.kind-gathering")).to_contain_text("Fishing at the lake")
+    ride = ana.get_by_role("region", name="Suggestions").get_by_role("listitem").filter(
+        has_text="Ride to Lake Pier with h-chen")
+    await expect(ride).to_contain_text("Pickup 08:35 at your street; 3 seat(s) left.")
+    async with ana.expect_navigation():
+        await ride.get_by_role("button", name="Accept").click()
+    await _flash(ana, "Suggestion accepted.")
+    await expect(calendar_of(ana).locator(".booking.kind-ride")).to_contain_text("Sat 08:35")
+
     # The fridge ran low: the suggestion appears live, once, with slots to pick from.
+    story.hub.clock.set(at("08:00"))  # type: ignore[attr-defined]
     offers.sink.submit([FRIDGE_LOW])
     offers.sink.submit([FRIDGE_LOW])
     suggestions = ana.get_by_role("region", name="Suggestions")
@@ -110,10 +147,10 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
     async with ana.expect_navigation():
         await grocery.get_by_role("button", name="Accept").click()
     await _flash(ana, "Delivery booked.")
-    calendar = ana.get_by_role("region", name="Calendar")
+    calendar = calendar_of(ana)
     delivery = calendar.locator(".booking.kind-grocery")
     await expect(delivery).to_contain_text("Sat 18:00–19:00")
-    await expect(suggestions.get_by_role("listitem")).to_have_count(0)
+    await expect(suggestions.get_by_role("listitem").filter(has_text="Groceries running low")).to_have_count(0)
 
     # fresh-grocer sees only what Ana consented to share, and claims it.
     grocer = await (await browser.new_context(viewport={"width": 1100, "height": 800})).new_page()
@@ -133,12 +170,22 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
     await expect(schedule.get_by_role("heading", name=re.compile(r"Sat 18:00–19:00 1 job"))).to_be_visible()
     await expect(feed.get_by_role("listitem")).to_have_count(0)
 
-    # 11:00: the dinner at river-bistro 18:30 clashes with the delivery; Ana sees it live.
+    # 11:00: no gas tonight; the hub suggests dinner at river-bistro. Ana books a table for 3
+    # at 18:30 and invites Ben; the dinner clashes with the delivery, and she sees it live.
     story.hub.clock.set(at("11:00"))  # type: ignore[attr-defined]
-    offers.gatherings.create("h-ana", title="Dinner at river-bistro", starts_at=at("18:30"), ends_at=None,
-                             capacity=None, place=Place(label="River Bistro", provider="river-bistro", seats=3),
-                             invite=["h-ben"], suggestion=None, actor="household:h-ana")
-    await expect(calendar.locator(".booking.clash")).to_have_count(2, timeout=10_000)
+    offers.sink.submit([DINNER])
+    dinner = suggestions.get_by_role("listitem").filter(has_text="No gas for cooking tonight. Dinner together?")
+    await expect(dinner).to_have_count(1, timeout=10_000)
+    await dinner.get_by_role("radio", name="Sat 18:30–20:30 · 12 seats free", exact=True).check()
+    await dinner.get_by_role("spinbutton", name="Seats").fill("3")
+    await dinner.get_by_role("textbox", name="Invite").fill("h-ben")
+    async with ana.expect_navigation():
+        await dinner.get_by_role("button", name="Book a table").click()
+    await _flash(ana, "Table for 3 booked; invitations sent.")
+    [table] = hub.db.query("SELECT capacity - taken AS free FROM offer_slots WHERE id = ?",
+                           ("river-bistro@2026-11-28T18:30:00Z",))
+    assert table["free"] == 12 - 3
+    await expect(calendar.locator(".booking.clash")).to_have_count(2)
     await expect(delivery.get_by_text("Clash: overlaps another booking")).to_be_visible()
     await expect(suggestions.get_by_role("listitem").filter(has_text="clashes with")).to_have_count(1)
     await screenshot(ana, "household-clash")
