@@ -78,13 +78,23 @@
     box.setAttribute("aria-label", "Map of the affected areas");
     var map = L.map(box, { keyboard: true });
     L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: "&copy; map tiles" }).addTo(map);
-    var group = L.featureGroup().addTo(map);
+    // Bounds from the data itself: a circle knows its bounds only once the map has a view.
+    var bounds = L.latLngBounds([]);
+    var layers = [];
     areas.forEach(function (a, i) {
       var style = { color: colours[i % 4], weight: 2, fillOpacity: 0.2 };
-      (a.polygons || []).forEach(function (ring) { L.polygon(ring, style).bindTooltip(a.headline || a.id).addTo(group); });
-      (a.circles || []).forEach(function (c) { L.circle([c[0], c[1]], Object.assign({ radius: c[2] * 1000 }, style)).bindTooltip(a.headline || a.id).addTo(group); });
+      var name = a.headline || a.id;
+      (a.polygons || []).forEach(function (ring) {
+        layers.push(L.polygon(ring, style).bindTooltip(name));
+        ring.forEach(function (p) { bounds.extend(p); });
+      });
+      (a.circles || []).forEach(function (c) {
+        layers.push(L.circle([c[0], c[1]], Object.assign({ radius: c[2] * 1000 }, style)).bindTooltip(name));
+        bounds.extend(L.latLng(c[0], c[1]).toBounds(c[2] * 2000));
+      });
     });
-    if (group.getLayers().length) { map.fitBounds(group.getBounds().pad(0.2)); } else { map.setView([0, 0], 2); }
+    if (bounds.isValid()) { map.fitBounds(bounds.pad(0.2)); } else { map.setView([0, 0], 2); }
+    layers.forEach(function (layer) { layer.addTo(map); });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -88,7 +88,7 @@ class UiHub:
 
 @contextlib.asynccontextmanager
 async def running_hub(broker: Broker, data_dir: Path, prefix: str, *, clock: Clock | None = None,
-                      extra: Callable[[Hub], None] | None = None) -> AsyncIterator[UiHub]:
+                      extra: Callable[[Hub], None] | None = None, **overrides: Any) -> AsyncIterator[UiHub]:
     """A running hub with the dashboards and everything ``hub/wiring.py`` builds.
 
     Packages not wired yet are added by ``extra`` before the hub starts, the way the lead
@@ -99,6 +99,7 @@ async def running_hub(broker: Broker, data_dir: Path, prefix: str, *, clock: Clo
         mqtt_client_id=f"{prefix}-hub",
         data_dir=data_dir,
         api_port=0,
+        **overrides,
     )
     ports = PipelinePorts(normalizer=JsonDeviceAdapter())
     hub = Hub(settings, clock=clock, ports=ports)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.async_api import Browser, expect
 
 from tests.conftest import Broker
-from tests.dashboards.conftest import UiHub, log_in
+from tests.dashboards.conftest import UiHub, log_in, running_hub
 from tests.mqtt_helpers import client, wait_until
 
 # Around Ana's street (52.0225, 5.0) and not Chen's (52.0, 5.0).
@@ -101,3 +103,34 @@ async def test_a_notice_with_a_malformed_outline_is_refused_with_the_reason(ui_h
         await form.get_by_role("button", name="Post notice").click()
     await expect(page.get_by_role("status")).to_contain_text("a polygon needs 3 to 1000 points")
     assert ui_hub.notices.active(community="riverside") == []
+
+
+async def test_with_a_tile_url_the_area_is_drawn_by_the_vendored_leaflet(
+    broker: Broker, tmp_path: Path, topic_prefix: str, browser: Browser
+) -> None:
+    # The hub's own static route stands in for a tile server (the tests have no internet).
+    tiles = "/ui/static/vendor/leaflet/images/layers.png?z={z}&x={x}&y={y}"
+    async with running_hub(broker, tmp_path, topic_prefix, map_tile_url=tiles) as ui:
+        ui.identity.create_admin("admin3", "admin-password", community="riverside")
+        ui.household(f"{topic_prefix}-ana", "ana-password")
+        page = await browser.new_page()
+        outside: list[str] = []
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(ui.url) else None)
+        await log_in(page, ui.url, "admin3", "admin-password")
+        await page.goto(ui.url + "/ui/community")
+        form = page.get_by_role("region", name="Post a notice")
+        await form.get_by_label("Event").fill("Road works")
+        await form.get_by_label("Or a circle").fill("52.0225,5.0,0.8")
+        async with page.expect_navigation():
+            await form.get_by_role("button", name="Post notice").click()
+        await expect(page.get_by_role("status")).to_have_text("Notice posted; 1 households reached.")
+        box = page.locator("#area-map")
+        await expect(box).to_have_class(re.compile(r"\bleaflet-container\b"))
+        await expect(page.get_by_role("region", name="Map of the affected areas")).to_be_visible()
+        await expect(box.locator(".leaflet-overlay-pane path")).to_have_count(1)
+        await expect(box.locator("img.leaflet-tile").first).to_have_attribute("src", re.compile(r"layers\.png\?z=\d+"))
+        assert outside == []  # nothing fetched from anywhere but the hub
+        assert errors == []
+        await page.close()

@@ -234,3 +234,28 @@ async def test_households_and_providers_see_only_their_own(story: UiHub, browser
     grocer = await browser.new_page()
     await log_in(grocer, story.url, "fresh-grocer", "grocer-password")
     assert (await grocer.request.get(f"{story.url}/ui/household", max_redirects=0)).status == 403
+
+
+async def test_revoking_consent_in_the_browser_stops_the_feed_at_once(story: UiHub, browser: Browser) -> None:
+    offers: OffersService = story.hub.components["offers"]
+    offers.sink.submit([FRIDGE_LOW])
+    [sug] = offers.suggestions.page("h-ana").items
+    offers.accept_suggestion("h-ana", sug["id"], slot="fresh-grocer@2026-11-28T18:00:00Z", actor="household:h-ana")
+    grocer = await browser.new_page()
+    await log_in(grocer, story.url, "fresh-grocer", "grocer-password")
+    feed = grocer.get_by_role("region", name="Requests for me")
+    await expect(feed.get_by_role("listitem")).to_contain_text("Elm Street 12")
+
+    ana = await browser.new_page()
+    await log_in(ana, story.url, "h-ana", "ana-password")
+    shared = ana.get_by_role("region", name="What I share")
+    await expect(shared).to_contain_text("fresh-grocer may see pantry needs, slot, street address for grocery delivery.")
+    async with ana.expect_navigation():
+        await shared.get_by_role("button", name="Revoke what fresh-grocer may see").click()
+    await _flash(ana, "Consent revoked: nothing more is shared under it.")
+    await expect(shared).to_contain_text("Revoked Sat 07:00.")
+    await expect(shared.get_by_role("button")).to_have_count(0)
+
+    await grocer.reload()
+    await expect(feed).to_contain_text("No open requests.")
+    await expect(feed).not_to_contain_text("Elm Street 12")
