@@ -249,7 +249,8 @@ async def test_revoking_consent_in_the_browser_stops_the_feed_at_once(story: UiH
     ana = await browser.new_page()
     await log_in(ana, story.url, "h-ana", "ana-password")
     shared = ana.get_by_role("region", name="What I share")
-    await expect(shared).to_contain_text("fresh-grocer may see pantry needs, slot, street address for grocery delivery.")
+    await expect(shared).to_contain_text(
+        "fresh-grocer may see pantry needs, slot, street address for grocery delivery.")
     async with ana.expect_navigation():
         await shared.get_by_role("button", name="Revoke what fresh-grocer may see").click()
     await _flash(ana, "Consent revoked: nothing more is shared under it.")
