@@ -467,6 +467,10 @@ def post_notice(hub: Any, p: PrincipalLike, fields: dict[str, Any]) -> ActionRes
     sent = clock.now() if clock is not None else datetime.now(UTC)
     notice = posted.to_notice(community=p.community, sender=getattr(p, "username", "admin"), sent=sent)
     changes = book.ingest(notice, community=p.community, source=f"ui:{p.account_id}")
+    rules = component(hub, "rules")
+    if rules is not None and hasattr(rules, "on_event"):
+        for change in changes:  # the rule packs react to notices (a gas outage -> dinner together)
+            rules.on_event(change)
     reached = sum(len(getattr(c, "households", ())) for c in changes)
     return ActionResult(True, f"Notice posted; {reached} households reached.")
 

@@ -44,7 +44,7 @@ async def test_admin_posts_a_notice_that_reaches_and_is_drawn_for_the_right_hous
     await expect(chen_row.locator("td").nth(2)).to_have_text("1")  # offline
     dead = admin.get_by_role("region", name="Dead letters")
     await expect(dead.get_by_role("row").filter(has_text=f"home/{chen}/plug/broken")).to_contain_text("not JSON")
-    await screenshot(admin, "admin")
+    await screenshot(admin, "admin-dead-letters")
 
     await admin.get_by_role("navigation", name="Views").get_by_role("link", name="Community").click()
     await expect(admin.get_by_role("heading", name="Post a notice")).to_be_visible()
@@ -62,7 +62,7 @@ async def test_admin_posts_a_notice_that_reaches_and_is_drawn_for_the_right_hous
     await expect(notices.get_by_role("heading", name="Planned gas supply interruption, 17:00-23:00")).to_be_visible()
     area_map = notices.get_by_role("img", name="Map of the affected areas: North of the mill")
     await expect(area_map.locator("polygon")).to_have_count(1)
-    await screenshot(admin, "community")
+    await screenshot(admin, "community-notice")
 
     # Ana's household sees it under "my area", Chen's does not; both see it in the community.
     async with httpx.AsyncClient(base_url=ui_hub.url) as http:

@@ -55,12 +55,6 @@ FRIDGE_LOW = Action(
                                        {"name": "eggs", "qty": 0, "unit": "pcs"}]})
 
 
-DINNER = Action(
-    kind="suggest", household="h-ana", rule_id="no-gas-dinner", pack="notices", key="no-gas-dinner:n-gas-1",
-    title="No gas for cooking tonight. Dinner together?", message="river-bistro has tables tonight.",
-    data={"kind": "gathering", "place": "river-bistro", "notice_id": "n-gas-1"})
-
-
 def calendar_of(page: Page) -> Any:
     return page.get_by_role("region", name="Calendar")
 
@@ -170,12 +164,38 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
     await expect(schedule.get_by_role("heading", name=re.compile(r"Sat 18:00–19:00 1 job"))).to_be_visible()
     await expect(feed.get_by_role("listitem")).to_have_count(0)
 
-    # 11:00: no gas tonight; the hub suggests dinner at river-bistro. Ana books a table for 3
-    # at 18:30 and invites Ben; the dinner clashes with the delivery, and she sees it live.
+    # 11:00: the gas outage notice, posted in the community view, reaches Ana's and Ben's
+    # streets, not Chen's; the rule pack suggests dinner together at river-bistro.
     story.hub.clock.set(at("11:00"))  # type: ignore[attr-defined]
-    offers.sink.submit([DINNER])
+    story.identity.create_admin("riverside-admin", "admin-password", community="riverside")
+    admin = await (await browser.new_context(viewport={"width": 1100, "height": 900})).new_page()
+    await log_in(admin, story.url, "riverside-admin", "admin-password")
+    await admin.goto(story.url + "/ui/community")
+    form = admin.get_by_role("region", name="Post a notice")
+    await form.get_by_label("Event").fill("Gas supply interruption")
+    await form.get_by_label("Headline").fill("Planned gas supply interruption, 17:00-23:00")
+    await form.get_by_label("Category").select_option("Infra")
+    await form.get_by_label("Severity").select_option("Moderate")
+    await form.get_by_label("From (UTC)").fill("2026-11-28T17:00")
+    await form.get_by_label("Until (UTC)").fill("2026-11-28T23:00")
+    await form.get_by_label("Area name").fill("Elm Street area")
+    await form.get_by_label("Area outline").fill("52.022,4.999; 52.025,4.999; 52.025,5.007; 52.022,5.007")
+    async with admin.expect_navigation():
+        await form.get_by_role("button", name="Post notice").click()
+    await _flash(admin, "Notice posted; 4 households reached.")  # Elm Street: Ana, Ben, Gus, Tom
+    [notice] = story.notices.active(community="riverside")
+    reached = story.notices.households_of(notice.id, "riverside")
+    assert {"h-ana", "h-ben"} <= reached
+    assert "h-chen" not in reached
+    await screenshot(admin, "community")
+
+    # Ana books a table for 3 at 18:30 and invites Ben; the dinner clashes with the delivery.
     dinner = suggestions.get_by_role("listitem").filter(has_text="No gas for cooking tonight. Dinner together?")
     await expect(dinner).to_have_count(1, timeout=10_000)
+    await expect(dinner).to_contain_text("Planned gas supply interruption, 17:00-23:00 (")
+    await ana.reload()
+    await expect(ana.get_by_role("region", name="Notices for my area").get_by_role(
+        "heading", name="Planned gas supply interruption, 17:00-23:00")).to_be_visible()
     await dinner.get_by_role("radio", name="Sat 18:30–20:30 · 12 seats free", exact=True).check()
     await dinner.get_by_role("spinbutton", name="Seats").fill("3")
     await dinner.get_by_role("textbox", name="Invite").fill("h-ben")
@@ -211,6 +231,30 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
     await screenshot(grocer, "provider")
     [request_row] = hub.db.query("SELECT state, starts_at FROM offers WHERE household = 'h-ana'")
     assert (request_row["state"], request_row["starts_at"]) == ("fulfilled", "2026-11-28T21:00:00Z")
+
+    # The community admin sees every household of Riverside and what the rules decided.
+    await admin.goto(story.url + "/ui/admin")
+    homes = admin.get_by_role("region", name="Households and devices")
+    await expect(homes.get_by_role("row")).to_have_count(1 + 20)
+    await expect(homes.get_by_role("row", name="Ana h-ana")).to_contain_text("fridge-plug")
+    traces = admin.get_by_role("region", name="Rule traces")
+    await expect(traces.get_by_role("row").filter(has_text="activity-ride")).to_have_count(2)
+    await expect(traces.get_by_role("row").filter(has_text="gas-outage-dinner").first).to_contain_text("fired")
+    await expect(traces.get_by_role("row").filter(has_text="activity-ride").first).to_contain_text("fired")
+    await screenshot(admin, "admin")
+
+    # The community view: the gatherings of the day and what was exchanged this week.
+    await admin.get_by_role("navigation", name="Views").get_by_role("link", name="Community").click()
+    gatherings = admin.get_by_role("region", name="Gatherings")
+    await expect(gatherings.get_by_role("listitem")).to_have_count(2)
+    await expect(gatherings.get_by_role("listitem").filter(has_text="Dinner at river-bistro")).to_contain_text(
+        "1 going, 2 places left")
+    week = admin.get_by_role("region", name="This week in riverside")
+    await expect(week).to_contain_text("deliveries fulfilled1")
+    await expect(week).to_contain_text("gatherings2")
+    await expect(admin.get_by_role("region", name="Active notices").get_by_role("img")).to_have_accessible_name(
+        "Map of the affected areas: Elm Street area")
+    await screenshot(admin, "community-gatherings")
 
 
 async def test_households_and_providers_see_only_their_own(story: UiHub, browser: Browser) -> None:
