@@ -500,6 +500,15 @@ def households_overview(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
     return out
 
 
+def household_places(hub: Any, p: PrincipalLike) -> list[tuple[float, float, str]]:
+    """Where the admin's community's households are (for the map); nothing for others."""
+    if p.role != ADMIN or not p.community:
+        return []
+    rows = hub.db.query("SELECT name, lat, lon FROM households WHERE community = ? AND lat IS NOT NULL"
+                        " AND lon IS NOT NULL ORDER BY id LIMIT 2000", (p.community,))
+    return [(float(r["lat"]), float(r["lon"]), str(r["name"])) for r in rows]
+
+
 def _community_households(hub: Any, p: PrincipalLike) -> set[str] | None:
     """Households an admin may see (None: every household, for an admin of no community)."""
     if not p.community:

@@ -168,7 +168,9 @@ async def community_view(request: Request) -> Response:
               "circles": (n.get("area") or {}).get("circles", [])} for n in notices]
     return page(
         request, "community.html", viewer=p, active="community",
-        notices=notices, area_svg=svg.area_map(notices, marker=_home_marker(hub, p), marker_label="home"),
+        notices=notices,
+        area_svg=svg.area_map(notices, marker=_home_marker(hub, p), marker_label="home",
+                              homes=data.household_places(hub, p)),
         areas_json=json.dumps(areas), gatherings=data.gatherings(hub, p),
         exchanged=data.exchanged_this_week(hub, p),
         has_notices=data.component(hub, "notices") is not None,

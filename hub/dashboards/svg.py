@@ -122,13 +122,14 @@ def _frame(points: Sequence[tuple[float, float]]) -> _Frame:
 
 
 def area_map(notices: Sequence[dict[str, Any]], *, marker: tuple[float, float] | None = None,
-             marker_label: str = "") -> str:
+             marker_label: str = "", homes: Sequence[tuple[float, float, str]] = ()) -> str:
     """Every notice's polygons and circles on a plain background, as an ``<svg role="img">``.
 
     Used when no map tile URL is configured (the demo has no internet). ``marker`` is the
-    viewer's own home, if known; nobody else's location is drawn.
+    viewer's own home, if known; ``homes`` are dots with a name, for an admin who may see
+    where the community's households are (the frame then shows the whole community).
     """
-    points: list[tuple[float, float]] = []
+    points: list[tuple[float, float]] = [(lat, lon) for lat, lon, _ in homes]
     for n in notices:
         area = n.get("area") or {}
         for ring in area.get("polygons", []):
@@ -159,6 +160,10 @@ def area_map(notices: Sequence[dict[str, Any]], *, marker: tuple[float, float] |
             x, y = f.xy(float(lat), float(lon))
             shapes.append(f'<circle class="{cls}" cx="{_fmt(x)}" cy="{_fmt(y)}" '
                           f'r="{_fmt(float(r) / 111.2 * f.scale)}"><title>{name}</title></circle>')
+    for lat, lon, name in homes:
+        x, y = f.xy(lat, lon)
+        shapes.append(f'<circle class="household" cx="{_fmt(x)}" cy="{_fmt(y)}" r="3">'
+                      f'<title>{escape(name)}</title></circle>')
     if marker is not None:
         x, y = f.xy(*marker)
         shapes.append(f'<g class="home"><circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="5"/>'
