@@ -9,7 +9,6 @@ rolled back). Nested ``tx()`` calls on one thread join the outer transaction.
 from __future__ import annotations
 
 import logging
-import queue
 import sqlite3
 import threading
 import uuid
@@ -65,12 +64,6 @@ class UnitOfWork:
         self.outbox = outbox
         self.clock = clock
         self._local = threading.local()
-        self._deferred: queue.SimpleQueue[
-            tuple[str, list[Callable[[], None]]] | threading.Event | None] = queue.SimpleQueue()
-        self._worker: threading.Thread | None = None
-        self._worker_lock = threading.Lock()
-        # Markers of a previous run belong to hooks that died with it.
-        db.execute("DELETE FROM offer_tx_marks")
 
     def now(self) -> str:
         """The current time as ISO 8601 UTC text."""
@@ -92,10 +85,9 @@ class UnitOfWork:
     def tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; after the outermost commit, notify the outbox and run hooks.
 
-        When the transaction joins one another component opened (the rules engine calls
-        the sink inside its own), the hooks wait for that transaction's commit: a marker
-        row written here proves it, and a worker thread runs them once the database is
-        free again; a rollback removes the marker and the hooks are dropped.
+        When the transaction joins one another component opened (the ingest batch, the
+        rules engine calling the sink inside its own), the hooks run when that outer
+        transaction commits (:meth:`Database.after_commit`) and are dropped if it rolls back.
         """
         depth, post = self._state()
         if depth:
@@ -107,76 +99,32 @@ class UnitOfWork:
                 self._local.depth = depth
             return
         self._local.depth = 1
-        token: str | None = None
         try:
             with self.db.transaction() as conn:
-                # Database.transaction() nests by depth: above 1, someone else's is open.
-                foreign = getattr(self.db, "_depth", 1) > 1
                 yield conn
-                if foreign and post:
-                    token = uuid.uuid4().hex
-                    conn.execute("INSERT INTO offer_tx_marks (token, created_at) VALUES (?, ?)",
-                                 (token, self.clock.timestamp()))
+                hooks = list(post)
+                post.clear()
+                outbox = self.outbox
+
+                def committed() -> None:
+                    outbox.notify()
+                    _run_hooks(hooks)
+
+                self.db.after_commit(committed)
         except BaseException:
             post.clear()
             raise
         finally:
             self._local.depth = 0
-        hooks = list(post)
-        post.clear()
-        self.outbox.notify()
-        if token is not None:
-            self._defer(token, hooks)
-            return
-        _run_hooks(hooks)
-
-    def _defer(self, token: str, hooks: list[Callable[[], None]]) -> None:
-        with self._worker_lock:
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._run_deferred,
-                                                name="offers-after-commit", daemon=True)
-                self._worker.start()
-            self._deferred.put((token, hooks))
-
-    def _run_deferred(self) -> None:
-        while True:
-            item = self._deferred.get()
-            if item is None:
-                return
-            if isinstance(item, threading.Event):
-                item.set()
-                continue
-            token, hooks = item
-            try:
-                # Blocks until the joined transaction has committed or rolled back.
-                with self.db.transaction() as conn:
-                    committed = conn.execute("DELETE FROM offer_tx_marks WHERE token = ?",
-                                             (token,)).rowcount == 1
-            except Exception:
-                logger.exception("cannot confirm a joined transaction; hooks dropped")
-                continue
-            if committed:
-                _run_hooks(hooks)
-            else:
-                logger.info("joined transaction rolled back: %d hooks dropped", len(hooks))
 
     def drain(self, timeout: float = 5.0) -> bool:
-        """Wait until deferred hooks queued so far have run (tests, shutdown)."""
-        with self._worker_lock:
-            if self._worker is None or not self._worker.is_alive():
-                return True
-            done = threading.Event()
-            self._deferred.put(done)
-        return done.wait(timeout)
+        """Hooks run on the committing thread: nothing is ever left waiting."""
+        del timeout
+        return True
 
     def close(self, timeout: float = 5.0) -> None:
-        """Run what is deferred, then stop the worker thread."""
-        with self._worker_lock:
-            worker, self._worker = self._worker, None
-            if worker is None:
-                return
-            self._deferred.put(None)
-        worker.join(timeout)
+        """Nothing to stop (kept for callers that close the unit of work)."""
+        del timeout
 
     @contextmanager
     def savepoint(self, conn: sqlite3.Connection, name: str = "sp") -> Iterator[None]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -51,6 +51,7 @@ class Database:
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
+        self._after_commit: list[Callable[[], None]] = []
         if synchronous not in {"NORMAL", "FULL"}:
             raise StorageError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
         for pragma in (
@@ -107,10 +108,34 @@ class Database:
                 yield self._conn
             except BaseException:
                 self._depth = 0
+                self._after_commit.clear()
                 self._conn.execute("ROLLBACK")
                 raise
             self._depth = 0
             self._conn.execute("COMMIT")
+            callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                logger.exception("after-commit callback failed")
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current outermost transaction commits (dropped on rollback).
+
+        Outside a transaction it runs at once. Callbacks run on the committing thread,
+        after the database lock is released.
+        """
+        with self._lock:
+            if self._depth:
+                self._after_commit.append(callback)
+                return
+        callback()
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while this thread's code is inside :meth:`transaction`."""
+        return self._depth > 0
 
     def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Run a read query and return all rows."""
