@@ -61,15 +61,17 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     token = session.token_of(request)
     hub = request.app.state.hub
     context.setdefault("viewer", None)
+    # An htmx refresh of one section must not eat the message meant for the next full page.
+    partial = bool(request.headers.get("hx-request"))
     body = _ENV.get_template(template).render(
         request=request,
         csrf=session.csrf_for(token) if token else "",
-        flash=session.take_flash(request),
+        flash=None if partial else session.take_flash(request),
         tile_url=getattr(hub.settings, "map_tile_url", None),
         **context,
     )
     response = HTMLResponse(body, status_code=status_code)
-    if request.cookies.get(session.FLASH_COOKIE):
+    if request.cookies.get(session.FLASH_COOKIE) and not partial:
         response.delete_cookie(session.FLASH_COOKIE, path="/")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
