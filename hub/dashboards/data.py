@@ -152,7 +152,14 @@ def devices(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
     """The household's devices with their latest values (households only)."""
     if p.role != HOUSEHOLD or not p.household:
         return []
-    return [d.marshal() for d in hub.twin.devices(p.household)]
+    out = []
+    for twin in hub.twin.devices(p.household):
+        d = twin.marshal()
+        # A one-relay plug reports everything on channel "0": naming it adds nothing.
+        channels = {m["channel"] for m in d["metrics"] if m["metric"] != "stock"}
+        d["show_channels"] = len(channels) > 1
+        out.append(d)
+    return out
 
 
 def pantry(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
@@ -212,7 +219,7 @@ def device_charts(hub: Any, p: PrincipalLike, device: dict[str, Any]) -> list[di
         values = [_finite(getattr(pt, "value", None)) for pt in points]
         labels = [_label(pt) for pt in points]
         if any(v is not None for v in values):
-            suffix = f" ({m['channel']})" if m["channel"] else ""
+            suffix = f" ({m['channel']})" if m["channel"] and device.get("show_channels", True) else ""
             out.append({"title": title + suffix, "unit": unit, "kind": kind, "values": values,
                         "labels": labels})
     return out
