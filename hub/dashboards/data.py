@@ -12,6 +12,7 @@ place.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import AsyncIterator, Iterable
@@ -105,7 +106,24 @@ def principal_from_token(hub: Any, token: str) -> PrincipalLike | None:
         principal: PrincipalLike | None = check(token)
     except Exception:  # an unknown, expired or revoked token: not logged in
         return None
+    if principal is not None and principal.role == ADMIN and not principal.community:
+        principal = _only_community(hub, principal)
     return principal
+
+
+def _only_community(hub: Any, p: PrincipalLike) -> PrincipalLike:
+    """An admin of no particular community, on a hub with exactly one, administers that one.
+
+    This narrows what the admin sees (never widens it), and lets the community views work
+    for an admin provisioned without a community.
+    """
+    rows = hub.db.query("SELECT id FROM communities ORDER BY id LIMIT 2")
+    if len(rows) != 1:
+        return p
+    if dataclasses.is_dataclass(p) and not isinstance(p, type):
+        scoped: PrincipalLike = dataclasses.replace(p, community=rows[0]["id"])
+        return scoped
+    return p
 
 
 def logout(hub: Any, token: str) -> None:

@@ -134,3 +134,23 @@ async def test_with_a_tile_url_the_area_is_drawn_by_the_vendored_leaflet(
         assert outside == []  # nothing fetched from anywhere but the hub
         assert errors == []
         await page.close()
+
+
+async def test_an_admin_of_no_community_on_a_one_community_hub_administers_that_one(
+    ui_hub: UiHub, topic_prefix: str
+) -> None:
+    ui_hub.household(f"{topic_prefix}-ana", "ana-password")
+    ui_hub.identity.create_admin("hub-operator", "operator-password")
+    async with httpx.AsyncClient(base_url=ui_hub.url) as http:
+        login = await http.post("/ui/login", data={"username": "hub-operator", "password": "operator-password"})
+        assert login.headers["location"] == "/ui/admin"
+        community = await http.get("/ui/community")
+        assert community.status_code == 200
+        assert '<h1>Community <span class="sub">riverside</span></h1>' in community.text
+        assert "Post a notice" in community.text
+    ui_hub.identity.create_household(f"{topic_prefix}-far", "hillside", "Far", password="far-password")
+    async with httpx.AsyncClient(base_url=ui_hub.url) as http:
+        await http.post("/ui/login", data={"username": "hub-operator", "password": "operator-password"})
+        community = await http.get("/ui/community")
+        # Two communities now: nothing to narrow to, so no community view to post from.
+        assert "Post a notice" not in community.text

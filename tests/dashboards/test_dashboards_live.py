@@ -121,3 +121,31 @@ async def test_the_stream_is_refused_without_a_session_and_scoped_with_one(
         assert b'"lamp|power|":[7,"W"]' in first
         assert b"secret" not in first
 
+
+
+async def test_keyboard_only_login_and_landmarks(ui_hub: UiHub, browser: Browser, household: str) -> None:
+    ui_hub.household(household, "kbd-password")
+    page = await browser.new_page(viewport={"width": 390, "height": 800})
+    await page.goto(ui_hub.url + "/ui/login")
+    await expect(page.get_by_label("Username")).to_be_focused()
+    await page.keyboard.type(household)
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Password")).to_be_focused()
+    await page.keyboard.type("kbd-password")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert page.url.endswith("/ui/household")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("main")).to_be_focused()
+    await expect(page.get_by_role("banner")).to_have_count(1)
+    await expect(page.get_by_role("navigation", name="Views")).to_have_count(1)
+    await expect(page.get_by_role("main")).to_have_count(1)
+    await expect(page.get_by_role("contentinfo")).to_have_count(1)
+    for name in ("Devices", "Pantry", "Suggestions", "Calendar", "Gatherings and invitations",
+                 "Notices for my area", "What I share"):
+        await expect(page.get_by_role("region", name=name, exact=True)).to_have_count(1)
+    # Nothing wider than a phone's screen.
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.close()
