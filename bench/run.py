@@ -55,7 +55,10 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 
 
 def pinned(core: int, argv: list[str]) -> list[str]:
-    return ["taskset", "-c", str(core), *argv] if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1 else argv  # type: ignore[operator]
+    """``argv`` pinned to one core, when the machine has several and taskset exists."""
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        return ["taskset", "-c", str(core), *argv]
+    return argv
 
 
 def cpu_seconds(pid: int) -> float:
@@ -100,7 +103,8 @@ def start_peer(name: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
         argv = [str(Path(sys.executable).parent / "hub"), "--log-level", "WARNING", "run", "--bench"]
         env = dict(os.environ, HUB_MQTT_URL=f"mqtt://127.0.0.1:{port}", HUB_DATA_DIR=str(workdir / "hub"),
                    HUB_API_PORT=str(free_port()), HUB_MQTT_CLIENT_ID=f"bench-hub-{os.getpid()}")
-    proc = subprocess.Popen(pinned(1, argv), env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / f"{name}.log", "wb"))
+    with open(workdir / f"{name}.log", "wb") as log:
+        proc = subprocess.Popen(pinned(1, argv), env=env, stdout=subprocess.DEVNULL, stderr=log)
     probe_offer(port)
     return proc
 

@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1", description="HTTP API bind address.")
     api_port: int = Field(default=8080, ge=0, le=65535, description="HTTP API port (0: a free one).")
     secret_key: SecretStr = Field(default=SecretStr(""), description="Signs login tokens. Required outside the demo.")
-    admin_password: SecretStr = Field(default=SecretStr(""), description="Initial admin password (first start only).")
+    admin_username: str = Field(default="community-admin", description="The first community admin's login.")
+    admin_password: SecretStr = Field(
+        default=SecretStr(""), description="Creates that admin on the first start (unset: no admin is created)."
+    )
     devices_dir: Path = Field(default=REPO_ROOT / "devices", description="Device profiles.")
     rules_dir: Path = Field(default=REPO_ROOT / "rules", description="Rule packs.")
     rule_packs: list[str] = Field(default_factory=list, description="Pack files to load (default: all in rules_dir).")
@@ -47,6 +50,9 @@ class Settings(BaseSettings):
     dead_letters_max: int = Field(default=10000, ge=100, description="Dead letters kept (oldest dropped).")
     history_raw_days: int = Field(default=7, ge=1, description="Raw telemetry kept this many days.")
     history_agg_days: int = Field(default=365, ge=1, description="5-minute aggregates kept this many days.")
+    history_min_interval_s: float = Field(
+        default=10.0, ge=0, description="History keeps one numeric sample per device per interval (0: all)."
+    )
     history_bucket_s: int = Field(default=300, ge=10, description="Aggregate bucket of the history, seconds.")
     influx_url: str | None = Field(default=None, description="Also write readings to this InfluxDB.")
     influx_token: SecretStr = Field(default=SecretStr(""), description="InfluxDB token (2.x) or user:password (1.x).")
@@ -56,7 +62,9 @@ class Settings(BaseSettings):
     influx_max_buffer: int = Field(default=50000, ge=100, description="Points held while InfluxDB is down.")
     broker_admin_username: str | None = Field(default=None, description="Dynamic-security admin of an external broker.")
     broker_admin_password: SecretStr = Field(default=SecretStr(""), description="Its password.")
-    feeds: list[str] = Field(default_factory=list, description="CAP/outage feed URLs to poll, as community=url.")
+    feeds: list[str] = Field(
+        default_factory=list, description='Feeds to poll, JSON list of "community=url" (CAP, Atom/RSS, outage JSON).'
+    )
     map_tile_url: str | None = Field(default=None, description="Leaflet tile URL; unset: plain background.")
     timer_max_sleep_s: float = Field(default=60.0, gt=0, description="Longest sleep of the rule timers.")
     demo: bool = Field(default=False, description="Demo mode: allows the demo secret.")
@@ -70,6 +78,15 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
             raise ValueError("HUB_MQTT_URL must look like mqtt://[user:pass@]host[:port]")
+        return value
+
+    @field_validator("feeds")
+    @classmethod
+    def _check_feeds(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            community, _, url = entry.partition("=")
+            if not community or not url.startswith(("http://", "https://")):
+                raise ValueError(f"feed {entry!r} must look like community=https://...")
         return value
 
     @model_validator(mode="after")

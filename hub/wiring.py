@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ def build(hub: Hub) -> dict[str, Any]:
     from hub.telemetry import build_history
 
     settings = hub.settings
-    hub.every(2.0, hub.twin.flush)
+    hub.every(5.0, hub.twin.flush)
     components: dict[str, Any] = {"tasks": [], "closers": [], "extra_subscriptions": []}
 
     # Identity first: everything else asks it who may see what. Its broker admin is
@@ -64,6 +65,8 @@ def build(hub: Hub) -> dict[str, Any]:
     components["notices"] = hub.notices
     hub.add_router(notices_api.router)
     hub.every(60.0, lambda: _expire_notices(hub))
+    if settings.feeds:
+        components["tasks"].append(("notice-feeds", lambda: _poll_feeds(hub)))
     intake = NoticeIntake(hub.notices, lambda publisher, community: notice_publisher_allowed(hub, publisher, community))
     components["notice_intake"] = intake
     components["extra_subscriptions"].append((INTAKE_FILTER, 1))
@@ -92,6 +95,10 @@ def build(hub: Hub) -> dict[str, Any]:
 
     normalizer = Normalizer(settings.devices_dir)
     components["normalizer"] = normalizer
+    # Availability: LWT and availability topics (readings of metric "online") and silence
+    # past a profile's expiry both reach the rules as DeviceAvailability events.
+    hub.twin.on_availability(rules.on_event)
+    hub.every(5.0, lambda: hub.twin.expire(time.time(), normalizer.expiry_for))
     components["ports"] = PipelinePorts(
         normalizer=normalizer,
         rules=rules,
@@ -202,10 +209,23 @@ def connect(hub: Hub) -> None:
             host, port, hub.settings.broker_admin_username, hub.settings.broker_admin_password.get_secret_value()
         ).connect()
     else:
+        _first_admin(hub)
         return
     hub.identity.dynsec = dynsec
     SessionPurger(dynsec).hook(hub.identity.consent)
+    _first_admin(hub)
     hub.components["closers"].append(("dynsec", dynsec.close))
+
+
+def _first_admin(hub: Hub) -> None:
+    """Create the community admin of ``HUB_ADMIN_PASSWORD`` on the first start."""
+    password = hub.settings.admin_password.get_secret_value()
+    if not password:
+        return
+    exists = hub.db.query_one("SELECT 1 FROM accounts WHERE role = 'admin' LIMIT 1")
+    if exists is None:
+        hub.identity.create_admin(hub.settings.admin_username, password)
+        logger.info("created the community admin %s", hub.settings.admin_username)
 
 
 def make_broker(hub: Hub) -> BrokerSupervisor:
@@ -235,6 +255,26 @@ def make_broker(hub: Hub) -> BrokerSupervisor:
                              dynsec_file=dynsec_file)
 
     return BrokerSupervisor(render, data, port=hub.settings.broker_port, executable=hub.settings.mosquitto_bin)
+
+
+async def _poll_feeds(hub: Hub) -> None:
+    """Poll the configured notice feeds until cancelled; their changes reach the rules."""
+    from hub.notices.feeds import FeedConfig, FeedPoller
+
+    feeds = [FeedConfig(url=url, community=community)
+             for community, _, url in (entry.partition("=") for entry in hub.settings.feeds)]
+
+    def changed(changes: list[Any]) -> None:
+        for change in changes:
+            hub.rules.on_event(change)
+
+    poller = FeedPoller(hub.notices, feeds, clock=hub.clock, on_changes=changed)
+    hub.components["feeds"] = poller
+    poller.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await poller.stop()
 
 
 def notice_publisher_allowed(hub: Hub, publisher: str, community: str) -> bool:

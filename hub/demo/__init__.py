@@ -15,7 +15,7 @@ import json
 import logging
 import shutil
 import threading
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +27,16 @@ logger = logging.getLogger(__name__)
 
 DEMO_DIR = Path("var/demo")
 SPEED = 60.0
-ADMIN_USER = "admin"
+ADMIN_USER = "riverside-admin"
 
 
 def story_day(today: datetime) -> datetime:
-    """The Saturday of the story: the next Saturday from ``today`` (today if it is one)."""
-    days = (5 - today.weekday()) % 7
-    day = (today + timedelta(days=days)).date()
-    return datetime.combine(day, time(7, 0), UTC)
+    """07:00 UTC of today: the story's "Saturday" is played on today's date.
+
+    A later date would put the devices' own timestamps days ahead of the wall clock, and
+    the adapters rightly refuse readings from more than a day in the future.
+    """
+    return datetime.combine(today.date(), time(7, 0), UTC)
 
 
 def run_demo(*, port: int = 8080, households: int = 20, fresh: bool = True) -> int:

@@ -9,7 +9,6 @@ exception, except a timestamp in the future which is refused outright.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from datetime import UTC, datetime
@@ -27,6 +26,10 @@ MAX_FUTURE_S = 86_400.0
 
 MIN_EPOCH_S = 946_684_800.0
 """2000-01-01T00:00:00Z: older source timestamps mean an unset clock and are dropped."""
+
+MAX_MAGNITUDE = 1e15
+"""Largest magnitude a reading may have: beyond it no meter or sensor is telling the truth,
+and unit conversions (x1000) must never overflow to infinity."""
 
 MAX_STR = 256
 """Longest string value kept in a reading."""
@@ -49,18 +52,19 @@ def to_bool(value: Any) -> bool | None:
 
 
 def to_num(value: Any) -> float | int | None:
-    """A finite number from a JSON number or a numeric string (dsmr-reader sends strings)."""
+    """A plausible finite number from a JSON number or a numeric string (dsmr-reader sends
+    strings); None for anything else, including magnitudes beyond :data:`MAX_MAGNITUDE`."""
     t = type(value)
     if t is int:
-        return value if -(2**53) <= value <= 2**53 else None
+        return value if -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE else None
     if t is float:
-        return value if math.isfinite(value) else None
+        return value if -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE else None  # NaN fails too
     if t is str and 0 < len(value) <= 32:
         try:
             f = float(value)
         except ValueError:
             return None
-        return f if math.isfinite(f) else None
+        return f if -MAX_MAGNITUDE <= f <= MAX_MAGNITUDE else None
     return None
 
 

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 HOUSEHOLD_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
 MAX_TOPIC = 512
+MAX_ROUTES = 100_000
+"""Topics remembered as belonging to a profile (cleared, not grown, when full)."""
 SOURCES = ("smartthings", "homeconnect", "grocy")
 
 # Errors an adapter can hit on a payload shaped unlike anything it expects. They become a
@@ -68,6 +70,7 @@ class Normalizer:
     def __init__(self, profiles_dir: Path | None = None) -> None:
         self.profiles: list[Profile] = load_profiles(profiles_dir) if profiles_dir else []
         self._households: dict[str | None, Household] = {}
+        self._routes: dict[str, tuple[Profile, str]] = {}
         self._first: dict[str, Handler] = {
             "zigbee2mqtt": _z2m.handle,
             "tele": _tasmota.handle,
@@ -122,8 +125,13 @@ class Normalizer:
         h = self._households.get(household)
         if h is None:
             h = self._household(household)
-        parts = topic.split("/")
         try:
+            # Profile devices (the bench fridge) publish on the same few topics again and
+            # again: remember which profile and device a topic is, skip split and matching.
+            routed = self._routes.get(topic)
+            if routed is not None:
+                return routed[0].read(h, routed[1], topic, payload)
+            parts = topic.split("/")
             handler = self._first.get(parts[0])
             if handler is not None:
                 return handler(h, parts, topic, payload)
@@ -132,6 +140,9 @@ class Normalizer:
                 for profile, i in found:
                     device = profile.patterns[i].device(parts)
                     if device is not None:
+                        if len(self._routes) >= MAX_ROUTES:
+                            self._routes.clear()
+                        self._routes[topic] = (profile, device)
                         return profile.read(h, device, topic, payload)
             return self._fallback(h, parts, topic, payload)
         except PayloadRejected as exc:

@@ -38,7 +38,7 @@ from hub.errors import ConfigError, PayloadRejected
 from hub.events import Normalized, Reading
 
 from ._context import Household, bounded_set
-from ._convert import UNIT_CONVERSIONS, iso_from_epoch, iso_from_string, to_bool
+from ._convert import MAX_MAGNITUDE, UNIT_CONVERSIONS, iso_from_epoch, iso_from_string, to_bool
 from ._payload import MAX_DEPTH, loads
 from ._reading import normalized, reading
 
@@ -195,6 +195,8 @@ def _converter(spec: ReadingSpec) -> tuple[Callable[[Any, str], Any], str | None
         t = type(v)
         if t is not float and t is not int:
             raise PayloadRejected(f"{path} is not a number", topic=topic)
+        if not -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE:
+            raise PayloadRejected(f"{path} is out of range", topic=topic)
         if scale is not None:
             v = round(v * scale, 9)
         return fn(v) if fn is not None else v
@@ -259,8 +261,8 @@ def _compile_reading(spec: ReadingSpec) -> Emit:
                 if v is None:
                     continue
                 t = type(v)
-                if t is not float and t is not int:
-                    raise PayloadRejected(f"{map_path} is not a number", topic=topic)
+                if (t is not float and t is not int) or not -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE:
+                    raise PayloadRejected(f"{map_path} is not a number in range", topic=topic)
                 if len(key) > 64:
                     raise PayloadRejected(f"{map_path}: key longer than 64 characters",
                                           topic=topic)

@@ -90,6 +90,8 @@ def _state(h: Household, device: str, payload: bytes, topic: str) -> Normalized:
             num = to_num(value) if type(value) is not str else None
             if num is None or (bogus_climate and key in ("temperature", "humidity")):
                 continue
+            if key == "illuminance" and "illuminance_lux" in obj:
+                continue  # older z2m: raw sensor value beside the lux one
             metric, unit = spec
             declared = units.get(key) if units else None
             if key == "voltage" and (declared == "mV" or (declared is None and battery_device)):

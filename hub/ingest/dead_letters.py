@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections import Counter
 from typing import Any
 
 from hub.storage.database import Database
@@ -31,15 +32,17 @@ class DeadLetters:
         self._last_logged: dict[str, float] = {}
         self._since_trim = 0
         self.total = 0
+        self.by_kind: Counter[str] = Counter()
 
     def add(self, household: str | None, topic: str, reason: str, payload: bytes) -> None:
         """Record one rejected message (written at the next :meth:`write`)."""
         now = time.time()
         self._pending.append((now, household, topic[:512], reason[:300], payload[:PAYLOAD_KEEP]))
         self.total += 1
+        self.by_kind[reason_kind(reason)] += 1
         if len(self._pending) > 10 * self._max_rows:
             del self._pending[: len(self._pending) - self._max_rows]
-        key = topic.rsplit("/", 1)[0] if "/" in topic else topic
+        key = topic  # one device topic: one log line a minute at most
         last = self._last_logged.get(key, 0.0)
         if now - last >= LOG_EVERY_S:
             if len(self._last_logged) > 10000:
@@ -84,3 +87,16 @@ class DeadLetters:
             }
             for r in rows
         ]
+
+
+_KINDS = ("malformed json", "unknown topic", "crc", "nested", "utf-8", "future", "limit", "over 256",
+          "not a number", "not a boolean", "household", "no handler", "rate")
+
+
+def reason_kind(reason: str) -> str:
+    """A low-cardinality label for a reason, for metrics (``malformed JSON: line 1`` -> ``malformed_json``)."""
+    text = reason.lower()[:80]
+    for word in _KINDS:
+        if word in text:
+            return word.replace(" ", "_").replace("-", "")
+    return "other"

@@ -93,6 +93,7 @@ class Pipeline:
         dead_letters: DeadLetters,
         ack: Callable[[Sequence[InboundMessage]], None],
         device_rate_limit: int = 50,
+        history_min_interval_s: float = 10.0,
     ) -> None:
         self._db = db
         self._outbox = outbox
@@ -102,6 +103,12 @@ class Pipeline:
         self.dead_letters = dead_letters
         self._ack = ack
         self._limiter = RateLimiter(device_rate_limit)
+        # History keeps at most one sample per device per interval (state changes such as
+        # a door opening always pass): a meter reporting every second does not need every
+        # raw point kept, and at tens of thousands of messages a second it could not be.
+        self._history_interval = history_min_interval_s
+        self._history_last: dict[tuple[str, str], tuple[float, tuple[object, ...]]] = {}
+        self.history_skipped = 0
         self.processed = 0
 
     def handle_batch(self, messages: Sequence[InboundMessage]) -> None:
@@ -168,7 +175,7 @@ class Pipeline:
             readings_count += len(readings)
             twin.update(household, readings, now)
             if history is not None:
-                history.write(household, readings, now)
+                self._sample_history(history, household, readings, now)
             if rules is not None:
                 try:
                     rules.on_readings(household, readings, replay=message.retain)
@@ -180,6 +187,17 @@ class Pipeline:
         self._metrics.readings.inc(readings_count)
         self._metrics.batches.inc()
         self._metrics.dead_letters.inc(dead.total - dead_before)
+
+    def _sample_history(self, history: HistoryPort, household: str, readings: Sequence[Reading], now: float) -> None:
+        """Write at most one sample per device per interval, and every change of a state."""
+        key = (household, readings[0].device)
+        last = self._history_last.get(key)
+        states = _states(readings)
+        if last is None or now - last[0] >= self._history_interval or states != last[1]:
+            self._history_last[key] = (now, states)
+            history.write(household, readings, now)
+        else:
+            self.history_skipped += 1
 
     def _commit(self, commands: list[tuple[CommandHandler, str, InboundMessage]]) -> None:
         sink = self._ports.sink
@@ -208,6 +226,11 @@ class Pipeline:
             if topic.startswith(prefix):
                 return handler, topic[len(prefix):]
         return None
+
+
+def _states(readings: Sequence[Reading]) -> tuple[object, ...]:
+    """The state values (bools and texts) of a message, whose every change history keeps."""
+    return tuple(r.value for r in readings if type(r.value) is bool or type(r.value) is str)
 
 
 def _valid_household(household: str) -> bool:

@@ -120,6 +120,7 @@ class OffersSink:
             offers.append((oid, kind, a.household, canonical.decode(), now, now))
             messages.append((oid, topic, payload, created, oid))
         # Outbox first, guarded by "no such offer yet", so a replay publishes nothing.
+        self._ctx.uow.outbox.added()
         conn.executemany(
             "INSERT INTO outbox (id, topic, payload, qos, retain, created_at)"
             " SELECT ?, ?, ?, 1, 0, ? WHERE NOT EXISTS (SELECT 1 FROM offers WHERE id = ?)"

@@ -82,7 +82,8 @@ class Twin:
     def __init__(self, db: Database | None = None) -> None:
         self._db = db
         self._devices: dict[tuple[str, str], DeviceTwin] = {}
-        self._dirty_values: set[tuple[str, str, MetricKey]] = set()
+        # Devices whose values changed since the last flush (all their values are written).
+        self._dirty_values: set[tuple[str, str]] = set()
         self._dirty_devices: set[tuple[str, str]] = set()
         self._listeners: list[Callable[[DeviceAvailability], None]] = []
         if db is not None:
@@ -110,21 +111,21 @@ class Twin:
     def update(self, household: str, readings: Sequence[Reading], now: float) -> None:
         """Record readings received at ``now`` (epoch seconds)."""
         devices = self._devices
-        dirty = self._dirty_values
+        twin: DeviceTwin | None = None
         for r in readings:
-            key = (household, r.device)
-            twin = devices.get(key)
-            if twin is None:
-                twin = devices[key] = DeviceTwin(household, r.device, now, now)
-                self._dirty_devices.add(key)
-            twin.last_seen = now
+            if twin is None or twin.device != r.device:
+                key = (household, r.device)
+                twin = devices.get(key)
+                if twin is None:
+                    twin = devices[key] = DeviceTwin(household, r.device, now, now)
+                    self._dirty_devices.add(key)
+                twin.last_seen = now
+                self._dirty_values.add(key)
             if r.metric == "online":
                 self._set_online(twin, bool(r.value), "reported", now)
                 continue
-            mkey = (r.metric, r.channel or "")
-            twin.metrics[mkey] = (r.value, r.unit, r.ts, now)
-            dirty.add((household, r.device, mkey))
-            if twin.online is not True and twin.online is not None:
+            twin.metrics[(r.metric, r.channel or "")] = (r.value, r.unit, r.ts, now)
+            if twin.online is False:
                 self._set_online(twin, True, "message", now)
 
     def register(self, household: str, registrations: Iterable[Registration], now: float) -> None:
@@ -173,10 +174,10 @@ class Twin:
         values, devices = self._dirty_values, self._dirty_devices
         self._dirty_values, self._dirty_devices = set(), set()
         value_rows = []
-        for household, device, (metric, channel) in values:
+        for household, device in values:
             twin = self._devices[(household, device)]
-            value, unit, ts, at = twin.metrics[(metric, channel)]
-            value_rows.append((household, device, metric, channel, json.dumps(value), unit, ts, at))
+            for (metric, channel), (value, unit, ts, at) in twin.metrics.items():
+                value_rows.append((household, device, metric, channel, json.dumps(value), unit, ts, at))
         device_rows = []
         for key in devices:
             t = self._devices[key]

@@ -45,13 +45,17 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._listeners: list[Callable[[], None]] = []
+        self._added = False
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after :meth:`notify` (the relay wakes up on it)."""
         self._listeners.append(listener)
 
     def notify(self) -> None:
-        """Tell the relay that new messages were committed."""
+        """Tell the relay that new messages were committed (no-op when none were added)."""
+        if not self._added:
+            return
+        self._added = False
         for listener in self._listeners:
             listener()
 
@@ -77,12 +81,17 @@ class Outbox:
         else:
             mid = message_id or new_message_id()
             body = payload
+        self._added = True
         conn.execute(
             "INSERT INTO outbox (id, topic, payload, qos, retain, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (mid, topic, body, qos, int(retain), time.time()),
         )
         return mid
+
+    def added(self) -> None:
+        """Record that the caller wrote outbox rows itself (bulk inserts), so notify() relays."""
+        self._added = True
 
     def pending(self, limit: int = 500, *, after_seq: int = 0) -> list[OutboxMessage]:
         """Messages committed but not yet acknowledged by the broker, in commit order.

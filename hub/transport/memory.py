@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from hub.transport.base import AckHandler, BatchHandler, InboundMessage, Transport, TransportStats
@@ -18,6 +19,7 @@ class MemoryTransport(Transport):
         self._on_published: list[AckHandler] = []
         self._connected = False
         self.subscriptions: list[tuple[str, int]] = []
+        self._pending_acks: list[str] = []
 
     async def start(self, on_batch: BatchHandler, subscriptions: Sequence[tuple[str, int]]) -> None:
         self._on_batch = on_batch
@@ -34,9 +36,20 @@ class MemoryTransport(Transport):
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False, token: str = "") -> None:
         self.published.append((topic, payload, qos, retain))
         self.stats.published += 1
-        if token:
-            for handler in self._on_published:
-                handler([token])
+        if not token:
+            return
+        # Acknowledge in bursts on the next loop turn, as the paho adapter does.
+        self._pending_acks.append(token)
+        if len(self._pending_acks) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self._flush_acks)
+            except RuntimeError:
+                self._flush_acks()
+
+    def _flush_acks(self) -> None:
+        tokens, self._pending_acks = self._pending_acks, []
+        for handler in self._on_published:
+            handler(tokens)
 
     def on_published(self, handler: AckHandler) -> None:
         self._on_published.append(handler)

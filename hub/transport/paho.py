@@ -54,6 +54,7 @@ class PahoTransport(Transport):
         queue_max: inbound messages held before the overflow rule applies.
         batch_max: messages handed to the hub per call.
         clean_start: start without the previous session (tools and tests).
+        linger_s: how long to let a batch fill after its first message (latency it adds).
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class PahoTransport(Transport):
         clean_start: bool = False,
         keepalive: int = 30,
         connect_wait_s: float = 10.0,
+        linger_s: float = 0.002,
     ) -> None:
         self.stats = TransportStats()
         self._host, self._port = host, port
@@ -92,6 +94,7 @@ class PahoTransport(Transport):
         self._on_batch: BatchHandler | None = None
         self._keepalive = keepalive
         self._connect_wait_s = connect_wait_s
+        self._linger_s = linger_s
         self._clean_start = clean_start
         self._session_expiry_s = session_expiry_s
         self.on_connect_callbacks: list[object] = []
@@ -231,7 +234,7 @@ class PahoTransport(Transport):
             self._wake_pending = True
             loop = self._loop
             if loop is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(self._drain)
+                loop.call_soon_threadsafe(self._linger)
 
     def _on_publish(
         self, _c: mqtt.Client, _u: object, mid: int, _reason: ReasonCode, _p: object
@@ -255,6 +258,14 @@ class PahoTransport(Transport):
                 loop.call_soon_threadsafe(self._drain_acks)
 
     # -- event-loop side ----------------------------------------------------------------
+
+    def _linger(self) -> None:
+        # Wait a moment after the first message of a burst, so that the batch fills: every
+        # batch costs a transaction and a relay pass, whatever its size.
+        if self._linger_s > 0 and len(self._queue) < self._batch_max:
+            asyncio.get_running_loop().call_later(self._linger_s, self._drain)
+        else:
+            self._drain()
 
     def _drain(self) -> None:
         self._wake_pending = False

@@ -448,3 +448,9 @@ def test_homeassistant_entities_sharing_availability(normalizer: Normalizer) -> 
     normalizer.normalize("homeassistant/sensor/P1_Power/config", b"")  # one entity removed
     (r,) = normalizer.normalize("plug/avail", b"Online").readings  # the other still declares it
     assert (r.device, r.value) == ("P1", True)
+
+
+def test_z2m_old_illuminance_pair(normalizer: Normalizer) -> None:
+    payload = b'{"illuminance": 16987, "illuminance_lux": 50}'
+    got = table(normalizer.normalize("zigbee2mqtt/lux", payload))
+    assert got == {("lux", "illuminance", None): (50, "lx", None)}

@@ -67,6 +67,8 @@ def _check(result: object) -> None:
     for r in result.readings:
         assert isinstance(r, Reading)
         assert type(r.value) in (int, float, bool, str)
+        if type(r.value) is float:
+            assert abs(r.value) <= 1e18  # finite and plausible after any unit conversion
         assert r.ts is None or r.ts.endswith("Z")
 
 
@@ -151,7 +153,7 @@ def _structured(norm: Normalizer, topic: str, value: Any) -> None:
 
 
 def _fuzz_settings(n: int) -> settings:
-    return settings(max_examples=n, deadline=None, database=None,
+    return settings(max_examples=n, deadline=None, database=None, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -206,3 +208,12 @@ def test_fuzz_mutated_real_payloads_slow(norm: Normalizer, seed: tuple[str, byte
     insert = data.draw(st.binary(max_size=8))
     cut = data.draw(st.integers(min_value=0, max_value=4))
     _feed(norm, topic, payload[:pos] + insert + payload[pos + cut :])
+
+
+@pytest.mark.parametrize("payload", [b'{"power": 1e306}', b'{"power": -1e16, "energy": 5e20}'])
+def test_implausible_magnitudes_are_not_readings(norm: Normalizer, payload: bytes) -> None:
+    assert norm.normalize("zigbee2mqtt/plug", payload).readings == ()
+    with pytest.raises(PayloadRejected, match="out of range"):
+        norm.normalize("fridge-1/telemetry", b'{"temp_c": 1e300}')
+    with pytest.raises(PayloadRejected, match="in range"):
+        norm.normalize("fridge-1/telemetry", b'{"items": {"milk": {"qty": 1e300}}}')

@@ -74,3 +74,60 @@ async def test_readiness_fails_when_the_broker_is_unreachable(tmp_path: Path) ->
     await asyncio.wait_for(task, 6)
     assert response.status_code == 503
     assert response.json()["checks"]["broker"] is False
+
+
+async def test_first_admin_and_notice_feeds_come_from_settings(broker: Broker, tmp_path: Path) -> None:
+    """HUB_ADMIN_PASSWORD creates the admin; HUB_FEEDS feeds notices into the notice book."""
+    import http.server
+    import threading
+
+    cap = b"""<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>feed-test-1</identifier><sender>ops@gas.example</sender>
+  <sent>2026-11-28T11:00:00+01:00</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+  <info><language>en</language><category>Infra</category><event>Gas supply interruption</event>
+    <urgency>Expected</urgency><severity>Moderate</severity><certainty>Likely</certainty>
+    <onset>2099-11-28T17:00:00+01:00</onset><expires>2099-11-28T23:00:00+01:00</expires>
+    <headline>Planned gas supply interruption</headline><area><areaDesc>Riverside</areaDesc></area></info>
+</alert>"""
+
+    class Feed(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/cap+xml")
+            self.end_headers()
+            self.wfile.write(cap)
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    serving = threading.Thread(target=server.serve_forever, name="feed-server")
+    serving.start()
+    settings = Settings(
+        mqtt_url=f"mqtt://127.0.0.1:{broker.port}", mqtt_client_id=f"feeds-{tmp_path.name}", data_dir=tmp_path,
+        api_port=0, secret_key="s" * 32, admin_password="first-admin-password",
+        feeds=[f"riverside=http://127.0.0.1:{server.server_address[1]}/alert.xml"],
+    )
+    hub = Hub(settings, ports=PipelinePorts(normalizer=JsonPowerAdapter()))
+    stop = asyncio.Event()
+    task = asyncio.create_task(hub.run(stop))
+    try:
+        await asyncio.wait_for(hub.ready.wait(), 10)
+        await wait_until(lambda: bool(hub.notices.active(community="riverside")))
+        (notice,) = hub.notices.active(community="riverside")
+        assert notice.id == "feed-test-1"
+        assert notice.event == "Gas supply interruption"
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{hub.api_port}") as http_client:
+            login = await http_client.post(
+                "/auth/login", json={"username": "community-admin", "password": "first-admin-password"}
+            )
+            assert login.status_code == 200
+            me = await http_client.get("/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+            assert me.json()["role"] == "admin"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 6)
+        server.shutdown()
+        serving.join()
+        server.server_close()
