@@ -113,6 +113,24 @@ async def rsvp(request: Request, gid: str) -> Response:
     return _run(request, "/ui/household#gatherings", lambda: data.rsvp(hub, p, _path_id(gid), going))
 
 
+@router.post("/ui/requests/{rid}/rate")
+async def rate(request: Request, rid: str) -> Response:
+    got = await _posted(request, data.HOUSEHOLD)
+    if isinstance(got, Response):
+        return got
+    form, p = got
+    stars = form.get("stars", max_length=1, required=True)
+    comment = form.get("comment", max_length=500).strip()
+    hub = request.app.state.hub
+
+    def act() -> data.ActionResult:
+        if stars not in {"1", "2", "3", "4", "5"}:
+            return data.ActionResult(False, "stars: 1 to 5")
+        return data.rate(hub, p, _path_id(rid), int(stars), comment)
+
+    return _run(request, "/ui/household#calendar", act)
+
+
 @router.post("/ui/bookings/{bid}/move")
 async def move(request: Request, bid: str) -> Response:
     got = await _posted(request, data.HOUSEHOLD)

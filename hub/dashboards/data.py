@@ -331,8 +331,19 @@ def calendar(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
         free = slots(hub, p, limit=12)
         for b in found:
             if b["kind"] == "grocery":
-                b["slots"] = [s for s in free if s["id"] != b.get("slot")]
+                request = offers.grocery.get(p.household, b["ref"])
+                b["request_state"] = request["state"]
+                b["provider"] = request.get("provider")
+                movable = request["state"] in {"accepted", "scheduled"}
+                b["slots"] = [s for s in free if s["id"] != b.get("slot")] if movable else []
     return found
+
+
+def rate(hub: Any, p: PrincipalLike, request_id: str, stars: int, comment: str) -> ActionResult:
+    """Rate a fulfilled delivery, once (ratings are append-only)."""
+    offers = _offers_for(hub, p, HOUSEHOLD)
+    offers.grocery.rate(p.household, request_id, stars, comment, _actor(p))
+    return ActionResult(True, f"Thank you: rated {stars}/5.")
 
 
 def move(hub: Any, p: PrincipalLike, booking_id: str, slot_id: str) -> ActionResult:
@@ -397,6 +408,11 @@ def book_gathering(hub: Any, p: PrincipalLike, suggestion_id: str, sitting: str,
     return ActionResult(True, f"Table for {seats} booked; invitations sent.")
 
 
+#: request state -> how the community view counts it
+DELIVERY_STATES = {"accepted": "deliveries booked", "claimed": "deliveries booked",
+                   "scheduled": "deliveries booked", "fulfilled": "deliveries made", "rated": "deliveries made"}
+
+
 def exchanged_this_week(hub: Any, p: PrincipalLike) -> dict[str, int]:
     """Counts of what the community exchanged in the last 7 days (no names, no contents)."""
     offers = component(hub, "offers")
@@ -408,7 +424,7 @@ def exchanged_this_week(hub: Any, p: PrincipalLike) -> dict[str, int]:
     counts: dict[str, int] = {}
     for r in _items(offers.grocery.community_page(p.community, limit=200)):
         if str(r.get("created_at", "")) >= since[:19]:
-            key = f"deliveries {r['state']}"
+            key = DELIVERY_STATES.get(str(r["state"]), "deliveries cancelled or expired")
             counts[key] = counts.get(key, 0) + 1
     for g in _items(offers.gatherings.list_community(p.community, limit=200)):
         if str(g.get("created_at", "")) >= since[:19]:
@@ -434,6 +450,30 @@ def provider_schedule(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
     if offers is None or p.role != PROVIDER or not p.provider:
         return []
     return _items(offers.grocery.schedule(p.provider, limit=100))
+
+
+def provider_slots(hub: Any, p: PrincipalLike, limit: int = 24) -> list[dict[str, Any]]:
+    """The provider's coming slots with capacity and what is taken."""
+    offers = component(hub, "offers")
+    if offers is None or p.role != PROVIDER or not p.provider:
+        return []
+    from hub.offers.slots import slots_of  # the offers package's own query
+
+    now = hub.clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [{"id": s.id, "kind": s.kind, "starts_at": s.starts_at, "ends_at": s.ends_at,
+             "capacity": s.capacity, "taken": s.taken, "free": s.free}
+            for s in slots_of(hub.db, p.provider) if s.ends_at > now][:limit]
+
+
+def provider_ratings(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
+    """Ratings of the provider, newest first (stars, comment, when; not who)."""
+    offers = component(hub, "offers")
+    if offers is None or p.role != PROVIDER or not p.provider:
+        return []
+    from hub.offers.ratings import ratings_of
+
+    return [{"stars": r["stars"], "comment": r["comment"], "created_at": r["created_at"]}
+            for r in reversed(ratings_of(hub.db, p.provider))]
 
 
 def claim(hub: Any, p: PrincipalLike, request_id: str) -> ActionResult:

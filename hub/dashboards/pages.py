@@ -148,6 +148,7 @@ async def provider_view(request: Request) -> Response:
     return page(
         request, "provider.html", viewer=p, active="provider",
         feed=data.provider_feed(hub, p), schedule=sorted(by_slot.items()),
+        slots=data.provider_slots(hub, p), ratings=data.provider_ratings(hub, p),
         has_offers=data.component(hub, "offers") is not None,
     )
 

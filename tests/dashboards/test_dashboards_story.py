@@ -228,9 +228,29 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
     await _flash(grocer, "Marked fulfilled.")
     await expect(schedule.get_by_role("listitem")).to_contain_text("fulfilled")
     await expect(schedule.get_by_role("button", name="Mark fulfilled")).to_have_count(0)
+    slots = grocer.get_by_role("region", name="My slots")
+    await expect(slots.get_by_role("row", name="Sat 21:00–22:00")).to_contain_text("1 of 5")
+    await expect(slots.get_by_role("row", name="Sat 18:00–19:00")).to_contain_text("0 of 5")
+
+    # Ana rates the delivery 5/5; fresh-grocer sees the rating (append-only).
+    await ana.reload()
+    delivered = calendar.locator(".booking.kind-grocery")
+    await expect(delivered).to_contain_text("Delivered")
+    await delivered.get_by_role("radio", name="5").check()
+    await delivered.get_by_label("Comment").fill("Right on time")
+    async with ana.expect_navigation():
+        await delivered.get_by_role("button", name="Rate").click()
+    await _flash(ana, "Thank you: rated 5/5.")
+    await expect(delivered).to_contain_text("Delivered and rated")
+    await expect(delivered.get_by_role("button", name="Rate")).to_have_count(0)
+    await grocer.reload()
+    ratings = grocer.get_by_role("region", name="Ratings")
+    await expect(ratings.get_by_role("img", name="5 of 5 stars")).to_be_visible()
+    await expect(ratings).to_contain_text("Right on time")
     await screenshot(grocer, "provider")
     [request_row] = hub.db.query("SELECT state, starts_at FROM offers WHERE household = 'h-ana'")
-    assert (request_row["state"], request_row["starts_at"]) == ("fulfilled", "2026-11-28T21:00:00Z")
+    assert (request_row["state"], request_row["starts_at"]) == ("rated", "2026-11-28T21:00:00Z")
+    assert offers.verify_ratings().ok
 
     # The community admin sees every household of Riverside and what the rules decided.
     await admin.goto(story.url + "/ui/admin")
@@ -250,7 +270,7 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
     await expect(gatherings.get_by_role("listitem").filter(has_text="Dinner at river-bistro")).to_contain_text(
         "1 going, 2 places left")
     week = admin.get_by_role("region", name="This week in riverside")
-    await expect(week).to_contain_text("deliveries fulfilled1")
+    await expect(week).to_contain_text("deliveries made1")
     await expect(week).to_contain_text("gatherings2")
     await expect(admin.get_by_role("region", name="Active notices").get_by_role("img")).to_have_accessible_name(
         "Map of the affected areas: Elm Street area")
