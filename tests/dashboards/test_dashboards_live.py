@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from playwright.async_api import Browser, expect
 
 from tests.conftest import Broker
@@ -149,3 +150,28 @@ async def test_keyboard_only_login_and_landmarks(ui_hub: UiHub, browser: Browser
     # Nothing wider than a phone's screen.
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     await page.close()
+
+
+async def test_the_stream_is_bounded_and_ends_when_the_session_does(
+    ui_hub: UiHub, household: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.dashboards import stream
+
+    ui_hub.household(household, "sse-password")
+    monkeypatch.setattr(stream, "HEARTBEAT_TICKS", 1)  # check the session every second
+    async with httpx.AsyncClient(base_url=ui_hub.url) as http:
+        await http.post("/ui/login", data={"username": household, "password": "sse-password"})
+        monkeypatch.setattr(stream._Gauge, "open", stream.MAX_STREAMS)
+        full = await http.get("/ui/stream")
+        assert full.status_code == 503
+        assert full.headers["retry-after"] == "5"
+        monkeypatch.setattr(stream._Gauge, "open", 0)
+        seen = b""
+        async with http.stream("GET", "/ui/stream") as response:
+            assert response.status_code == 200
+            ui_hub.identity.logout(http.cookies["hub_session"])
+            async with asyncio.timeout(10):
+                async for chunk in response.aiter_bytes():
+                    seen += chunk
+        assert seen.endswith(b"event: logout\ndata: {}\n\n")
+        assert stream._Gauge.open == 0
