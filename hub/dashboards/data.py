@@ -604,15 +604,14 @@ def feed_status(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
     """The notice feeds' last poll, errors and next poll."""
     if p.role != ADMIN:
         return []
-    feeds = component(hub, "feeds") or component(hub, "notice_feeds") or []
+    poller = component(hub, "feeds")
+    if poller is None:
+        return []
     out = []
-    for feed in feeds if isinstance(feeds, list | tuple) else getattr(feeds, "values", lambda: [])():
-        status = getattr(feed, "status", None)
-        status = status() if callable(status) else status
-        if status is not None:
-            row = status.marshal() if hasattr(status, "marshal") else dict(status)
-            if not p.community or row.get("community") in {None, p.community}:
-                out.append(row)
+    for status in poller.status():
+        row = status.marshal()
+        if not p.community or row.get("community") in {None, p.community}:
+            out.append(row)
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,13 +141,19 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-def screenshot() -> Callable[[Page, str], Any]:
-    """Save a full-page screenshot to docs/screenshots/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def screenshot(tmp_path: Path) -> Callable[[Page, str], Any]:
+    """Save a full-page screenshot of a view.
+
+    They go to the test's temporary folder, so that a test run changes no tracked file;
+    ``make screenshots`` (HUB_UPDATE_SCREENSHOTS=1) writes them to docs/screenshots/.
+    """
+    folder = SCREENSHOTS if os.environ.get("HUB_UPDATE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
 
     async def take(page: Page, name: str) -> Path:
-        path = SCREENSHOTS / f"{name}.png"
+        path = folder / f"{name}.png"
         await page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000, f"the {name} screenshot is nearly empty"
         return path
 
     return take
