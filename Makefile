@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 RUNTIME_PACKAGES := mosquitto mosquitto-clients
 TEST_PACKAGES    := $(RUNTIME_PACKAGES) chromium influxdb
 
-.PHONY: setup demo run test test-all check bench clean
+.PHONY: setup demo run test test-all check bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test-all: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check hub tests bench
 	$(BIN)/mypy hub
+
+screenshots: $(STAMP)
+	scripts/system-packages.sh $(TEST_PACKAGES)
+	HUB_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/dashboards
 
 bench: setup
 	$(BIN)/python bench/run.py

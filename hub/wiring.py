@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.broker.supervisor import BrokerSupervisor
+from hub.clock import SystemClock
 from hub.config import REPO_ROOT
 from hub.errors import ConfigError, DomainError, HubError, PayloadRejected
 from hub.ingest.pipeline import PipelinePorts
@@ -50,7 +51,9 @@ def build(hub: Hub) -> dict[str, Any]:
     # Identity first: everything else asks it who may see what. Its broker admin is
     # attached in connect(), once the broker runs.
     secret = settings.secret_key.get_secret_value() or secrets.token_urlsafe(32)
-    hub.identity = Identity(hub.db, None, hub.clock, secret)
+    # Sessions and consents run on the wall clock even when the demo's story clock runs fast:
+    # a login lasts an hour of real time.
+    hub.identity = Identity(hub.db, None, SystemClock(), secret)
     components["identity"] = hub.identity
     hub.add_router(identity_api.router)
 
@@ -111,6 +114,7 @@ def build(hub: Hub) -> dict[str, Any]:
 
 def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     """Offers (suggestions, bookings, feeds) and the rules engine that raises them."""
+    from hub.dashboards import router as dashboards_router
     from hub.identity.auth import current_principal, require_role
     from hub.offers import OffersService, http_problem_handler, problem_handler, validation_problem_handler
     from hub.offers import api as offers_api
@@ -150,6 +154,7 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     hub.dependency_overrides[offers_api_dependency] = current_principal
     hub.add_router(offers_api.router)
     hub.add_router(rules_router([Depends(require_role("admin"))]))
+    hub.add_router(dashboards_router)
     hub.add_exception_handler(DomainError, problem_handler)
     hub.add_exception_handler(RequestValidationError, validation_problem_handler)
     hub.add_exception_handler(StarletteHTTPException, http_problem_handler)

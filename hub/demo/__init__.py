@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 DEMO_DIR = Path("var/demo")
 SPEED = 60.0
 ADMIN_USER = "riverside-admin"
+STORY_HOUSEHOLD = "h-ana"
 
 
 def story_day(today: datetime) -> datetime:
@@ -39,17 +40,19 @@ def story_day(today: datetime) -> datetime:
     return datetime.combine(today.date(), time(7, 0), UTC)
 
 
-def run_demo(*, port: int = 8080, households: int = 20, fresh: bool = True) -> int:
+def run_demo(*, port: int = 8080, households: int = 20, fresh: bool = True, speed: float = SPEED) -> int:
     """Run the demo until Ctrl-C; returns the exit code."""
     from hub.runner import run_until_signal
 
+    if not 1 <= speed <= 3600:
+        raise HubError("--speed must be between 1 and 3600")
     if households < 3:
         raise HubError("the demo needs at least 3 households (Ana, Ben and Chen)")
     if fresh and DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
     start = story_day(datetime.now(UTC))
     settings = load_settings(demo=True, data_dir=DEMO_DIR, api_port=port, timer_max_sleep_s=1.0)
-    clock = ScaledClock(start, SPEED)
+    clock = ScaledClock(start, speed)
     return run_until_signal(settings, clock=clock, after_ready=lambda hub, stop: _start(hub, stop, clock, households))
 
 
@@ -64,10 +67,13 @@ async def _start(hub: Any, stop: asyncio.Event, clock: ScaledClock, households: 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(credentials, indent=2))
     path.chmod(0o600)
-    devices = DeviceFleet(hub.broker.port, credentials["households"], clock)
+    # Ana's devices are played by the story itself (it logs in as her gateway, whose client
+    # id is pinned): the fleet simulates everyone else's.
+    simulated = {h: c for h, c in credentials["households"].items() if h != STORY_HOUSEHOLD}
+    devices = DeviceFleet(hub.broker.port, simulated, clock)
     devices.start()
     hub.components["closers"].append(("demo-devices", devices.stop))
-    _print_welcome(api, credentials, path)
+    _print_welcome(api, credentials, path, clock)
     asyncio.get_running_loop().create_task(_play(api, hub, credentials, clock), name="demo-story")
 
 
@@ -147,7 +153,7 @@ class DeviceFleet:
                 client.loop_stop()
 
 
-def _print_welcome(api: str, credentials: dict[str, Any], path: Path) -> None:
+def _print_welcome(api: str, credentials: dict[str, Any], path: Path, clock: ScaledClock) -> None:
     lines = [
         "",
         f"The community hub demo is running: open {api}/ in a browser.",
@@ -156,7 +162,7 @@ def _print_welcome(api: str, credentials: dict[str, Any], path: Path) -> None:
         "  provider:         fresh-grocer / fresh-grocer-demo",
         f"  community admin:  {ADMIN_USER} / {credentials['admin']['password']}",
         f"All logins (API and MQTT): {path}",
-        "The story of STORY.md plays now, one story minute a second. Ctrl-C stops everything.",
+        f"The story of STORY.md plays now ({clock.speed:g}x real time). Ctrl-C stops everything.",
         "",
     ]
     print("\n".join(lines), flush=True)

@@ -261,4 +261,8 @@ async def post_notice(
             changes = book.ingest(notice, community=community, source=source)
     except NoticeRejected as exc:
         raise HTTPException(status_code=422, detail=f"notice refused: {exc}") from exc
+    rules = getattr(request.app.state.hub, "rules", None)
+    if rules is not None:  # the rules react to a posted notice as to any other
+        for change in changes:
+            rules.on_event(change)
     return {"changes": [c.marshal() for c in changes]}

@@ -135,8 +135,9 @@ def test_offer_events_of_the_offers_package_drive_rides_and_clashes(
             offer_id="b-1",
             data={
                 "object": "booking",
+                "type": "grocery",
                 "bookings": ["b-1", "g-2"],
-                "kinds": ["grocery", "gathering"],
+                "clashes_with": {"id": "g-2", "type": "gathering"},
             },
         )
     )
@@ -145,7 +146,8 @@ def test_offer_events_of_the_offers_package_drive_rides_and_clashes(
             kind="clashing",
             household="h-ana",
             offer_id="b-3",
-            data={"object": "booking", "bookings": ["b-3", "g-2"], "kinds": ["ride", "gathering"]},
+            data={"object": "booking", "type": "ride", "bookings": ["b-3", "g-2"],
+                  "clashes_with": {"id": "g-2", "type": "gathering"}},
         )
     )
     assert [(a.kind, a.key, a.data) for a in sink.actions] == [

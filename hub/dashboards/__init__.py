@@ -1,0 +1,22 @@
+"""The web dashboards: household, provider, community and admin views, served by the hub.
+
+Wiring (the lead, in ``hub/wiring.py``)::
+
+    from hub.dashboards import router as dashboards_router
+    hub.add_router(dashboards_router)
+
+Templates and assets live in ``dashboards/`` at the repository root; all data goes through
+:mod:`hub.dashboards.data`, the one adapter to the rest of the hub.
+"""
+
+from fastapi import APIRouter
+
+from hub.dashboards import actions, pages, static, stream
+
+router = APIRouter(include_in_schema=False)
+router.include_router(pages.router)
+router.include_router(actions.router)
+router.include_router(stream.router)
+router.include_router(static.router)
+
+__all__ = ["router"]
