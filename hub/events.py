@@ -80,6 +80,28 @@ class Registration:
         return out
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceAvailability:
+    """A device went online or offline: from its LWT or availability topic, or from silence.
+
+    Attributes:
+        household: whose device.
+        device: the vendor's id of the device.
+        online: the new state.
+        ts: the source's timestamp (ISO 8601 UTC) when it gave one.
+        reason: ``reported`` (LWT, availability topic), ``message`` (it spoke again) or
+            ``silence`` (quiet past its profile's expiry).
+        at: when the hub noticed (epoch seconds).
+    """
+
+    household: str
+    device: str
+    online: bool
+    ts: str | None = None
+    reason: str = "reported"
+    at: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class Normalized:
     """What one inbound message means: readings and device registrations (both may be empty)."""

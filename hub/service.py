@@ -20,10 +20,11 @@ from fastapi import APIRouter
 
 from hub.clock import Clock, SystemClock
 from hub.config import Settings
+from hub.events import DeviceAvailability
 from hub.ingest.dead_letters import DeadLetters
 from hub.ingest.pipeline import Pipeline, PipelinePorts
 from hub.metrics import Metrics
-from hub.state.twin import DeviceAvailability, Twin
+from hub.state.twin import Twin
 from hub.storage.database import Database
 from hub.storage.outbox import Outbox
 from hub.transport.base import InboundMessage, Transport

@@ -21,20 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from hub.events import DeviceAvailability as DeviceAvailability  # re-exported: the rules take it
+
 NoticeAction = Literal["arrived", "updated", "cancelled", "expired"]
 OfferKind = str
 """``accepted``, ``declined``, ``expired``, ``cancelled``, ``clashing``, ``claimed``,
 ``scheduled``, ``moved``, ``fulfilled``, ``rated``, ``withdrawn``, ``waitlisted``, ``booked``."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceAvailability:
-    """A device of a household went online or offline."""
-
-    household: str
-    device: str
-    online: bool
-    ts: str | None = None
 
 
 @runtime_checkable

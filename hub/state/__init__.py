@@ -1,5 +1,6 @@
 """The digital twin: each household's devices, their latest values and availability."""
 
-from hub.state.twin import DeviceAvailability, DeviceTwin, Twin
+from hub.events import DeviceAvailability
+from hub.state.twin import DeviceTwin, Twin
 
 __all__ = ["DeviceAvailability", "DeviceTwin", "Twin"]

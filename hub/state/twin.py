@@ -17,23 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.events import Reading, Registration, Value
+from hub.events import DeviceAvailability, Reading, Registration, Value
 from hub.storage.database import Database
 
 logger = logging.getLogger(__name__)
 
 MetricKey = tuple[str, str]  # (metric, channel or "")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceAvailability:
-    """A device went online or offline (from LWT, availability topics or silence)."""
-
-    household: str
-    device: str
-    online: bool
-    reason: str = "reported"
-    at: float = 0.0
 
 
 @dataclass(slots=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hub.events import MetricSpec, Reading, Registration
-from hub.state.twin import DeviceAvailability, Twin
+from hub.events import DeviceAvailability, MetricSpec, Reading, Registration
+from hub.state.twin import Twin
 from hub.storage import Database
 
 
