@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     devices_dir: Path = Field(default=REPO_ROOT / "devices", description="Device profiles.")
     rules_dir: Path = Field(default=REPO_ROOT / "rules", description="Rule packs.")
     rule_packs: list[str] = Field(default_factory=list, description="Pack files to load (default: all in rules_dir).")
-    ingest_queue_max: int = Field(default=20000, ge=100, description="Inbound messages held before shedding.")
+    ingest_queue_max: int = Field(
+        default=5000, ge=100, description="Inbound messages held; when full the hub stops reading (backpressure)."
+    )
     ingest_batch_max: int = Field(default=2000, ge=1, description="Messages processed per batch.")
     device_rate_limit: int = Field(default=200, ge=1, description="Messages a second per device before shedding.")
     dead_letters_max: int = Field(default=10000, ge=100, description="Dead letters kept (oldest dropped).")

@@ -25,7 +25,9 @@ class Metrics:
         self.dead_letter_kinds = Gauge(
             "hub_dead_letters_by_kind", "Rejected messages since start, by kind of reason", ["kind"], registry=r
         )
-        self.shed = Counter("hub_messages_shed", "Inbound messages shed under overload", registry=r)
+        self.backpressure = Counter(
+            "hub_ingest_backpressure", "Times the hub stopped reading because its queue was full", registry=r
+        )
         self.rate_limited = Counter("hub_messages_rate_limited", "Messages over a device's rate limit", registry=r)
         self.offers = Counter("hub_offers", "Offers and suggestions committed", registry=r)
         self.batches = Counter("hub_ingest_batches", "Ingest batches processed", registry=r)

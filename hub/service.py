@@ -224,7 +224,7 @@ class Hub:
         m.gauge_from(m.outbox_unsent, lambda: float(self.outbox.unsent_count()))
         m.gauge_from(m.devices, lambda: float(len(self.twin)))
         stats = self.transport.stats
-        shed_seen = [0]
+        paused_seen = [0]
 
         def dead_letter_kinds() -> None:
             for kind, count in self.dead_letters.by_kind.items():
@@ -232,12 +232,13 @@ class Hub:
 
         self.every(5.0, dead_letter_kinds)
 
-        def shed() -> None:
-            if stats.shed > shed_seen[0]:
-                m.shed.inc(stats.shed - shed_seen[0])
-                shed_seen[0] = stats.shed
+        def backpressure() -> None:
+            paused = stats.extra.get("backpressure", 0)
+            if paused > paused_seen[0]:
+                m.backpressure.inc(paused - paused_seen[0])
+                paused_seen[0] = paused
 
-        self.every(1.0, shed)
+        self.every(1.0, backpressure)
 
     async def _serve_api(self) -> None:
         from hub.api.app import create_app

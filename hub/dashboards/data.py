@@ -620,7 +620,7 @@ HEALTH_SAMPLES = (
     ("hub_messages_in_total", "messages in"),
     ("hub_readings_total", "readings"),
     ("hub_dead_letters_total", "dead letters"),
-    ("hub_messages_shed_total", "messages shed"),
+    ("hub_ingest_backpressure_total", "reading paused (queue full)"),
     ("hub_messages_rate_limited_total", "rate limited"),
     ("hub_ingest_batches_total", "ingest batches"),
     ("hub_ingest_batch_errors_total", "failed batches"),

@@ -6,9 +6,13 @@ paho reads the socket on its thread and appends each message to a bounded deque;
 event loop is woken once per burst (not per message) and hands the whole batch to the
 hub. Nothing else in the hub imports paho.
 
-Overflow rule of the inbound queue (``queue_max`` messages): QoS 0 messages beyond it are
-shed and counted (``stats.shed``); a QoS 1 message makes paho's thread wait for room, so
-that the broker holds it (its own queue limits apply) instead of the hub dropping it.
+Overflow rule of the inbound queue (``queue_max`` messages): when it is full, paho's
+thread stops reading until the hub has drained it to half. The socket then fills and the
+broker holds or sheds the excess by its own limits (``max_queued_messages``), which is
+what keeps the hub at its sustainable rate under overload: reading a message only to drop
+it costs the same parse as processing it, and a thread busy doing that starves the
+pipeline (receive livelock). Each such pause is counted (``stats.shed`` counts pauses'
+messages that had to wait, ``stats.extra["backpressure"]`` the pauses).
 
 Session: clean start off and a session expiry, so the broker queues the hub's
 subscriptions while it restarts; QoS 1 messages are acknowledged only through
@@ -217,11 +221,9 @@ class PahoTransport(Transport):
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         queue = self._queue
         if len(queue) >= self._queue_max:
-            if msg.qos == 0:
-                self.stats.shed += 1
-                return
+            self.stats.extra["backpressure"] = self.stats.extra.get("backpressure", 0) + 1
             with self._room:
-                while len(queue) >= self._queue_max and not self._stop.is_set():
+                while len(queue) > self._queue_max // 2 and not self._stop.is_set():
                     self._room.wait(0.5)
         try:
             topic = msg.topic
