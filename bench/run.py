@@ -131,7 +131,9 @@ def run_load(port: int, rate: int, seconds: float, workdir: Path, peer_pid: int,
     subprocess.run(argv, check=True, stderr=subprocess.DEVNULL)
     sampler.join()
     result = json.loads(out.read_text())
-    achieved = rate if rate else result["hub_msgs_per_s_est"]
+    # Messages the peer actually handled: the paced rate when it kept up, else its own rate.
+    kept_up = rate and result["loss_pct"] < 1.0
+    achieved = rate if kept_up else result["hub_msgs_per_s_est"]
     result["cpu_pct"] = samples.get("cpu_pct", 0.0)
     result["rss_mb"] = peak[0]
     result["us_per_msg"] = (result["cpu_pct"] / 100) * 1e6 / achieved if achieved else 0.0

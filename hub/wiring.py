@@ -254,7 +254,9 @@ def make_broker(hub: Hub) -> BrokerSupervisor:
             hub.broker_secrets["admin"],
             hub_user=HUB_ACCOUNT,
             hub_password=hub.broker_secrets["hub"],
-            hub_clientid=hub.settings.mqtt_client_id,
+            # The hub holds two connections (ingest and publishing), so its account is not
+            # pinned to one client id; its secret is the hub's own.
+            hub_clientid=None,
         )
         return render_config(REPO_ROOT / "mosquitto" / "mosquitto.conf", port=port, data_dir=data,
                              dynsec_file=dynsec_file)

@@ -18,6 +18,11 @@ Session: clean start off and a session expiry, so the broker queues the hub's
 subscriptions while it restarts; QoS 1 messages are acknowledged only through
 :meth:`PahoTransport.ack` (paho's ``manual_ack``), after the hub committed their effects.
 Reconnects back off exponentially with full jitter.
+
+Publishing goes through a second connection (client id ``<client_id>-out``, paho's own
+network thread): under overload the broker buffers inbound traffic for the hub's main
+connection, and the acknowledgements of the hub's own publishes (offers, feed requests)
+would wait behind all of it. On their own connection they never do.
 """
 
 from __future__ import annotations
@@ -121,6 +126,18 @@ class PahoTransport(Transport):
         client.on_subscribe = self._on_subscribe
         self._client = client
 
+        out = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{client_id}-out", protocol=mqtt.MQTTv5)
+        if username is not None:
+            out.username_pw_set(username, password)
+        out.max_inflight_messages_set(1000)
+        out.max_queued_messages_set(0)
+        out.reconnect_delay_set(1, 30)
+        out.on_publish = self._on_publish
+        out.on_connect = self._on_out_connect
+        out.on_disconnect = self._on_out_disconnect
+        self._out = out
+        self._out_connected = threading.Event()
+
     # -- lifecycle --------------------------------------------------------------------
 
     async def start(self, on_batch: BatchHandler, subscriptions: Sequence[tuple[str, int]]) -> None:
@@ -131,7 +148,14 @@ class PahoTransport(Transport):
         self._stop.clear()
         self._thread = threading.Thread(target=self._network, name="mqtt-network", daemon=True)
         self._thread.start()
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self._session_expiry_s
+        self._out.connect_async(self._host, self._port, keepalive=self._keepalive, clean_start=False, properties=props)
+        self._out.loop_start()
+        deadline = time.monotonic() + self._connect_wait_s
         connected = await asyncio.to_thread(self._connected.wait, self._connect_wait_s)
+        remaining = max(0.0, deadline - time.monotonic())
+        connected = connected and await asyncio.to_thread(self._out_connected.wait, remaining)
         if not connected:
             logger.warning("broker %s:%s not reachable yet; still trying", self._host, self._port)
 
@@ -142,6 +166,9 @@ class PahoTransport(Transport):
             self._room.notify_all()
         with contextlib.suppress(OSError, ValueError):
             self._client.disconnect()
+        with contextlib.suppress(OSError, ValueError):
+            self._out.disconnect()
+        await asyncio.to_thread(self._out.loop_stop)
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 3.0)
             self._thread = None
@@ -149,7 +176,7 @@ class PahoTransport(Transport):
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return self._connected.is_set() and self._out_connected.is_set()
 
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected (for tools on their own threads)."""
@@ -203,6 +230,24 @@ class PahoTransport(Transport):
         self._connected.set()
         logger.info("connected to %s:%s", self._host, self._port)
 
+    def _on_out_connect(
+        self, client: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object
+    ) -> None:
+        if reason.is_failure:
+            logger.error("broker refused the publishing connection: %s", reason)
+            return
+        sock = client.socket()
+        if isinstance(sock, socket.socket):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._out_connected.set()
+
+    def _on_out_disconnect(
+        self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object
+    ) -> None:
+        self._out_connected.clear()
+        if not self._stop.is_set():
+            logger.warning("publishing connection lost: %s", reason)
+
     def _on_subscribe(
         self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object
     ) -> None:
@@ -224,7 +269,10 @@ class PahoTransport(Transport):
             self.stats.extra["backpressure"] = self.stats.extra.get("backpressure", 0) + 1
             with self._room:
                 while len(queue) > self._queue_max // 2 and not self._stop.is_set():
-                    self._room.wait(0.5)
+                    # Acks of inbound QoS 1 messages wait for the socket too: flush them.
+                    if self._client.want_write():
+                        self._client.loop_write()
+                    self._room.wait(0.005)
         try:
             topic = msg.topic
         except UnicodeDecodeError:
@@ -303,7 +351,7 @@ class PahoTransport(Transport):
                 logger.exception("publish-ack handler failed")
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False, token: str = "") -> None:
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        info = self._out.publish(topic, payload, qos=qos, retain=retain)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             raise TransportError(f"publish to {topic} failed: {mqtt.error_string(info.rc)}")
         self.stats.published += 1

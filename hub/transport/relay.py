@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 class OutboxRelay:
     """Moves messages from the outbox to the broker, in commit order."""
 
-    def __init__(self, outbox: Outbox, transport: Transport, *, batch: int = 1000, max_in_flight: int = 10000) -> None:
+    def __init__(self, outbox: Outbox, transport: Transport, *, batch: int = 500, max_in_flight: int = 1000) -> None:
         self._outbox = outbox
         self._transport = transport
         self._batch = batch
