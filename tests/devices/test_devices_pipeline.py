@@ -50,7 +50,9 @@ async def test_corpus_payloads_through_the_running_pipeline(broker: Broker, tmp_
             assert twin is not None, f"{device} never reached the twin"
             return twin.value(metric, channel)
 
-        assert hub.twin.device(household, "KT_fridge_plug").model == "TS011F_plug_1"  # z2m definition.model; type: ignore[union-attr]
+        plug = hub.twin.device(household, "KT_fridge_plug")
+        assert plug is not None
+        assert plug.model == "TS011F_plug_1"  # z2m definition.model
         assert value("KT_fridge_plug", "power") == 75
         assert value("KT_fridge_plug", "energy") == 415.93
         assert value("BT_door_sensor", "door_open") is True
