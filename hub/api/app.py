@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from hub.identity.limits import BodySizeLimitMiddleware
 
@@ -32,13 +32,18 @@ def create_app(hub: Hub) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Broker, storage and pipeline are up")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Broker, storage and pipeline are up",
+        responses={503: {"description": "Not ready: the checks say which part is down"}},
+    )
     def readyz(request: Request) -> Response:
         checks = request.app.state.hub.readiness()
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     def metrics(request: Request) -> Response:
         body = request.app.state.hub.metrics.render()
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -29,6 +29,7 @@ from hub.identity.auth import current_principal, require_role
 from hub.notices.book import NoticeBook
 from hub.notices.model import Area, Notice, NoticeInfo
 from hub.notices.parse import DEFAULT_MAX_BYTES
+from hub.offers.problems import problem_responses
 
 router = APIRouter(tags=["notices"])
 
@@ -184,7 +185,7 @@ def _view(book: NoticeBook, notice: Notice) -> dict[str, Any]:
     }
 
 
-@router.get("/communities/{community}/notices")
+@router.get("/communities/{community}/notices", responses=problem_responses(401, 404))
 def community_notices(
     community: str,
     book: Annotated[NoticeBook, Depends(get_book)],
@@ -195,7 +196,7 @@ def community_notices(
     return [_view(book, n) for n in book.active(community=community)]
 
 
-@router.get("/households/{household}/notices")
+@router.get("/households/{household}/notices", responses=problem_responses(401, 404))
 def household_notices(
     household: str,
     book: Annotated[NoticeBook, Depends(get_book)],
@@ -227,7 +228,9 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/communities/{community}/notices", status_code=201)
+@router.post(
+    "/communities/{community}/notices", status_code=201, responses=problem_responses(401, 403, 413, 422)
+)
 async def post_notice(
     community: str,
     request: Request,

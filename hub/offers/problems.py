@@ -69,6 +69,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: ("forbidden", "this route is for providers"),
         404: ("not-found", "no booking bk-1234"),
         409: ("conflict", "request req-1234 is already claimed"),
+        413: ("too-large", "the body is larger than 65536 bytes"),
         422: ("validation", "body.slot: Field required"),
     }
     out: dict[int | str, dict[str, Any]] = {}

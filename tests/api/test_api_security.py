@@ -11,6 +11,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -99,3 +100,54 @@ async def test_row22_every_operation_of_the_whole_app(full_hub: tuple[Hub, dict[
           f"anonymous and cross-role calls over {len(operations)} operations")
     assert wrong == []
     assert len(operations) >= 50, "every package's routes must be in the document"
+
+
+async def test_row26_schemathesis_over_the_whole_app(full_hub: tuple[Hub, dict[str, str]]) -> None:
+    """Property-based calls of every operation, each with a valid token of its owner's role.
+
+    Driven through hypothesis directly (schemathesis' pytest plugin does not load under
+    pytest 9); checks: no 5xx, documented status codes, content types, response schemas.
+    """
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis import checks
+
+    hub, _ = full_hub
+    base = f"http://127.0.0.1:{hub.api_port}"
+    accounts = {row["role"]: row["id"] for row in hub.db.query("SELECT id, role FROM accounts")}
+    schema = await asyncio.to_thread(schemathesis.openapi.from_url, f"{base}/openapi.json")
+    failures: list[str] = []
+    calls = 0
+
+    def run_operation(operation: Any) -> None:
+        role = _owner(operation.path) or "household"
+
+        def check(case: Any) -> None:
+            nonlocal calls
+            # A fresh token per case: a generated logout must not end the other cases' session.
+            token = hub.identity.create_api_token(accounts[role], ttl_s=600)
+            calls += 1
+            try:
+                response = case.call(base_url=base, headers={"Authorization": f"Bearer {token}"})
+                case.validate_response(response, checks=[
+                    checks.not_a_server_error, checks.status_code_conformance,
+                    checks.content_type_conformance, checks.response_schema_conformance,
+                ])
+            except (Exception, BaseExceptionGroup) as exc:  # schemathesis raises a group of failures
+                failures.append(f"{case.method} {case.path}: {exc}"[:400])
+
+        given(case=operation.as_strategy())(
+            settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))(check)
+        )()
+
+    operations = [result.ok() for result in schema.get_all_operations()]
+    for operation in operations:
+        try:
+            await asyncio.to_thread(run_operation, operation)
+        except (Exception, BaseExceptionGroup) as exc:  # schemathesis' FailureGroup is a BaseExceptionGroup
+            detail = " / ".join(str(e).splitlines()[0] for e in getattr(exc, "exceptions", [exc]))
+            failures.append(f"{operation.method.upper()} {operation.path}: {detail}"[:300])
+    print(f"RELIABILITY row 26 (whole app): {len(failures)} failures in {calls} generated calls over "
+          f"{len(operations)} operations (no 5xx, status codes, content types, schemas)")
+    assert failures == [], "\n".join(failures)
+    assert calls > 200
