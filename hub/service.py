@@ -11,8 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -20,14 +19,13 @@ from fastapi import APIRouter
 
 from hub.clock import Clock, SystemClock
 from hub.config import Settings
-from hub.events import DeviceAvailability
 from hub.ingest.dead_letters import DeadLetters
 from hub.ingest.pipeline import Pipeline, PipelinePorts
 from hub.metrics import Metrics
 from hub.state.twin import Twin
 from hub.storage.database import Database
 from hub.storage.outbox import Outbox
-from hub.transport.base import InboundMessage, Transport
+from hub.transport.base import Transport
 from hub.transport.relay import OutboxRelay
 
 logger = logging.getLogger(__name__)
@@ -310,12 +308,6 @@ class Hub:
             self.db.close()
             logger.info("hub stopped in %.2f s", time.monotonic() - started)
 
-    # -- helpers for tests and tools ----------------------------------------------------
-
-    def inject(self, messages: Sequence[InboundMessage]) -> None:
-        """Feed messages to the pipeline directly (unit tests)."""
-        self.pipeline.handle_batch(messages)
-
     def reload_rules(self) -> None:
         """Reload the rule packs (SIGHUP, the API); a broken pack never replaces a working one."""
         reload = self.components.get("reload_rules")
@@ -327,19 +319,6 @@ class Hub:
         except Exception:
             logger.exception("rule reload failed")
 
-    def on_availability(self, event: DeviceAvailability) -> None:
-        """Availability changes go to the rules as events."""
-        rules = self.components.get("rules")
-        if rules is not None:
-            rules.on_event(event)
-
 
 class _Stop(Exception):
     """Raised inside the task group to stop every task."""
-
-
-def data_path(settings: Settings, *parts: str) -> Path:
-    """A path under the data directory (created)."""
-    path = settings.data_dir.joinpath(*parts)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path

@@ -12,7 +12,6 @@ import json
 import logging
 import secrets
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends
@@ -22,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub.broker.supervisor import BrokerSupervisor
 from hub.clock import SystemClock
 from hub.config import REPO_ROOT
-from hub.errors import ConfigError, DomainError, HubError, PayloadRejected
+from hub.errors import ConfigError, DomainError, PayloadRejected
 from hub.ingest.pipeline import PipelinePorts
 from hub.storage.database import Database
 
@@ -307,9 +306,4 @@ def _close_history(history: Any, db: Database) -> None:
     db.close()
 
 
-def repo_path(*parts: str) -> Path:
-    """A path inside the repository (profiles, packs, templates)."""
-    return REPO_ROOT.joinpath(*parts)
-
-
-__all__ = ["HubError", "build", "connect", "make_broker"]
+__all__ = ["build", "connect", "make_broker"]
