@@ -29,7 +29,9 @@ class Metrics:
             "hub_ingest_backpressure", "Times the hub stopped reading because its queue was full", registry=r
         )
         self.rate_limited = Counter("hub_messages_rate_limited", "Messages over a device's rate limit", registry=r)
-        self.offers = Counter("hub_offers", "Offers and suggestions committed", registry=r)
+        self.rule_actions = Counter(
+            "hub_rule_actions", "Actions the rules committed (offers, suggestions, requests, notices)", registry=r
+        )
         self.batches = Counter("hub_ingest_batches", "Ingest batches processed", registry=r)
         self.batch_errors = Counter("hub_ingest_batch_errors", "Ingest batches that failed", registry=r)
         self.queue_depth = Gauge("hub_ingest_queue_depth", "Inbound messages waiting", registry=r)

@@ -45,6 +45,8 @@ def build(hub: Hub) -> dict[str, Any]:
 
     settings = hub.settings
     hub.every(5.0, hub.twin.flush)
+    # Sent messages stay a day (for inspection and de-duplication), then go.
+    hub.every(3600.0, hub.outbox.purge_sent)
     components: dict[str, Any] = {"tasks": [], "closers": [], "extra_subscriptions": []}
 
     # Identity first: everything else asks it who may see what. Its broker admin is
@@ -130,7 +132,8 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     consent.on_revoke(lambda conn, grant: offers.drop_unsent_feed(
         conn, grant.household, consent.affected_providers(conn, grant)))
 
-    engine = RuleEngine(hub.db, hub.clock, offers.sink, consent_check=lambda h, purpose: has_consent(hub, h, purpose))
+    sink = CountingSink(offers.sink, hub.db, hub.metrics.rule_actions.inc)
+    engine = RuleEngine(hub.db, hub.clock, sink, consent_check=lambda h, purpose: has_consent(hub, h, purpose))
     hub.rules = engine
     components["rules"] = engine
     packs = [str(settings.rules_dir / "bench")] if settings.bench else (
@@ -157,6 +160,19 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     hub.add_exception_handler(DomainError, problem_handler)
     hub.add_exception_handler(RequestValidationError, validation_problem_handler)
     hub.add_exception_handler(StarletteHTTPException, http_problem_handler)
+
+
+class CountingSink:
+    """The offers sink, counting for ``/metrics`` the actions whose transaction committed."""
+
+    def __init__(self, sink: Any, db: Database, count: Any) -> None:
+        self._sink, self._db, self._count = sink, db, count
+
+    def submit(self, actions: Any) -> None:
+        self._sink.submit(actions)
+        n = len(actions)
+        if n:
+            self._db.after_commit(lambda: self._count(n))
 
 
 def has_consent(hub: Hub, household: str, purpose: str) -> bool:

@@ -55,23 +55,20 @@ class HistoryPort(Protocol):
     def write(self, household: str, readings: Sequence[Reading], received_at: float) -> None: ...
 
 
-class BatchSinkPort(Protocol):
-    """The action sink's batch side: what rules raised during the batch, written on commit."""
-
-    def flush(self, conn: Any) -> int: ...
-
-
 CommandHandler = Callable[[str, InboundMessage, Any], None]
 
 
 @dataclass
 class PipelinePorts:
-    """What the pipeline talks to. Only ``normalizer`` is required."""
+    """What the pipeline talks to. Only ``normalizer`` is required.
+
+    The rules raise actions into their own sink (the offers) inside :meth:`RulesPort.batch`,
+    which the pipeline opens within the batch's transaction.
+    """
 
     normalizer: NormalizerPort
     rules: RulesPort | None = None
     history: HistoryPort | None = None
-    sink: BatchSinkPort | None = None
     # Topic prefix -> handler(rest_of_topic, message, conn); runs inside the batch transaction.
     commands: dict[str, CommandHandler] = field(default_factory=dict)
     # Household command topics (``home/<h>/<name>``, e.g. ``commands/accept``) ->
@@ -200,7 +197,6 @@ class Pipeline:
             self.history_skipped += 1
 
     def _commit(self, commands: list[tuple[CommandHandler, str, InboundMessage]]) -> None:
-        sink = self._ports.sink
         with self._db.transaction() as conn:
             for handler, rest, message in commands:
                 savepoint = "cmd"
@@ -217,8 +213,6 @@ class Pipeline:
                     conn.execute(f"RELEASE {savepoint}")
                     logger.exception("command handler failed on %s", message.topic[:200])
                     self.dead_letters.add(None, message.topic, f"handler error: {type(exc).__name__}", message.payload)
-            if sink is not None:
-                self._metrics.offers.inc(sink.flush(conn))
             self.dead_letters.write(conn)
 
     def _route_command(self, topic: str) -> tuple[CommandHandler, str] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import orjson
@@ -46,18 +46,20 @@ class RecordingRules:
         return contextlib.nullcontext()
 
 
-class OfferSink:
-    """Writes one outbox message per pending offer on the batch's transaction."""
+class OfferingRules(RecordingRules):
+    """Like the real engine: what a batch raised is written when the batch's block ends."""
 
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
-        self.pending: list[str] = []
+    def __init__(self, db: Database, outbox: Outbox, households: list[str]) -> None:
+        super().__init__()
+        self.db, self.outbox, self.pending = db, outbox, households
 
-    def flush(self, conn: object) -> int:
-        for household in self.pending:
-            self.outbox.add(conn, f"offers/grocery/{household}", {"household": household})  # type: ignore[arg-type]
-        count, self.pending = len(self.pending), []
-        return count
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:  # type: ignore[override]
+        yield
+        with self.db.transaction() as conn:  # joins the pipeline's transaction
+            for household in self.pending:
+                self.outbox.add(conn, f"offers/grocery/{household}", {"household": household})
+        self.pending = []
 
 
 @pytest.fixture
@@ -68,7 +70,8 @@ def parts(tmp_path: Path) -> tuple[Database, Outbox, Twin, RecordingRules, list[
 
 def make_pipeline(parts: tuple[Database, Outbox, Twin, RecordingRules, list[int]], **kw: object) -> Pipeline:
     db, outbox, twin, rules, acked = parts
-    ports = PipelinePorts(normalizer=JsonPowerAdapter(), rules=rules, **kw)  # type: ignore[arg-type]
+    kw.setdefault("rules", rules)
+    ports = PipelinePorts(normalizer=JsonPowerAdapter(), **kw)  # type: ignore[arg-type]
     return Pipeline(db, outbox, twin, ports, Metrics(), dead_letters=DeadLetters(db),
                     ack=lambda ms: acked.extend(m.mid for m in ms if m.qos))
 
@@ -115,23 +118,23 @@ def test_bad_messages_go_to_dead_letters_with_reasons_and_others_flow(parts) -> 
 
 
 def test_offers_commit_with_the_batch_before_the_ack(parts) -> None:  # type: ignore[no-untyped-def]
-    _db, outbox, _, _, acked = parts
-    sink = OfferSink(outbox)
-    sink.pending = ["h1", "h2"]
-    pipeline = make_pipeline(parts, sink=sink)
+    db, outbox, _, _, acked = parts
+    pipeline = make_pipeline(parts, rules=OfferingRules(db, outbox, ["h1", "h2"]))
     pipeline.handle_batch([msg("home/h1/plug/a", b'{"power": 1}', mid=9)])
     assert [m.topic for m in outbox.pending()] == ["offers/grocery/h1", "offers/grocery/h2"]
     assert acked == [9]
 
 
 def test_a_failing_commit_leaves_the_batch_unacked(parts) -> None:  # type: ignore[no-untyped-def]
-    _, outbox, _, _, acked = parts
+    db, outbox, _, _, acked = parts
 
-    class BrokenSink:
-        def flush(self, conn: object) -> int:
+    class BrokenRules(OfferingRules):
+        @contextlib.contextmanager
+        def batch(self) -> Iterator[None]:  # type: ignore[override]
+            yield
             raise RuntimeError("disk full")
 
-    pipeline = make_pipeline(parts, sink=BrokenSink())
+    pipeline = make_pipeline(parts, rules=BrokenRules(db, outbox, ["h1"]))
     with pytest.raises(RuntimeError):
         pipeline.handle_batch([msg("home/h1/plug/a", b'{"power": 1}', mid=7)])
     assert acked == [], "nothing may be acked when its effects did not commit"

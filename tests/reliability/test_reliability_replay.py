@@ -41,6 +41,7 @@ async def test_retained_states_restore_the_twin_without_new_offers(broker: Broke
             devices.publish(f"home/{h}/fridge-{i}/telemetry", payload, qos=1, retain=True)
         devices.publish("x/flush", b"", qos=1).wait_for_publish(10)
     await wait_until(lambda: offers(first) == 1000, within=30)  # live: each state fires once
+    await wait_until(lambda: first.metrics.registry.get_sample_value("hub_rule_actions_total") == 1000)
     stop.set()
     await task
 

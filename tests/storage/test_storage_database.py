@@ -70,3 +70,15 @@ def test_outbox_keeps_order_ids_and_drops_replays(tmp_path: Path) -> None:
     with db.transaction() as conn:
         assert outbox.discard(conn, "a/2") == 1
     assert outbox.unsent_count() == 1
+
+
+def test_purge_removes_only_messages_already_sent(tmp_path: Path) -> None:
+    db = Database(tmp_path / "hub.sqlite3")
+    outbox = Outbox(db)
+    with db.transaction() as conn:
+        sent = outbox.add(conn, "a/1", {"n": 1})
+        outbox.add(conn, "a/2", {"n": 2})
+    outbox.mark_sent([sent])
+    assert outbox.purge_sent(older_than_s=-1) == 1
+    assert [m.topic for m in outbox.pending()] == ["a/2"], "unsent messages are never purged"
+    assert db.query_one("SELECT COUNT(*) FROM outbox")[0] == 1
