@@ -11,6 +11,24 @@ from typing import Any, Literal
 
 Value = float | int | bool | str
 
+#: What can happen to an offer, a booking or a gathering: the offers package emits these
+#: and rule packs trigger on them (``offer: {when: [...]}``).
+OFFER_EVENT_KINDS = (
+    "accepted",
+    "declined",
+    "expired",
+    "cancelled",
+    "clashing",
+    "claimed",
+    "scheduled",
+    "moved",
+    "fulfilled",
+    "rated",
+    "withdrawn",
+    "waitlisted",
+    "booked",
+)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reading:

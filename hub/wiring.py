@@ -185,19 +185,12 @@ def has_consent(hub: Hub, household: str, purpose: str) -> bool:
     return row is not None
 
 
-_OFFER_KINDS_FOR_RULES = {"declined": "cancelled", "withdrawn": "cancelled"}
-
-
 def _offer_event_to_rules(hub: Hub, engine: Any, event: Any) -> None:
     """Offer events reach the rules on the event loop, whichever thread committed them."""
-    from hub.rules.events import OfferEvent
-
-    kind = _OFFER_KINDS_FOR_RULES.get(event.kind, event.kind)
-    converted = OfferEvent(kind=kind, household=event.household, offer_id=event.offer_id, data=dict(event.data))
 
     def deliver() -> None:
         try:
-            engine.on_event(converted)
+            engine.on_event(event)
         except Exception:
             logger.exception("rules failed on offer event %s", event.kind)
 

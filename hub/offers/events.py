@@ -11,23 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-EVENT_KINDS = frozenset(
-    {
-        "accepted",
-        "declined",
-        "expired",
-        "cancelled",
-        "clashing",
-        "claimed",
-        "scheduled",
-        "moved",
-        "fulfilled",
-        "rated",
-        "withdrawn",
-        "waitlisted",
-        "booked",
-    }
-)
+from hub.events import OFFER_EVENT_KINDS
+
+EVENT_KINDS = frozenset(OFFER_EVENT_KINDS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

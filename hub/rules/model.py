@@ -41,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from hub.events import OFFER_EVENT_KINDS
 from hub.rules.durations import DURATION_PATTERN, parse_duration
 from hub.rules.templates import compile_data, compile_template
 
@@ -61,21 +62,7 @@ Scalar = bool | int | float | str
 RuleId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 NOTICE_ACTIONS = ("arrived", "updated", "cancelled", "expired")
-OFFER_KINDS = (
-    "accepted",
-    "declined",
-    "expired",
-    "cancelled",
-    "clashing",
-    "claimed",
-    "scheduled",
-    "moved",
-    "fulfilled",
-    "rated",
-    "withdrawn",
-    "waitlisted",
-    "booked",
-)
+OFFER_KINDS = OFFER_EVENT_KINDS
 ACTION_KINDS = (
     "suggest",
     "notify",
