@@ -17,6 +17,7 @@ from hub import __version__
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subpackage's subcommands."""
     from hub.devices import cli as devices_cli
+    from hub.ledger import cli as ledger_cli
     from hub.notices import cli as notices_cli
     from hub.rules import cli as rules_cli
     from hub.runner import register as runner_register
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     devices_cli.register(sub)
     notices_cli.register(sub)
     rules_cli.register(sub)
+    ledger_cli.register(sub)
     return parser
 
 

@@ -25,6 +25,11 @@ def build(hub: Hub, components: dict[str, Any]) -> None:
     components["timebank"] = TimeBank(ctx)
     components["timebank_skills"] = Skills(ctx)
     hub.add_router(ledger_api.router)
+    from hub.ledger.verify import VERIFY_EVERY_S, LedgerWatch
+
+    watch = LedgerWatch(ctx)
+    components["ledger_watch"] = watch
+    hub.every(VERIFY_EVERY_S, watch.check)
 
 
 __all__ = ["build"]

@@ -57,7 +57,7 @@ class Bank:
 
 @pytest.fixture
 def bank(tmp_path: Path) -> Iterator[Bank]:
-    db = Database(tmp_path / "hub.db")
+    db = Database(tmp_path / "hub.sqlite3")
     clock = FakeClock(SUNDAY)
     seed_story(db, clock)
     uow = UnitOfWork(db, Outbox(db), clock)

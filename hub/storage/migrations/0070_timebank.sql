@@ -75,3 +75,13 @@ CREATE TABLE timebank_skills (
     created_at  TEXT NOT NULL
 );
 CREATE INDEX timebank_skills_community ON timebank_skills (community, side, category);
+
+-- Breaks the scheduled verification found (one row per broken entry), for the admin.
+CREATE TABLE timebank_alerts (
+    id          TEXT PRIMARY KEY,
+    chain       TEXT NOT NULL,
+    broken_at   TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    raised_at   TEXT NOT NULL,
+    UNIQUE (chain, broken_at)
+);
