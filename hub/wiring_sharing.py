@@ -7,13 +7,18 @@ updates, the offers' idempotency store for POSTs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hub.service import Hub
 
 logger = logging.getLogger(__name__)
+
+#: How often due project deadlines are looked for (a deadline fires within this).
+PROJECT_TICK_S = 2.0
 
 
 def build(hub: Hub, components: dict[str, Any]) -> None:
@@ -30,6 +35,24 @@ def build(hub: Hub, components: dict[str, Any]) -> None:
     watch = LedgerWatch(ctx)
     components["ledger_watch"] = watch
     hub.every(VERIFY_EVERY_S, watch.check)
+
+    from hub.projects import Projects
+    from hub.projects import api as projects_api
+
+    projects = Projects(ctx)
+    components["projects"] = projects
+    hub.add_router(projects_api.router)
+    # The deadlines are the projects' rows; this job closes the due ones once each.
+    hub.every(PROJECT_TICK_S, projects.close_due)
+    components["tasks"].append(("projects-at-start", lambda: _at_start(projects.close_due)))
+
+
+async def _at_start(job: Callable[[], object]) -> None:
+    """Run ``job`` once as the hub starts (deadlines that passed while it was down)."""
+    try:
+        await asyncio.to_thread(job)
+    except Exception:
+        logger.exception("start-up job failed")
 
 
 __all__ = ["build"]
