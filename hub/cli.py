@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hub.notices import cli as notices_cli
     from hub.rules import cli as rules_cli
     from hub.runner import register as runner_register
+    from hub.trust import cli as trust_cli
 
     parser = argparse.ArgumentParser(prog="hub", description="The community hub.")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     notices_cli.register(sub)
     rules_cli.register(sub)
     ledger_cli.register(sub)
+    trust_cli.register(sub)
     return parser
 
 

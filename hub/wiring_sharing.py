@@ -46,6 +46,12 @@ def build(hub: Hub, components: dict[str, Any]) -> None:
     hub.every(PROJECT_TICK_S, projects.close_due)
     components["tasks"].append(("projects-at-start", lambda: _at_start(projects.close_due)))
 
+    from hub.trust import KeyRing
+    from hub.trust import api as trust_api
+
+    components["trust_keys"] = KeyRing(hub.db)
+    hub.add_router(trust_api.router)
+
 
 async def _at_start(job: Callable[[], object]) -> None:
     """Run ``job`` once as the hub starts (deadlines that passed while it was down)."""
