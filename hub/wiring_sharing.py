@@ -52,6 +52,10 @@ def build(hub: Hub, components: dict[str, Any]) -> None:
     components["trust_keys"] = KeyRing(hub.db)
     hub.add_router(trust_api.router)
 
+    from hub.dashboards.sharing_pages import router as pages_router
+
+    hub.add_router(pages_router)
+
 
 async def _at_start(job: Callable[[], object]) -> None:
     """Run ``job`` once as the hub starts (deadlines that passed while it was down)."""

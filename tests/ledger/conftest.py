@@ -141,3 +141,30 @@ async def running_hub(broker: Broker, data_dir: Path, prefix: str, clock: Any = 
 async def live(broker: Broker, tmp_path: Path, topic_prefix: str) -> AsyncIterator[Live]:
     async with running_hub(broker, tmp_path, topic_prefix) as running:
         yield running
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (as in tests/dashboards)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """docs/screenshots with HUB_UPDATE_SCREENSHOTS=1 (``make screenshots``), else tmp."""
+    import os
+
+    folder = SCREENSHOTS if os.environ.get("HUB_UPDATE_SCREENSHOTS") == "1" else tmp_path / "shots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -7,6 +7,7 @@ import asyncio
 import threading
 
 import httpx
+import orjson
 from conftest import Live
 
 from tests.conftest import Broker
@@ -108,3 +109,24 @@ async def test_concurrent_clients_never_pass_the_limit(live: Live) -> None:
     finally:
         for c in clients.values():
             c.close()
+
+
+async def test_helper_hears_of_a_transfer_over_sse(live: Live) -> None:
+    ana, chen = await asyncio.gather(asyncio.to_thread(live.client, "h-ana"),
+                                     asyncio.to_thread(live.client, "h-chen"))
+    got: list[dict] = []
+    with ana, chen:
+        async with (httpx.AsyncClient(base_url=live.url, headers=chen.headers, timeout=20) as ac,
+                    ac.stream("GET", "/events") as resp):
+            lines = resp.aiter_lines()
+            assert await anext(lines) == "event: ready"
+            r = await asyncio.to_thread(ana.post, "/timebank/transfers",
+                                        json={"to": "h-chen", "hours": 0.5, "note": "visit"})
+            assert r.status_code == 201
+            async with asyncio.timeout(15):
+                async for line in lines:
+                    if line.startswith("data:") and line != "data: {}":
+                        got.append(orjson.loads(line[5:]))
+                        break
+    assert got == [{"type": "timebank-transfer-recorded", "id": r.json()["id"], "payer": "h-ana",
+                    "to": "h-chen", "hours": 0.5, "status": "pending"}]
