@@ -61,6 +61,7 @@ from hub.rules.compiler import (
 )
 from hub.rules.context import iso, jsonable, reading_dict
 from hub.rules.events import DeviceAvailability, NoticeChangeLike, OfferEventLike
+from hub.rules.latch import Latch
 from hub.rules.matching import notice_context, notice_matches, offer_context, offer_matches
 from hub.rules.packset import PackSet, ReloadResult, read_packs
 from hub.rules.store import RuleStore
@@ -76,18 +77,6 @@ HouseholdList = Callable[[], Iterable[str]]
 
 _ROUTE_CACHE_MAX = 50_000
 _NUMBER = (int, float)
-
-
-class Latch:
-    """An active metric trigger of one household and device."""
-
-    __slots__ = ("due", "fired", "reading", "since")
-
-    def __init__(self, since: float, reading: Reading, due: float | None, fired: bool) -> None:
-        self.since = since
-        self.reading = reading
-        self.due = due
-        self.fired = fired
 
 
 @dataclass(slots=True)
