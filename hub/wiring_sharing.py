@@ -10,15 +10,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from hub.service import Hub
+from fastapi import APIRouter
+
+from hub.storage.database import Database
 
 logger = logging.getLogger(__name__)
 
 #: How often due project deadlines are looked for (a deadline fires within this).
 PROJECT_TICK_S = 2.0
+
+
+class Hub(Protocol):
+    """What this wiring needs of the composition root (:class:`hub.service.Hub`)."""
+
+    db: Database
+    offers: Any
+
+    def add_router(self, router: APIRouter) -> None: ...
+
+    def every(self, seconds: float, job: Callable[[], object]) -> None: ...
 
 
 def build(hub: Hub, components: dict[str, Any]) -> None:

@@ -72,7 +72,7 @@ class KeyRing:
     def current(self) -> tuple[str, Ed25519PrivateKey]:
         """The signing key (made on first use)."""
         row = self.db.query_one("SELECT kid, private_key FROM trust_keys WHERE retired_at IS NULL"
-                                " ORDER BY created_at DESC, kid LIMIT 1")
+                                " ORDER BY seq DESC LIMIT 1")
         if row is None:
             return self.rotate()
         key = serialization.load_pem_private_key(row["private_key"].encode(), password=None)
@@ -90,8 +90,9 @@ class KeyRing:
                                 serialization.NoEncryption()).decode()
         with self.db.transaction() as conn:
             conn.execute("UPDATE trust_keys SET retired_at = ? WHERE retired_at IS NULL", (now,))
-            conn.execute("INSERT INTO trust_keys (kid, public_key, private_key, created_at)"
-                         " VALUES (?, ?, ?, ?)", (kid, b64url(raw), pem, now))
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM trust_keys").fetchone()[0]
+            conn.execute("INSERT INTO trust_keys (kid, seq, public_key, private_key, created_at)"
+                         " VALUES (?, ?, ?, ?, ?)", (kid, seq, b64url(raw), pem, now))
         return kid, key
 
     def jwks(self) -> dict[str, Any]:
@@ -99,6 +100,6 @@ class KeyRing:
         if self.db.query_one("SELECT 1 FROM trust_keys LIMIT 1") is None:
             self.current()
         rows = self.db.query("SELECT kid, public_key, retired_at FROM trust_keys"
-                             " ORDER BY created_at DESC, kid")
+                             " ORDER BY seq DESC")
         return {"keys": [public_jwk(r["kid"], b64url_decode(r["public_key"]),
                                     retired=r["retired_at"] is not None) for r in rows]}
