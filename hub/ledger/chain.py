@@ -54,6 +54,8 @@ def append_entry(conn: sqlite3.Connection, *, community: str, kind: str, debit: 
 
     The caller has already checked (and, for the debit, reserved) the credit limit.
     """
+    # Take the chain's turn first (a row lock where writers run concurrently).
+    conn.execute("UPDATE timebank_chain SET entries = entries + 1 WHERE id = 1")
     row: dict[str, Any] = {"id": new_id("le"), "community": community, "kind": kind,
                            "debit": debit, "credit": credit, "cents": cents,
                            "transfer": transfer, "note": note, "created_at": at,

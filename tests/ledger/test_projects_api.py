@@ -40,12 +40,17 @@ async def test_deadline_fires_once_across_a_restart(broker: Broker, tmp_path: Pa
                 with c:
                     pr = await asyncio.to_thread(c.post, f"/projects/{pid}/pledges", json={"amount": 1})
                     assert pr.status_code == 201, pr.text
+            # Ana lets fresh-grocer see her name and street for pooled orders; nobody else does.
+            live.hub.identity.consent.grant("h-ana", "fresh-grocer", purpose="pooled_order",
+                                            signals=["household_name", "street_address"])
             grocer = await asyncio.to_thread(live.client, "fresh-grocer")
             with grocer:
                 seen = (await asyncio.to_thread(grocer.get, f"/projects/{pid}")).json()
                 assert seen["pledges"] == 6
                 assert seen["progress"] == 1.0
-                assert seen["pledgers"] == [{"amount": 1.0}] * 6  # nobody consented
+                assert seen["pledgers"][0] == {"amount": 1.0, "household": "h-ana", "name": "Ana",
+                                               "address": "Elm Street 12"}
+                assert seen["pledgers"][1:] == [{"amount": 1.0}] * 5
                 no = await asyncio.to_thread(grocer.post, f"/projects/{pid}/pledges", json={"amount": 1})
                 assert no.status_code == 403
         # The hub is down when Friday comes.
@@ -70,3 +75,4 @@ async def test_deadline_fires_once_across_a_restart(broker: Broker, tmp_path: Pa
     assert len(orders) == 1
     assert orders[0]["type"] == "pooled-order"
     assert orders[0]["pledges"] == 6
+    assert [p.get("household") for p in orders[0]["pledgers"]] == ["h-ana"] + [None] * 5

@@ -53,10 +53,18 @@ CREATE TABLE timebank_entries (
     transfer    TEXT NOT NULL DEFAULT '',
     note        TEXT NOT NULL DEFAULT '',
     created_at  TEXT NOT NULL,
-    prev_hash   TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL UNIQUE,
     hash        TEXT NOT NULL UNIQUE,
     CHECK (debit <> credit)
 );
+-- One row every append updates first: on a store with concurrent writers (PostgreSQL) the
+-- row lock makes appends take turns, so two can never link to the same head (and the
+-- UNIQUE prev_hash refuses a fork should anything else try).
+CREATE TABLE timebank_chain (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    entries     INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO timebank_chain (id, entries) VALUES (1, 0);
 CREATE INDEX timebank_entries_debit ON timebank_entries (debit, seq);
 CREATE INDEX timebank_entries_credit ON timebank_entries (credit, seq);
 CREATE TRIGGER timebank_entries_no_update BEFORE UPDATE ON timebank_entries BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
