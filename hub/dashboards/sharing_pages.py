@@ -195,6 +195,23 @@ async def pledge(request: Request, pid: str) -> Response:
     return _run(request, "/ui/projects", act)
 
 
+@router.post("/ui/projects/{pid}/bid")
+async def bid(request: Request, pid: str) -> Response:
+    got = await _posted(request, "provider")
+    if isinstance(got, Response):
+        return got
+    form, p = got
+    hub = _hub(request)
+    price = form.get("price", max_length=20, required=True)
+    note = form.get("note", max_length=1000)
+
+    def act() -> str:
+        done = hub.components["projects"].bid(p.provider, _community(hub, p), pid[:160],
+                                              price=price, note=note, actor=_actor(p))
+        return f"Bid {price} on “{done['title']}”: {len(done['bids'])} bid(s) so far."
+    return _run(request, "/ui/projects", act)
+
+
 # -- the open ledger ------------------------------------------------------------------
 
 @router.get("/ui/community/ledger", response_class=HTMLResponse)

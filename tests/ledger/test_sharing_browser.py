@@ -87,6 +87,15 @@ async def test_bike_repair_pledge_and_ledger_in_the_browser(live: Live, browser:
     await fits_phone(ana)
     await ana.screenshot(path=str(shots / "project-progress.png"), full_page=True)
 
+    grocer = await login(browser, live, "fresh-grocer")
+    await grocer.goto(f"{live.url}/ui/projects")
+    await fits_phone(grocer)
+    await grocer.get_by_label("My price").fill("1450")
+    async with grocer.expect_navigation():
+        await grocer.get_by_role("button", name="Bid on Heating pellets, bulk").click()
+    assert "1 bid(s) so far" in await grocer.locator("#flash").inner_text()
+    assert "fresh-grocer 1450.00" in await grocer.locator(f"#project-{pid}").inner_text()
+
     await ana.goto(f"{live.url}/ui/community/ledger")
     head = verify_ledger(live.hub.db).head
     assert (await ana.get_by_test_id("head").inner_text()) == head
