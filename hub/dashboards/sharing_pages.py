@@ -135,6 +135,24 @@ async def add_skill(request: Request) -> Response:
     return _run(request, "/ui/timebank", act)
 
 
+@router.post("/ui/timebank/settings")
+async def settings(request: Request) -> Response:
+    got = await _posted(request, "admin")
+    if isinstance(got, Response):
+        return got
+    form, p = got
+    hub = _hub(request)
+    limit = form.get("credit_limit", max_length=20, required=True)
+    grant = form.get("welcome_grant", max_length=20, default="0")
+
+    def act() -> str:
+        s = hub.components["timebank"].set_settings(_community(hub, p), credit_limit=limit,
+                                                    welcome_grant=grant or "0")
+        return (f"Credit limit {s['credit_limit']:g} h, welcome grant {s['welcome_grant']:g} h"
+                " for new accounts.")
+    return _run(request, "/ui/community/ledger", act)
+
+
 # -- projects -------------------------------------------------------------------------
 
 @router.get("/ui/projects", response_class=HTMLResponse)
@@ -225,5 +243,6 @@ async def ledger_view(request: Request) -> Response:
     report = verify_store(hub.db)
     return page(request, "ledger.html", viewer=p, active="ledger",
                 totals=hub.components["timebank"].totals(community), report=report,
+                settings=hub.components["timebank"].settings(community),
                 broken=report.first_break(),
                 alerts=alerts(hub.db) if p.role == "admin" else [])

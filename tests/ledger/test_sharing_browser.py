@@ -102,3 +102,17 @@ async def test_bike_repair_pledge_and_ledger_in_the_browser(live: Live, browser:
     assert (await ana.get_by_test_id("sum").inner_text()) == "0.00 h"
     assert (await ana.get_by_test_id("entries").inner_text()) == "1"
     await fits_phone(ana)
+
+    admin = await login(browser, live, "riverside-admin")
+    await admin.goto(f"{live.url}/ui/community/ledger")
+    await fits_phone(admin)
+    await admin.get_by_label("Credit limit (hours, 0 or below)").fill("-8")
+    await admin.get_by_label("Welcome grant (hours for a new account)").fill("1")
+    async with admin.expect_navigation():
+        await admin.get_by_role("button", name="Save").click()
+    assert "Credit limit -8 h, welcome grant 1 h" in await admin.locator("#flash").inner_text()
+    await admin.get_by_label("Credit limit (hours, 0 or below)").fill("5")
+    async with admin.expect_navigation():
+        await admin.get_by_role("button", name="Save").click()
+    assert "credit_limit must be 0 or negative" in await admin.locator("#flash").inner_text()
+    assert live.hub.components["timebank"].settings("riverside")["credit_limit"] == -8
