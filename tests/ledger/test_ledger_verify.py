@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Bank
+from ledger_fixtures import Bank
 
 from hub.ledger.verify import LedgerWatch, alerts
 from hub.offers.ratings import append_rating

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from conftest import SUNDAY, Bank
+from ledger_fixtures import SUNDAY, Bank
 
 from hub.errors import Conflict, NotFound
 from hub.offers.problems import Unprocessable

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import orjson
-from conftest import SUNDAY, running_hub
+from ledger_fixtures import SUNDAY, running_hub
 
 from hub.clock import FakeClock
 from tests.conftest import Broker

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Live, screenshot_dir
+from ledger_fixtures import Live, screenshot_dir
 
 from hub.ledger import verify_ledger
 

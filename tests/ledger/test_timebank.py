@@ -8,7 +8,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from conftest import Bank
+from ledger_fixtures import Bank
 
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.ledger import verify_ledger

@@ -8,7 +8,7 @@ import threading
 
 import httpx
 import orjson
-from conftest import Live
+from ledger_fixtures import Live
 
 from tests.conftest import Broker
 from tests.mqtt_helpers import client as mqtt_client

@@ -4,20 +4,15 @@ is refused, rotation keeps old exports verifiable, and the CLI says so with its 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import Bank
+from ledger_fixtures import Bank, hub_cli
 
 from hub.offers.ratings import append_rating
 from hub.trust import KeyRing, build_record, verify_document
 from hub.trust.jws import JwsError, sign
 from hub.trust.keys import b64url_decode
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def history(bank: Bank) -> None:
@@ -30,12 +25,6 @@ def history(bank: Bank) -> None:
                       comment="returned the drill on time", at="2026-11-29T12:00:00Z")
         append_rating(conn, household="h-ana", subject="h-chen", offer="loan-2", stars=4,
                       comment="", at="2026-11-29T12:05:00Z")
-
-
-def hub_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HUB_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
 
 
 def test_record_holds_ratings_received_and_history(bank: Bank) -> None:

@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 import httpx
-from conftest import Live
-from test_trust import hub_cli
+from ledger_fixtures import Live, hub_cli
 
 
 async def test_export_and_offline_verification(live: Live, tmp_path: Path) -> None:
