@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     mqtt_session_expiry_s: int = Field(default=3600, ge=0, description="Broker keeps the hub's session this long.")
     mqtt_connect_wait_s: float = Field(default=10.0, ge=0, description="Wait this long for the broker at start.")
     broker_port: int = Field(default=0, ge=0, le=65535, description="Managed broker port (0: a free one).")
+    mqtt_public_address: str | None = Field(
+        default=None,
+        description="host:port that homes' devices reach the broker at (link snippets). Unset: the broker's own.",
+    )
     mosquitto_bin: str = Field(default="mosquitto", description="Mosquitto executable for the managed broker.")
     data_dir: Path = Field(default=Path("var"), description="Database, broker data and logs.")
     api_host: str = Field(default="127.0.0.1", description="HTTP API bind address.")

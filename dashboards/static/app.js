@@ -50,6 +50,27 @@
     });
   }
 
+  // The linking wizard's live view: "waiting for the first message" until devices report.
+  function applyLink(progress) {
+    var status = document.getElementById("link-status");
+    var list = document.getElementById("link-devices");
+    if (!status || !list) return;
+    if (!progress.active) {
+      status.textContent = "This login was revoked.";
+      status.setAttribute("data-link-status", "revoked");
+    } else if (progress.linked) {
+      var n = progress.devices.length;
+      status.textContent = "Linked: " + n + " device" + (n === 1 ? "" : "s") + " found.";
+      status.setAttribute("data-link-status", "linked");
+    }
+    list.textContent = "";
+    progress.devices.forEach(function (d) {
+      var li = document.createElement("li");
+      li.textContent = d.name + " (" + d.metrics + " reading" + (d.metrics === 1 ? "" : "s") + ")";
+      list.appendChild(li);
+    });
+  }
+
   function startStream() {
     var url = document.body.getAttribute("data-live");
     if (!url || !window.EventSource) return;
@@ -58,6 +79,7 @@
     source.addEventListener("open", function () { if (state) state.textContent = "Live updates on."; });
     source.addEventListener("error", function () { if (state) state.textContent = "Live updates paused, reconnecting."; });
     source.addEventListener("devices", function (e) { applyDevices(JSON.parse(e.data)); });
+    source.addEventListener("link", function (e) { applyLink(JSON.parse(e.data)); });
     source.addEventListener("logout", function () {
       source.close();
       window.location.assign("/ui/login?next=" + encodeURIComponent(window.location.pathname));

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.dashboards import data, session, svg
+from hub.dashboards import data, link_data, session, svg
 from hub.dashboards.forms import read_form
 from hub.dashboards.render import page
 from hub.errors import HubError
@@ -194,6 +194,6 @@ async def admin_view(request: Request) -> Response:
         request, "admin.html", viewer=p, active="admin",
         health=data.health(hub, p), households=data.households_overview(hub, p),
         dead_letters=data.dead_letters(hub, p), traces=data.rule_traces(hub, p),
-        feeds=data.feed_status(hub, p),
+        feeds=data.feed_status(hub, p), link_audit=link_data.link_audit(hub, p),
         has_rules=data.component(hub, "rules") is not None,
     )

@@ -91,10 +91,27 @@ def household_role(household: str) -> Role:
         (
             # A device must not impersonate the hub towards its own household.
             Acl(SEND, f"home/{h}/hub/#", allow=False, priority=10),
+            # The Home Assistant discovery configs there are the hub's (retained).
+            Acl(SEND, f"home/{h}/homeassistant/+/+/config", allow=False, priority=10),
             Acl(SEND, f"home/{h}/#"),
             *_read(f"home/{h}/hub/#"),
         ),
         textname=f"devices of household {h}",
+    )
+
+
+def homeassistant_role(household: str) -> Role:
+    """A household's Home Assistant (its gateway, or a login the linking wizard made for HA).
+
+    It reads the hub's discovery configs and states under ``home/<h>/homeassistant/#``;
+    it writes the command topics there with the household role (which refuses it the
+    ``config`` topics: those are the hub's, retained).
+    """
+    h = names.check_id(household, what="household id")
+    return Role(
+        f"homeassistant-{h}",
+        _read(f"home/{h}/homeassistant/#"),
+        textname=f"Home Assistant of household {h}",
     )
 
 
@@ -128,7 +145,8 @@ def provider_role(provider: str) -> Role:
 
 def hub_role() -> Role:
     """The hub's own MQTT account."""
-    writes = ("community/+/notices/#", "providers/+/feed/#", "home/+/hub/#", "offers/#")
+    writes = ("community/+/notices/#", "providers/+/feed/#", "home/+/hub/#", "offers/#",
+              "home/+/homeassistant/#")
     reads = ("home/+/#", "providers/+/claims", "community/+/notices/#", "offers/#", "publishers/+/notices/+")
     shared = tuple(f"$share/+/{t}" for t in ("home/+/#", "providers/+/claims"))
     return Role(

@@ -20,6 +20,8 @@ GATEWAY_PREFIX = "gw-"
 MEMBER_PREFIX = "hm-"
 PROVIDER_PREFIX = "pv-"
 PURGE_PREFIX = "purge-"
+#: Logins a household makes itself for one device or home broker (hub.identity.links).
+LINK_PREFIX = "ln-"
 HUB_USERNAME = "hub"
 ADMIN_USERNAME = "hub-admin"
 RESERVED = frozenset({HUB_USERNAME, ADMIN_USERNAME, "admin", "root", "anonymous"})
@@ -40,9 +42,9 @@ def check_name(value: object, *, what: str = "username", max_len: int = 64) -> s
 def check_account_name(value: object) -> str:
     """Validate an API login name: a name, not reserved, not in an MQTT login's namespace."""
     name = check_name(value)
-    prefixes = (GATEWAY_PREFIX, MEMBER_PREFIX, PROVIDER_PREFIX, PURGE_PREFIX)
+    prefixes = (GATEWAY_PREFIX, MEMBER_PREFIX, PROVIDER_PREFIX, PURGE_PREFIX, LINK_PREFIX)
     if name in RESERVED or name.startswith(prefixes):
-        raise InvalidName(f"username {name!r} is reserved (or starts gw-, hm-, pv-, purge-)")
+        raise InvalidName(f"username {name!r} is reserved (or starts gw-, hm-, pv-, purge-, ln-)")
     return name
 
 

@@ -144,7 +144,8 @@ class Identity:
                     password=None,
                     mqtt_username=mqtt_user,
                 )
-                roles = [acl.household_role(id)]
+                # The gateway may be the household's Home Assistant too (CONTRACTS.md).
+                roles = [acl.household_role(id), acl.homeassistant_role(id)]
                 self._mqtt_login(mqtt_user, mqtt_password, roles, f"gateway of {id}")
         logger.info("provisioned household %s (login %s, gateway %s)", id, user, mqtt_user or "-")
         return Credentials(
@@ -471,6 +472,12 @@ class Identity:
             )
         except sqlite3.IntegrityError as exc:
             raise AccountExists(f"account {username} (or its MQTT login) exists") from exc
+
+    def mqtt_login(
+        self, username: str, password: str, roles: Iterable[acl.Role], label: str
+    ) -> None:
+        """Create (or take over) an MQTT login with ``roles``, client id pinned to it."""
+        self._mqtt_login(username, password, roles, label)
 
     def _mqtt_login(
         self, username: str, password: str, roles: Iterable[acl.Role], label: str

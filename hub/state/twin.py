@@ -130,6 +130,31 @@ class Twin:
             twin.declared = [m.marshal() for m in reg.metrics]
             self._dirty_devices.add(key)
 
+    def rename(self, household: str, device: str, name: str) -> bool:
+        """Give a device the name its household chose; False when there is no such device."""
+        twin = self._devices.get((household, device))
+        if twin is None:
+            return False
+        twin.name = name
+        self._dirty_devices.add((household, device))
+        return True
+
+    def forget(self, household: str, device: str) -> bool:
+        """Remove a device and its latest values, in memory and in storage, now.
+
+        False when there is no such device. A device that reports again comes back as new.
+        """
+        key = (household, device)
+        if self._devices.pop(key, None) is None:
+            return False
+        self._dirty_values.discard(key)
+        self._dirty_devices.discard(key)
+        if self._db is not None:
+            with self._db.transaction() as conn:
+                conn.execute("DELETE FROM device_state WHERE household = ? AND device = ?", key)
+                conn.execute("DELETE FROM devices WHERE household = ? AND device = ?", key)
+        return True
+
     def expire(self, now: float, expiry_for: Callable[[str, str], float | None]) -> list[DeviceAvailability]:
         """Mark devices silent for longer than their expiry as offline."""
         changes = []

@@ -233,6 +233,21 @@ class SQLiteHistory(BufferedStore):
 
     # -- maintenance ------------------------------------------------------------------
 
+    def forget_device(self, household: str, device: str) -> int:
+        """Delete a device's whole history (its household removed it); rows deleted.
+
+        Readings still buffered are flushed first, so none of them lands after the delete.
+        """
+        self.flush()
+        with self.db.transaction() as conn:
+            raw = conn.execute(
+                "DELETE FROM telemetry_raw WHERE household = ? AND device = ?", (household, device)
+            ).rowcount
+            agg = conn.execute(
+                "DELETE FROM telemetry_agg WHERE household = ? AND device = ?", (household, device)
+            ).rowcount
+        return int(raw) + int(agg)
+
     def compact(self, now: datetime | None = None) -> dict[str, int]:
         """Delete raw readings older than ``raw_days`` and aggregates older than ``agg_days``.
 
