@@ -129,6 +129,19 @@ def build(hub: Hub) -> dict[str, Any]:
     def handle_accept(household: str, message: Any, _conn: Any) -> None:
         offers.handle_accept(household, message.payload)
 
+    from hub.homeassistant import COMMAND_TOPIC, DiscoveryPublisher, handle_command
+
+    timebank = components.get("timebank")
+    ha = DiscoveryPublisher(hub.db, hub.outbox, offers=offers, notices=hub.notices,
+                            balance=(lambda h: timebank.balance(h)["hours"]) if timebank else None)
+    components["homeassistant"] = ha
+    if not settings.bench:  # the benchmark's households have no Home Assistant
+        hub.every(5.0, ha.sync_all)
+
+    def handle_ha_command(household: str, message: Any, _conn: Any) -> None:
+        handle_command(offers, household, message.payload)
+        ha.sync(household)
+
     if hub.injected_ports is not None:
         components["ports"] = hub.injected_ports
         return components
@@ -145,7 +158,7 @@ def build(hub: Hub) -> dict[str, Any]:
         rules=rules,
         history=hub.history,
         commands={"publishers/": handle_notice, "providers/": handle_claim},
-        household_commands={"commands/accept": handle_accept},
+        household_commands={"commands/accept": handle_accept, COMMAND_TOPIC: handle_ha_command},
     )
     return components
 

@@ -91,8 +91,6 @@ def household_role(household: str) -> Role:
         (
             # A device must not impersonate the hub towards its own household.
             Acl(SEND, f"home/{h}/hub/#", allow=False, priority=10),
-            # The Home Assistant discovery configs there are the hub's (retained).
-            Acl(SEND, f"home/{h}/homeassistant/+/+/config", allow=False, priority=10),
             Acl(SEND, f"home/{h}/#"),
             *_read(f"home/{h}/hub/#"),
         ),
@@ -103,9 +101,10 @@ def household_role(household: str) -> Role:
 def homeassistant_role(household: str) -> Role:
     """A household's Home Assistant (its gateway, or a login the linking wizard made for HA).
 
-    It reads the hub's discovery configs and states under ``home/<h>/homeassistant/#``;
-    it writes the command topics there with the household role (which refuses it the
-    ``config`` topics: those are the hub's, retained).
+    It reads the hub's discovery configs under ``home/<h>/homeassistant/#`` (their states
+    and availability are in ``home/<h>/hub/homeassistant/``, which the household role
+    reads) and presses buttons on ``home/<h>/homeassistant/command`` with the household
+    role, which writes the household's tree.
     """
     h = names.check_id(household, what="household id")
     return Role(

@@ -76,6 +76,15 @@ class PipelinePorts:
     household_commands: dict[str, CommandHandler] = field(default_factory=dict)
 
 
+def _is_hub_discovery(vendor_topic: str) -> bool:
+    """The hub's own Home Assistant configs (``homeassistant/<component>/hub_.../config``),
+    which come back through ``home/+/#`` (hub.homeassistant.discovery)."""
+    if not vendor_topic.startswith("homeassistant/"):
+        return False
+    parts = vendor_topic.split("/")
+    return len(parts) == 4 and parts[2].startswith("hub_")
+
+
 class Pipeline:
     """Processes batches; see the module docstring."""
 
@@ -143,7 +152,7 @@ class Pipeline:
                 dead.add(None, topic, "topic must be home/<household>/<device topic>", message.payload)
                 continue
             household, vendor_topic = parts[1], parts[2]
-            if vendor_topic.startswith("hub/"):
+            if vendor_topic.startswith("hub/") or _is_hub_discovery(vendor_topic):
                 continue  # the hub's own output for this household
             household_command = household_commands.get(vendor_topic)
             if household_command is not None:

@@ -137,7 +137,7 @@ def test_reprovisioning_and_leftover_mqtt_login(
     identity.delete_account(f"{uid}-a")
     again = identity.create_household(f"{uid}-a", c, "A")  # its role exists: ACLs rewritten
     role = dynsec.command("getRole", rolename=f"household-{uid}-a")["role"]
-    assert len(role["acls"]) == 5  # with the deny on the hub's Home Assistant configs
+    assert len(role["acls"]) == 4
     dynsec.create_client(f"gw-{uid}-b", "left-over-secret", clientid="someone-else")
     dynsec.disable_client(f"gw-{uid}-b")
     b = identity.create_household(f"{uid}-b", c, "B")
