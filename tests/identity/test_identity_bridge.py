@@ -1,0 +1,242 @@
+"""The bridged broker tier with real processes: a core Mosquitto with dynamic security (as
+the hub renders it) and edge Mosquittos configured from ``hub broker bridge-config``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pytest
+from bridge_support import REPO, Mosquitto, Recorder, bridge_config
+
+from hub.broker.supervisor import free_port
+from hub.identity import bridge
+from hub.identity.broker_config import init_dynsec, render_config
+from hub.identity.errors import BrokerConfigError, InvalidName
+
+
+@dataclass
+class Core:
+    broker: Mosquitto
+    admin_password: str
+    hub_password: str
+    root: Path
+
+    @property
+    def port(self) -> int:
+        return self.broker.port
+
+    def hub(self) -> Recorder:
+        """The hub's account on the core, subscribed like the hub (persistent session)."""
+        hub = Recorder(self.port, "hub", self.hub_password, "hub", persistent=True).connect()
+        assert not hub.subscribe("home/+/#")[0].is_failure
+        return hub
+
+
+@pytest.fixture
+def core(tmp_path: Path) -> Iterator[Core]:
+    root = tmp_path / "core"
+    root.mkdir()
+    admin_password, hub_password = uuid.uuid4().hex, uuid.uuid4().hex
+    dynsec_file = root / "dynsec.json"
+    init_dynsec(dynsec_file, "hub-admin", admin_password, hub_user="hub", hub_password=hub_password)
+    port = free_port()
+    conf = root / "mosquitto.conf"
+    conf.write_text(
+        render_config(
+            REPO / "mosquitto" / "mosquitto.conf", port=port, data_dir=root / "data",
+            dynsec_file=dynsec_file,
+        )
+    )
+    broker = Mosquitto(conf, port, root / "mosquitto.log").start()
+    try:
+        yield Core(broker, admin_password, hub_password, root)
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def edges(tmp_path: Path, core: Core) -> Iterator[object]:
+    started: list[Mosquitto] = []
+
+    def make(edge: str, households: str, communities: str = "riverside") -> tuple[Mosquitto, dict[str, object]]:
+        folder = tmp_path / edge
+        port = free_port()
+        done = bridge_config(
+            core.port, core.admin_password, edge, "--households", households,
+            "--communities", communities, "--out", str(folder), "--edge-port", str(port),
+            data=tmp_path / "hubdata",
+        )
+        assert done.returncode == 0, done.stderr
+        creds = orjson.loads((folder / "credentials.json").read_bytes())
+        broker = Mosquitto(folder / "mosquitto.conf", port, folder / "mosquitto.log").start()
+        started.append(broker)
+        return broker, creds
+
+    yield make
+    for broker in started:
+        broker.stop()
+
+
+def device(edge: Mosquitto, creds: dict[str, object], household: str) -> Recorder:
+    login = creds["households"][household]  # type: ignore[index]
+    return Recorder(edge.port, login["username"], login["password"], login["username"]).connect()
+
+
+def test_edge_device_reaches_the_hub_and_the_hub_reaches_the_device(core: Core, edges: object) -> None:
+    hub = core.hub()
+    edge, creds = edges("edge-a", "ha1,ha2")  # type: ignore[operator]
+    gw = device(edge, creds, "ha1")
+    assert not gw.subscribe("home/ha1/hub/#")[0].is_failure
+
+    gw.publish("home/ha1/shellies/plug-1/relay/0/power", b"42.5")
+    hub.wait(lambda: hub.payloads("home/ha1/shellies/plug-1/relay/0/power"), "the edge's reading")
+    assert hub.payloads("home/ha1/shellies/plug-1/relay/0/power") == [b"42.5"]
+
+    assert not hub.publish("home/ha1/hub/suggestions/s1", b'{"text": "dishwasher at 13:00"}').is_failure
+    gw.wait(lambda: gw.payloads("home/ha1/hub/suggestions/s1"), "the hub's suggestion")
+    assert gw.payloads("home/ha1/hub/suggestions/s1") == [b'{"text": "dishwasher at 13:00"}']
+    other = device(edge, creds, "ha2")  # the other household of the same edge
+    assert other.subscribe("home/ha1/hub/#")[0].is_failure
+    other.close()
+    gw.close()
+    hub.close()
+
+
+def test_core_away_the_edge_queues_and_delivers_every_qos1_message(core: Core, edges: object) -> None:
+    hub = core.hub()
+    edge, creds = edges("edge-q", "hq1")  # type: ignore[operator]
+    gw = device(edge, creds, "hq1")
+    gw.publish("home/hq1/meter/first", b"0")
+    hub.wait(lambda: hub.payloads("home/hq1/meter/first"), "the bridge up")
+
+    count = 500
+    core.broker.stop()  # by its pid
+    for seq in range(count):  # every PUBACK comes from the edge: it keeps accepting
+        gw.publish("home/hq1/meter/power", str(seq).encode())
+    core.broker.start()
+    want = {str(seq).encode() for seq in range(count)}
+    hub.wait(lambda: want <= set(hub.payloads("home/hq1/meter/power")), "all queued messages", 120)
+    got = hub.payloads("home/hq1/meter/power")
+    assert set(got) == want  # 0 lost at QoS 1 (copies of a message are allowed, none seen lost)
+    assert len(got) >= count
+    gw.close()
+    hub.close()
+
+
+def test_a_device_cannot_write_another_households_topics(core: Core, edges: object) -> None:
+    hub = core.hub()
+    edge_a, creds_a = edges("edge-a", "ha1")  # type: ignore[operator]
+    edges("edge-b", "hb1")  # type: ignore[operator]
+    gw = device(edge_a, creds_a, "ha1")
+    assert gw.publish("home/hb1/meter/power", b"forged").is_failure  # refused by the edge
+    assert gw.publish("home/ha1/hub/suggestions/fake", b"forged").is_failure  # the hub's subtree, own household
+    gw.publish("home/ha1/meter/marker", b"after")
+    hub.wait(lambda: hub.payloads("home/ha1/meter/marker"), "the marker")
+    # Messages of one client arrive in order: had the forged ones passed, they would be here.
+    assert hub.topics() == {"home/ha1/meter/marker"}
+    assert gw.subscribe("home/hb1/hub/#")[0].is_failure
+    gw.close()
+    hub.close()
+
+
+def test_a_tampered_edge_cannot_push_other_households_over_the_bridge(
+    core: Core, tmp_path: Path
+) -> None:
+    """An edge whose operator lets anyone in and bridges more topics: the core still refuses."""
+    hub = core.hub()
+    section = bridge_config(
+        core.port, core.admin_password, "edge-t", "--households", "ht1", "--communities",
+        "riverside", data=tmp_path / "hubdata",
+    )
+    assert section.returncode == 0, section.stderr
+    assert "topic home/ht1/# out 1" in section.stdout
+    port = free_port()
+    conf = tmp_path / "tampered.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        + section.stdout
+        + "topic home/hb1/# out 1\ntopic # out 1\n"
+    )
+    edge = Mosquitto(conf, port, tmp_path / "tampered.log").start()
+    try:
+        intruder = Recorder(port, None, None, "intruder").connect()
+        intruder.publish("home/hb1/meter/power", b"forged")
+        intruder.publish("home/ht1/hub/suggestions/fake", b"forged")
+        intruder.publish("community/riverside/notices/fake", b"forged")
+        intruder.publish("home/ht1/meter/marker", b"after")
+        hub.wait(lambda: hub.payloads("home/ht1/meter/marker"), "the marker")
+        assert hub.topics() == {"home/ht1/meter/marker"}
+        intruder.close()
+    finally:
+        edge.stop()
+        hub.close()
+
+
+def test_a_second_edges_bridge_login_cannot_write_the_first_edges_households(
+    core: Core, edges: object, tmp_path: Path
+) -> None:
+    hub = core.hub()
+    edges("edge-a", "ha1")  # type: ignore[operator]
+    section = bridge_config(
+        core.port, core.admin_password, "edge-b", "--households", "hb1", "--communities",
+        "riverside", data=tmp_path / "hubdata",
+    )
+    assert section.returncode == 0, section.stderr
+    password = next(
+        line.split(" ", 1)[1] for line in section.stdout.splitlines() if line.startswith("remote_password ")
+    )
+    login_b = Recorder(core.port, "br-edge-b", password, "br-edge-b").connect()
+    assert login_b.publish("home/ha1/meter/power", b"forged").is_failure
+    login_b.publish("home/hb1/meter/marker", b"after")
+    hub.wait(lambda: hub.payloads("home/hb1/meter/marker"), "the marker")
+    assert hub.topics() == {"home/hb1/meter/marker"}
+    assert login_b.subscribe("home/ha1/hub/#")[0].is_failure
+    assert not login_b.subscribe("home/hb1/hub/#")[0].is_failure
+    login_b.close()
+    hub.close()
+
+
+def test_bridge_config_refuses_bad_input_clearly(core: Core, tmp_path: Path) -> None:
+    bad_name = bridge_config(
+        core.port, core.admin_password, "Edge A", "--households", "ha1", "--communities", "c",
+        data=tmp_path / "d",
+    )
+    assert bad_name.returncode == 2
+    assert "edge id 'Edge A' refused" in bad_name.stderr
+    no_db = bridge_config(core.port, core.admin_password, "edge-a", "--households", "ha1",
+                          data=tmp_path / "d")
+    assert no_db.returncode == 2
+    assert "pass --communities" in no_db.stderr
+    wrong_admin = bridge_config(core.port, "wrong", "edge-a", "--households", "ha1",
+                                "--communities", "c", data=tmp_path / "d")
+    assert wrong_admin.returncode == 2
+    assert "connect" in wrong_admin.stderr
+
+
+def test_bridge_role_allows_exactly_the_edges_households() -> None:
+    role = bridge.bridge_role("edge-a", ["ha1", "ha2"], ["riverside"])
+    sends = {(a.topic, a.allow) for a in role.acls if a.acltype == "publishClientSend"}
+    assert sends == {
+        ("home/ha1/#", True), ("home/ha1/hub/#", False),
+        ("home/ha2/#", True), ("home/ha2/hub/#", False),
+    }
+    reads = {a.topic for a in role.acls if a.acltype == "subscribePattern"}
+    assert reads == {
+        "home/ha1/hub/#", "home/ha1/homeassistant/#", "home/ha2/hub/#",
+        "home/ha2/homeassistant/#", "community/riverside/notices/#",
+    }
+    with pytest.raises(InvalidName):
+        bridge.bridge_role("edge-a", ["ha1/#"], [])
+    with pytest.raises(BrokerConfigError):
+        bridge.check_households([])
+    spec = bridge.EdgeSpec("edge-a", ("ha1",), ("riverside",), "core.example", 1883, "s3cret")
+    text = bridge.render_bridge_section(spec)
+    assert "cleansession false" in text and "remote_clientid br-edge-a" in text
+    with pytest.raises(BrokerConfigError):
+        bridge.render_bridge_section(
+            bridge.EdgeSpec("edge-a", ("ha1",), (), "core example", 1883, "s3cret")
+        )
