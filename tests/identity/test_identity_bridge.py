@@ -235,7 +235,8 @@ def test_bridge_role_allows_exactly_the_edges_households() -> None:
         bridge.check_households([])
     spec = bridge.EdgeSpec("edge-a", ("ha1",), ("riverside",), "core.example", 1883, "s3cret")
     text = bridge.render_bridge_section(spec)
-    assert "cleansession false" in text and "remote_clientid br-edge-a" in text
+    assert "cleansession false" in text
+    assert "remote_clientid br-edge-a" in text
     with pytest.raises(BrokerConfigError):
         bridge.render_bridge_section(
             bridge.EdgeSpec("edge-a", ("ha1",), (), "core example", 1883, "s3cret")
