@@ -3,6 +3,7 @@ the hub renders it) and edge Mosquittos configured from ``hub broker bridge-conf
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,9 +14,14 @@ import pytest
 from bridge_support import REPO, Mosquitto, Recorder, bridge_config
 
 from hub.broker.supervisor import free_port
+from hub.config import Settings
 from hub.identity import bridge
 from hub.identity.broker_config import init_dynsec, render_config
 from hub.identity.errors import BrokerConfigError, InvalidName
+from hub.ingest.pipeline import PipelinePorts
+from hub.service import Hub
+from tests.ingest.test_ingest_pipeline import JsonPowerAdapter
+from tests.mqtt_helpers import wait_until
 
 
 @dataclass
@@ -42,7 +48,9 @@ def core(tmp_path: Path) -> Iterator[Core]:
     root.mkdir()
     admin_password, hub_password = uuid.uuid4().hex, uuid.uuid4().hex
     dynsec_file = root / "dynsec.json"
-    init_dynsec(dynsec_file, "hub-admin", admin_password, hub_user="hub", hub_password=hub_password)
+    # As the hub's managed broker does: the hub's account is not pinned to one client id.
+    init_dynsec(dynsec_file, "hub-admin", admin_password, hub_user="hub", hub_password=hub_password,
+                hub_clientid=None)
     port = free_port()
     conf = root / "mosquitto.conf"
     conf.write_text(
@@ -241,3 +249,51 @@ def test_bridge_role_allows_exactly_the_edges_households() -> None:
         bridge.render_bridge_section(
             bridge.EdgeSpec("edge-a", ("ha1",), (), "core example", 1883, "s3cret")
         )
+
+
+async def test_a_bridged_devices_reading_lands_on_the_running_hubs_twin(core: Core, tmp_path: Path) -> None:
+    """The whole path: a household the hub knows, its edge made by the CLI from the hub's
+    own database, a device on the edge, the reading on the hub's twin."""
+    data = tmp_path / "hubdata"
+    settings = Settings(
+        mqtt_url=f"mqtt://hub:{core.hub_password}@127.0.0.1:{core.port}",
+        mqtt_client_id="hub-main",
+        data_dir=data,
+        api_port=0,
+        secret_key="x" * 32,
+        broker_admin_username="hub-admin",
+        broker_admin_password=core.admin_password,
+    )
+    hub = Hub(settings, ports=PipelinePorts(normalizer=JsonPowerAdapter()))
+    stop = asyncio.Event()
+    task = asyncio.create_task(hub.run(stop))
+    await asyncio.wait_for(hub.ready.wait(), 60)
+    folder, port = tmp_path / "edge-r", free_port()
+    edge = Mosquitto(folder / "mosquitto.conf", port, tmp_path / "edge-r.log")
+    try:
+        hub.identity.create_household("h-ana", "riverside", "Ana", password="ana-password-1")
+        done = await asyncio.to_thread(
+            bridge_config, core.port, core.admin_password, "edge-r", "--households", "h-ana",
+            "--out", str(folder), "--edge-port", str(port), data=data,
+        )
+        assert done.returncode == 0, done.stderr
+        # The communities came from the hub's database.
+        assert "topic community/riverside/notices/# in 1" in (folder / "mosquitto.conf").read_text()
+        await asyncio.to_thread(edge.start)
+        creds = orjson.loads((folder / "credentials.json").read_bytes())
+        gw = await asyncio.to_thread(device, edge, creds, "h-ana")
+        reason = await asyncio.to_thread(gw.publish, "home/h-ana/plug/kitchen", b'{"power": 75}')
+        assert not reason.is_failure
+        await wait_until(lambda: hub.twin.device("h-ana", "kitchen") is not None, within=60)
+        assert hub.twin.device("h-ana", "kitchen").value("power") == 75  # type: ignore[union-attr]
+        await asyncio.to_thread(gw.close)
+        unknown = await asyncio.to_thread(
+            bridge_config, core.port, core.admin_password, "edge-x", "--households", "h-nobody",
+            data=data,
+        )
+        assert unknown.returncode == 2
+        assert "household 'h-nobody' is not known to the hub" in unknown.stderr
+    finally:
+        edge.stop()
+        stop.set()
+        await asyncio.wait_for(task, 30)
