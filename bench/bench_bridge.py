@@ -129,7 +129,7 @@ def main() -> None:
         spec = EdgeSpec("bench", tuple(f"h{i}" for i in range(a.households)), ("riverside",),
                         "127.0.0.1", cport, "bench-secret", max_queued=max(a.queued * 2, 1000))
         edge_conf = (render_plain_config(eport).replace("max_queued_messages 100000\n", "")
-                     + "max_queued_messages %d\nqueue_qos0_messages true\n" % spec.max_queued
+                     + f"max_queued_messages {spec.max_queued}\nqueue_qos0_messages true\n"
                      + render_bridge_section(spec))
         edge = Broker(folder, "edge", edge_conf, eport)
         core.start()
