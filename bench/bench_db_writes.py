@@ -8,6 +8,7 @@ prints per offer and per message: write statements (INSERT, UPDATE, DELETE, by t
 transactions (COMMIT). The same SQL runs on PostgreSQL, so the counts carry over.
 
     .venv/bin/python bench/bench_db_writes.py [--messages 5000] [--batch 100]
+    .venv/bin/python bench/bench_db_writes.py --demo-mix   # the demo's six devices instead
 """
 
 from __future__ import annotations
@@ -51,6 +52,22 @@ class Counter:
             self.writes[f"{Path(db).name}:{m.group(2)} {m.group(1).upper()}"] += 1
 
 
+def demo_mix(rounds: int, households: int = 20) -> list[InboundMessage]:
+    """The demo's device mix (hub.simulator), one round every 5 s, as the demo fleet sends it."""
+    from datetime import UTC, datetime, timedelta
+
+    from hub.simulator import HouseholdSimulator
+
+    sims = [HouseholdSimulator(f"h{i}", seed=i) for i in range(households)]
+    start = datetime.now(UTC)
+    out = []
+    for r in range(rounds):
+        for sim in sims:
+            for topic, payload, retain in sim.messages(start + timedelta(seconds=5 * r)):
+                out.append(InboundMessage(f"home/{sim.household}/{topic}", payload, 1, retain, 0, 0.0))
+    return out
+
+
 def messages(n: int, households: int = 500) -> list[InboundMessage]:
     out = []
     for i in range(n):
@@ -61,14 +78,17 @@ def messages(n: int, households: int = 500) -> list[InboundMessage]:
     return out
 
 
-async def run(total: int, batch: int, counter: Counter) -> dict[str, Any]:
+async def run(total: int, batch: int, counter: Counter, *, mix: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(bench=True, data_dir=Path(tmp), api_port=0, mqtt_url="mqtt://127.0.0.1:1")
+        settings = Settings(bench=not mix, data_dir=Path(tmp), api_port=0,
+                            mqtt_url="mqtt://127.0.0.1:1", secret_key="x" * 32)
         hub = Hub(settings, transport=MemoryTransport())
         stop = asyncio.Event()
         task = asyncio.create_task(hub.run(stop))
         await hub.ready.wait()
-        msgs = messages(total)
+        msgs = demo_mix(max(total // 120, 1)) if mix else messages(total)
+        total = len(msgs)
+        size0 = db_bytes(Path(tmp))
         counter.on = True
         for i in range(0, total, batch):
             hub.pipeline.handle_batch(msgs[i : i + batch])
@@ -81,13 +101,31 @@ async def run(total: int, batch: int, counter: Counter) -> dict[str, Any]:
         offers = hub.relay.sent
         stop.set()
         await task
-    return {"messages": total, "batch": batch, "offers": offers}
+        grown = db_bytes(Path(tmp)) - size0
+    return {"messages": total, "batch": batch, "offers": offers, "bytes": grown}
+
+
+def db_bytes(folder: Path) -> int:
+    """Bytes in use in the hub's SQLite files (pages in use, WAL checkpointed or not)."""
+    total = 0
+    for path in sorted(folder.glob("*.sqlite3")):
+        conn = sqlite3.connect(path)
+        try:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+            size = conn.execute("PRAGMA page_size").fetchone()[0]
+        finally:
+            conn.close()
+        total += (pages - free) * size
+    return total
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--messages", type=int, default=5000)
     ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--demo-mix", action="store_true",
+                    help="the demo's six devices (production profile) instead of bench fridges")
     a = ap.parse_args()
     if not 0 < a.messages <= 100_000 or not 0 < a.batch <= 10_000:
         ap.error("--messages 1..100000, --batch 1..10000")
@@ -101,7 +139,7 @@ def main() -> None:
         return conn
 
     sqlite3.connect = traced  # type: ignore[assignment]
-    result = asyncio.run(run(a.messages, a.batch, counter))
+    result = asyncio.run(run(a.messages, a.batch, counter, mix=a.demo_mix))
     offers = max(result["offers"], 1)
     writes = sum(counter.writes.values())
     print(f"{result['messages']} messages in batches of {a.batch}, {result['offers']} offers published")
@@ -111,7 +149,10 @@ def main() -> None:
         print(f"| {key} | {n} | {n / offers:.2f} |")
     print(f"| all writes | {writes} | {writes / offers:.2f} |")
     print(f"| transactions (COMMIT) | {counter.commits} | {counter.commits / offers:.2f} |")
-    print(f"writes per message: {writes / result['messages']:.3f}")
+    print(f"writes per message: {writes / result['messages']:.3f};"
+          f" transactions per message: {counter.commits / result['messages']:.3f}")
+    print(f"database growth: {result['bytes']:,} B, {result['bytes'] / offers:,.0f} B per offer,"
+          f" {result['bytes'] / result['messages']:,.1f} B per message")
 
 
 if __name__ == "__main__":
