@@ -129,7 +129,9 @@ def provision_bridge(
     except AccountExists:
         dynsec.set_client_password(username, password)
         dynsec.set_client_id(username, username)
-        dynsec.add_client_role(username, role.rolename)
+        held = {r.get("rolename") for r in dynsec.get_client(username).get("roles", [])}
+        if role.rolename not in held:  # the plugin refuses a role the client already has
+            dynsec.add_client_role(username, role.rolename)
     return password
 
 

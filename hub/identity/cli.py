@@ -104,7 +104,12 @@ def cmd_bridge_config(args: argparse.Namespace) -> int:
                 "HUB_BROKER_ADMIN_USERNAME and HUB_BROKER_ADMIN_PASSWORD must name the core"
                 " broker's dynamic-security admin"
             )
-        bridge.bridge_role(args.edge, households, communities)  # validates the names first
+        # Everything is checked before the core is touched: a refusal provisions nothing.
+        bridge.bridge_role(args.edge, households, communities)
+        if not 0 < args.edge_port < 65536:
+            raise BrokerConfigError(f"--edge-port must be 1-65535, not {args.edge_port}")
+        if args.max_queued < 1:
+            raise BrokerConfigError(f"--max-queued must be positive, not {args.max_queued}")
         admin_password = settings.broker_admin_password.get_secret_value()
         with DynSecAdmin(host, port, admin_user, admin_password) as dynsec:
             password = bridge.provision_bridge(dynsec, args.edge, households, communities)

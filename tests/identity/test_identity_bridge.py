@@ -17,6 +17,7 @@ from hub.broker.supervisor import free_port
 from hub.config import Settings
 from hub.identity import bridge
 from hub.identity.broker_config import init_dynsec, render_config
+from hub.identity.dynsec import DynSecAdmin
 from hub.identity.errors import BrokerConfigError, InvalidName
 from hub.ingest.pipeline import PipelinePorts
 from hub.service import Hub
@@ -219,6 +220,13 @@ def test_bridge_config_refuses_bad_input_clearly(core: Core, tmp_path: Path) -> 
                           data=tmp_path / "d")
     assert no_db.returncode == 2
     assert "pass --communities" in no_db.stderr
+    bad_port = bridge_config(core.port, core.admin_password, "edge-p", "--households", "ha1",
+                             "--communities", "c", "--out", str(tmp_path / "e"), "--edge-port", "0",
+                             data=tmp_path / "d")
+    assert bad_port.returncode == 2
+    assert "--edge-port must be 1-65535, not 0" in bad_port.stderr
+    with DynSecAdmin("127.0.0.1", core.port, "hub-admin", core.admin_password) as admin:
+        assert "br-edge-p" not in admin.list_clients()  # refused before the core was touched
     wrong_admin = bridge_config(core.port, "wrong", "edge-a", "--households", "ha1",
                                 "--communities", "c", data=tmp_path / "d")
     assert wrong_admin.returncode == 2
@@ -297,3 +305,31 @@ async def test_a_bridged_devices_reading_lands_on_the_running_hubs_twin(core: Co
         edge.stop()
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+def _secret(section: str) -> str:
+    return next(line.split(" ", 1)[1] for line in section.splitlines() if line.startswith("remote_password "))
+
+
+def test_running_it_again_moves_households_and_replaces_the_secret(core: Core, tmp_path: Path) -> None:
+    hub = core.hub()
+    args = ("--communities", "riverside")
+    first = bridge_config(core.port, core.admin_password, "edge-m", "--households", "hm1", *args,
+                          data=tmp_path / "d")
+    second = bridge_config(core.port, core.admin_password, "edge-m", "--households", "hm2", *args,
+                           data=tmp_path / "d")
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    old, new = _secret(first.stdout), _secret(second.stdout)
+    assert old != new
+    stale = Recorder(core.port, "br-edge-m", old, "br-edge-m")
+    with pytest.raises(AssertionError, match="Not authorized"):
+        stale.connect()
+    stale.client.loop_stop()
+    login = Recorder(core.port, "br-edge-m", new, "br-edge-m").connect()
+    assert login.publish("home/hm1/meter/power", b"moved away").is_failure
+    assert not login.publish("home/hm2/meter/power", b"moved here").is_failure
+    hub.wait(lambda: hub.payloads("home/hm2/meter/power"), "the moved household's reading")
+    assert hub.topics() == {"home/hm2/meter/power"}
+    login.close()
+    hub.close()
