@@ -259,9 +259,10 @@ def test_bridge_role_allows_exactly_the_edges_households() -> None:
         )
 
 
-async def test_a_bridged_devices_reading_lands_on_the_running_hubs_twin(core: Core, tmp_path: Path) -> None:
+async def test_a_bridged_device_and_the_running_hub_reach_each_other(core: Core, tmp_path: Path) -> None:
     """The whole path: a household the hub knows, its edge made by the CLI from the hub's
-    own database, a device on the edge, the reading on the hub's twin."""
+    own database, a device on the edge, its reading on the hub's twin, and the hub's
+    outbox message back on the device."""
     data = tmp_path / "hubdata"
     settings = Settings(
         mqtt_url=f"mqtt://hub:{core.hub_password}@127.0.0.1:{core.port}",
@@ -294,6 +295,15 @@ async def test_a_bridged_devices_reading_lands_on_the_running_hubs_twin(core: Co
         assert not reason.is_failure
         await wait_until(lambda: hub.twin.device("h-ana", "kitchen") is not None, within=60)
         assert hub.twin.device("h-ana", "kitchen").value("power") == 75  # type: ignore[union-attr]
+        # Downstream: a message the hub commits to its outbox reaches the device on the edge.
+        assert not (await asyncio.to_thread(gw.subscribe, "home/h-ana/hub/#"))[0].is_failure
+        with hub.db.transaction() as conn:
+            hub.outbox.add(conn, "home/h-ana/hub/suggestions/s-edge", {"id": "s-edge", "text": "hi"})
+        hub.outbox.notify()
+        await asyncio.to_thread(gw.wait, lambda: gw.payloads("home/h-ana/hub/suggestions/s-edge"),
+                                "the hub's message")
+        assert orjson.loads(gw.payloads("home/h-ana/hub/suggestions/s-edge")[0]) == {
+            "id": "s-edge", "text": "hi"}
         await asyncio.to_thread(gw.close)
         unknown = await asyncio.to_thread(
             bridge_config, core.port, core.admin_password, "edge-x", "--households", "h-nobody",
