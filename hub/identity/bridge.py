@@ -176,24 +176,47 @@ def render_bridge_section(spec: EdgeSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_edge_config(spec: EdgeSpec, *, port: int, folder: Path, bind: str = "127.0.0.1") -> str:
+@dataclass(frozen=True, slots=True)
+class EdgeHost:
+    """Where the edge runs: its listener, and the machine's own paths and user.
+
+    ``home``, ``user`` and ``plugin`` default to this machine's (the folder written, the
+    current user, the plugin found here): set them when the folder is copied elsewhere.
+    """
+
+    port: int = 1883
+    bind: str = "127.0.0.1"
+    home: Path | None = None
+    user: str | None = None
+    plugin: str | None = None
+
+
+def render_edge_config(spec: EdgeSpec, host: EdgeHost, folder: Path) -> str:
     """A whole mosquitto.conf for the edge: its listener, its own logins, the bridge."""
+    port, bind = host.port, host.bind
     if not 0 < port < 65536:
         raise BrokerConfigError(f"edge port must be 1-65535, not {port}")
     if spec.max_queued < 1:
         raise BrokerConfigError(f"max queued messages must be positive, not {spec.max_queued}")
-    where = str(folder.absolute())
-    if any(c.isspace() for c in where):
-        raise BrokerConfigError(f"{where!r}: Mosquitto paths cannot hold spaces")
+    if not re.fullmatch(r"[0-9A-Za-z.:\-]+", bind):
+        raise BrokerConfigError(f"edge bind address {bind!r} is not an address or host name")
+    where = str((host.home or folder).absolute()).rstrip("/")
+    plugin = host.plugin or str(dynsec_plugin_path())
+    user = host.user or pwd.getpwuid(os.geteuid()).pw_name
+    for what, value in (("edge folder", where), ("plugin", plugin)):
+        if any(c.isspace() for c in value):
+            raise BrokerConfigError(f"{what} {value!r}: Mosquitto paths cannot hold spaces")
+    if not re.fullmatch(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*", user):
+        raise BrokerConfigError(f"edge user {user!r} is not a user name")
     head = [
         f"# Edge broker {spec.edge}: its devices log in here as gw-<household>.",
         "per_listener_settings false",
         # Started as root, Mosquitto drops to this user: the one that wrote the 0600 files.
-        f"user {pwd.getpwuid(os.geteuid()).pw_name}",
+        f"user {user}",
         "allow_anonymous false",
         "allow_zero_length_clientid false",
         f"listener {port} {bind}",
-        f"plugin {dynsec_plugin_path()}",
+        f"plugin {plugin}",
         f"plugin_opt_config_file {where}/dynamic-security.json",
         "persistence true",
         f"persistence_location {where}/data/",
@@ -218,13 +241,14 @@ def render_edge_config(spec: EdgeSpec, *, port: int, folder: Path, bind: str = "
     return "\n".join(head) + render_bridge_section(spec)
 
 
-def write_edge(spec: EdgeSpec, folder: Path, *, port: int, bind: str = "127.0.0.1") -> dict[str, Any]:
+def write_edge(spec: EdgeSpec, folder: Path, host: EdgeHost) -> dict[str, Any]:
     """Write the edge's folder: mosquitto.conf, its dynsec file, credentials.json (0600).
 
     Every household gets a fresh gateway secret on this edge (``gw-<h>``, the same role as
     on the core). Returns the credentials written: ``{"edge", "listener", "admin",
     "households": {h: {"username", "password"}}}``.
     """
+    conf = render_edge_config(spec, host, folder)  # before writing anything: it validates
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
     admin_password = secrets.token_urlsafe(24)
@@ -236,20 +260,22 @@ def write_edge(spec: EdgeSpec, folder: Path, *, port: int, bind: str = "127.0.0.
         [edge_household_role(h) for h in spec.households],
         [(names.gateway_username(h), pw, f"household-{h}") for h, pw in gateways.items()],
     )
-    (folder / "mosquitto.conf").write_text(
-        render_edge_config(spec, port=port, folder=folder, bind=bind), encoding="utf-8"
-    )
-    os.chmod(folder / "mosquitto.conf", 0o600)  # it holds the bridge's secret
+    _write_private(folder / "mosquitto.conf", conf)  # it holds the bridge's secret
     creds = {
         "edge": spec.edge,
-        "listener": {"host": bind, "port": port},
+        "listener": {"host": host.bind, "port": host.port},
         "admin": {"username": EDGE_ADMIN, "password": admin_password},
         "households": {
             h: {"username": names.gateway_username(h), "password": pw} for h, pw in gateways.items()
         },
     }
-    path = folder / "credentials.json"
+    _write_private(folder / "credentials.json", json.dumps(creds, indent=1))
+    return creds
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, never readable by others even for a moment."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(creds, handle, indent=1)
-    return creds
+        handle.write(text)
+    os.chmod(path, 0o600)  # an existing file keeps its old mode through O_CREAT

@@ -41,6 +41,11 @@ def register(sub: Any) -> None:
     cfg.add_argument("--out", type=Path, default=None, help="write a whole edge folder here")
     cfg.add_argument("--edge-port", type=int, default=1883, help="the edge's listener port (--out)")
     cfg.add_argument("--edge-bind", default="127.0.0.1", help="the edge's listener address (--out)")
+    cfg.add_argument("--edge-dir", type=Path, default=None,
+                     help="where the folder will live on the edge (default: --out)")
+    cfg.add_argument("--edge-user", default=None, help="the edge's Mosquitto user (default: yours)")
+    cfg.add_argument("--edge-plugin", default=None,
+                     help="the dynsec plugin's path on the edge (default: the one found here)")
     cfg.add_argument(
         "--max-queued",
         type=int,
@@ -110,6 +115,13 @@ def cmd_bridge_config(args: argparse.Namespace) -> int:
             raise BrokerConfigError(f"--edge-port must be 1-65535, not {args.edge_port}")
         if args.max_queued < 1:
             raise BrokerConfigError(f"--max-queued must be positive, not {args.max_queued}")
+        edge_host = bridge.EdgeHost(
+            args.edge_port, args.edge_bind, args.edge_dir, args.edge_user, args.edge_plugin
+        )
+        probe = bridge.EdgeSpec(args.edge, households, communities, host, port, "placeholder")
+        bridge.render_bridge_section(probe)
+        if args.out is not None:
+            bridge.render_edge_config(probe, edge_host, args.out)
         admin_password = settings.broker_admin_password.get_secret_value()
         with DynSecAdmin(host, port, admin_user, admin_password) as dynsec:
             password = bridge.provision_bridge(dynsec, args.edge, households, communities)
@@ -119,9 +131,12 @@ def cmd_bridge_config(args: argparse.Namespace) -> int:
         if args.out is None:
             sys.stdout.write(bridge.render_bridge_section(spec))
             return 0
-        creds = bridge.write_edge(spec, args.out, port=args.edge_port, bind=args.edge_bind)
+        creds = bridge.write_edge(spec, args.out, edge_host)
     except HubError as exc:
         print(f"hub broker bridge-config: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"hub broker bridge-config: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     print(
         f"edge {args.edge}: {len(creds['households'])} households, config in"

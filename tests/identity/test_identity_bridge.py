@@ -225,6 +225,10 @@ def test_bridge_config_refuses_bad_input_clearly(core: Core, tmp_path: Path) -> 
                              data=tmp_path / "d")
     assert bad_port.returncode == 2
     assert "--edge-port must be 1-65535, not 0" in bad_port.stderr
+    bad_core = bridge_config(core.port, core.admin_password, "edge-p", "--households", "ha1",
+                             "--communities", "c", "--core", "bad host:1883", data=tmp_path / "d")
+    assert bad_core.returncode == 2
+    assert "core host 'bad host' is not an address" in bad_core.stderr
     with DynSecAdmin("127.0.0.1", core.port, "hub-admin", core.admin_password) as admin:
         assert "br-edge-p" not in admin.list_clients()  # refused before the core was touched
     wrong_admin = bridge_config(core.port, "wrong", "edge-a", "--households", "ha1",
@@ -251,6 +255,13 @@ def test_bridge_role_allows_exactly_the_edges_households() -> None:
         bridge.check_households([])
     spec = bridge.EdgeSpec("edge-a", ("ha1",), ("riverside",), "core.example", 1883, "s3cret")
     text = bridge.render_bridge_section(spec)
+    elsewhere = bridge.EdgeHost(1884, "0.0.0.0", Path("/srv/edge-a"), "mosquitto", "/usr/lib/x.so")
+    conf = bridge.render_edge_config(spec, elsewhere, Path("/tmp/out"))
+    assert "plugin_opt_config_file /srv/edge-a/dynamic-security.json" in conf
+    assert "user mosquitto" in conf
+    assert "listener 1884 0.0.0.0" in conf
+    with pytest.raises(BrokerConfigError, match="user"):
+        bridge.render_edge_config(spec, bridge.EdgeHost(user="bad user"), Path("/tmp/out"))
     assert "cleansession false" in text
     assert "remote_clientid br-edge-a" in text
     with pytest.raises(BrokerConfigError):
