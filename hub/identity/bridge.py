@@ -135,6 +135,16 @@ def provision_bridge(
     return password
 
 
+def remove_bridge(dynsec: DynSecAdmin, edge: str) -> None:
+    """Delete edge ``edge``'s bridge login and role on the core (its connection is kicked).
+
+    Raises:
+        NotFound: the core has no such bridge.
+    """
+    dynsec.delete_client(names.bridge_username(edge))
+    dynsec.delete_role(f"bridge-{names.check_id(edge, what='edge id')}")
+
+
 def render_bridge_section(spec: EdgeSpec) -> str:
     """The ``connection`` block of the edge's mosquitto.conf (it holds the secret)."""
     if not re.fullmatch(r"[0-9A-Za-z.:\-]+", spec.core_host):

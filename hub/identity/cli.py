@@ -1,4 +1,5 @@
-"""``hub broker bridge-config EDGE``: provision an edge broker's bridge and write its config.
+"""``hub broker bridge-config EDGE``: provision an edge broker's bridge and write its config;
+``hub broker bridge-remove EDGE``: delete it.
 
 The command logs in to the core broker's dynamic security as its admin
 (``HUB_BROKER_ADMIN_USERNAME`` / ``HUB_BROKER_ADMIN_PASSWORD``; the core's address from
@@ -17,7 +18,7 @@ from typing import Any
 
 from hub.config import load_settings
 from hub.errors import HubError
-from hub.identity import bridge
+from hub.identity import bridge, names
 from hub.identity.dynsec import DynSecAdmin
 from hub.identity.errors import BrokerConfigError
 
@@ -53,6 +54,10 @@ def register(sub: Any) -> None:
         help="messages the edge holds for the core while it is away",
     )
     cfg.set_defaults(func=cmd_bridge_config)
+    rm = broker_sub.add_parser("bridge-remove", help="delete an edge's bridge login on the core")
+    rm.add_argument("edge", help="the edge's id")
+    rm.add_argument("--core", default=None, help="HOST:PORT of the core broker (default: HUB_MQTT_URL)")
+    rm.set_defaults(func=cmd_bridge_remove)
 
 
 def _split(text: str) -> list[str]:
@@ -93,6 +98,32 @@ def _communities_of(settings: Any, households: tuple[str, ...]) -> tuple[str, ..
     return tuple(dict.fromkeys(found.values()))
 
 
+def _admin(args: argparse.Namespace, settings: Any) -> DynSecAdmin:
+    """The core broker's dynamic-security admin, from the settings (not connected yet)."""
+    host, port = _core_address(args, settings)
+    if not settings.broker_admin_username:
+        raise BrokerConfigError(
+            "HUB_BROKER_ADMIN_USERNAME and HUB_BROKER_ADMIN_PASSWORD must name the core"
+            " broker's dynamic-security admin"
+        )
+    password = settings.broker_admin_password.get_secret_value()
+    return DynSecAdmin(host, port, settings.broker_admin_username, password)
+
+
+def cmd_bridge_remove(args: argparse.Namespace) -> int:
+    """Delete the edge's bridge login and role on the core."""
+    try:
+        settings = load_settings()
+        names.bridge_username(args.edge)
+        with _admin(args, settings) as dynsec:
+            bridge.remove_bridge(dynsec, args.edge)
+    except HubError as exc:
+        print(f"hub broker bridge-remove: {exc}", file=sys.stderr)
+        return 2
+    print(f"edge {args.edge}: bridge login {names.bridge_username(args.edge)} removed from the core")
+    return 0
+
+
 def cmd_bridge_config(args: argparse.Namespace) -> int:
     """Provision the bridge on the core, then print or write the edge's configuration."""
     try:
@@ -103,12 +134,7 @@ def cmd_bridge_config(args: argparse.Namespace) -> int:
         else:
             communities = _communities_of(settings, households)
         host, port = _core_address(args, settings)
-        admin_user = settings.broker_admin_username
-        if not admin_user:
-            raise BrokerConfigError(
-                "HUB_BROKER_ADMIN_USERNAME and HUB_BROKER_ADMIN_PASSWORD must name the core"
-                " broker's dynamic-security admin"
-            )
+        admin = _admin(args, settings)
         # Everything is checked before the core is touched: a refusal provisions nothing.
         bridge.bridge_role(args.edge, households, communities)
         if not 0 < args.edge_port < 65536:
@@ -122,8 +148,7 @@ def cmd_bridge_config(args: argparse.Namespace) -> int:
         bridge.render_bridge_section(probe)
         if args.out is not None:
             bridge.render_edge_config(probe, edge_host, args.out)
-        admin_password = settings.broker_admin_password.get_secret_value()
-        with DynSecAdmin(host, port, admin_user, admin_password) as dynsec:
+        with admin as dynsec:
             password = bridge.provision_bridge(dynsec, args.edge, households, communities)
         spec = bridge.EdgeSpec(
             args.edge, households, communities, host, port, password, args.max_queued

@@ -149,6 +149,11 @@ class Recorder:
 
 def bridge_config(core_port: int, admin_password: str, *args: str, data: Path) -> subprocess.CompletedProcess[str]:
     """Run ``hub broker bridge-config`` as the operator would, against the core broker."""
+    return hub_broker(core_port, admin_password, "bridge-config", *args, data=data)
+
+
+def hub_broker(core_port: int, admin_password: str, *args: str, data: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``hub broker ARGS...`` with the core broker's admin in the environment."""
     env = dict(
         os.environ,
         HUB_MQTT_URL=f"mqtt://127.0.0.1:{core_port}",
@@ -157,7 +162,7 @@ def bridge_config(core_port: int, admin_password: str, *args: str, data: Path) -
         HUB_DATA_DIR=str(data),
     )
     return subprocess.run(
-        [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "broker", "bridge-config", *args],
+        [sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "broker", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from bridge_support import REPO, Mosquitto, Recorder, bridge_config
+from bridge_support import REPO, Mosquitto, Recorder, bridge_config, hub_broker
 
 from hub.broker.supervisor import free_port
 from hub.config import Settings
@@ -359,4 +359,14 @@ def test_running_it_again_moves_households_and_replaces_the_secret(core: Core, t
     hub.wait(lambda: hub.payloads("home/hm2/meter/power"), "the moved household's reading")
     assert hub.topics() == {"home/hm2/meter/power"}
     login.close()
+    removed = hub_broker(core.port, core.admin_password, "bridge-remove", "edge-m", data=tmp_path / "d")
+    assert removed.returncode == 0, removed.stderr
+    assert "bridge login br-edge-m removed" in removed.stdout
+    gone = Recorder(core.port, "br-edge-m", new, "br-edge-m")
+    with pytest.raises(AssertionError, match="Not authorized"):
+        gone.connect()
+    gone.client.loop_stop()
+    again = hub_broker(core.port, core.admin_password, "bridge-remove", "edge-m", data=tmp_path / "d")
+    assert again.returncode == 2
+    assert "not found" in again.stderr.lower()
     hub.close()
