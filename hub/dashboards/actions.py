@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from hub.dashboards import data, session
+from hub.dashboards import data, localtime, session
 from hub.dashboards.forms import Form, read_form
 from hub.errors import HubError
 
@@ -188,13 +188,7 @@ def _polygon(text: str) -> list[list[tuple[float, float]]]:
     return [ring]
 
 
-def _aware(value: str) -> str:
-    """A ``datetime-local`` value (no zone) is read as UTC, as the page says."""
-    dt = datetime.fromisoformat(value)
-    return value if dt.tzinfo is not None else value + "+00:00"
-
-
-def notice_fields(form: Form) -> dict[str, Any]:
+def notice_fields(form: Form, zone: tzinfo = UTC) -> dict[str, Any]:
     """The notices package's ``NoticeIn`` fields from the community view's form.
 
     Raises:
@@ -222,7 +216,8 @@ def notice_fields(form: Form) -> dict[str, Any]:
         value = form.get(name, max_length=40).strip()
         if value:
             try:
-                fields[name] = _aware(value)
+                # A datetime-local value is the community's local time, as the page says.
+                fields[name] = localtime.read_local(value, zone).isoformat()
             except ValueError as exc:
                 raise ValueError(f"{name}: not a date and time ({value[:40]})") from exc
     return fields
@@ -239,7 +234,7 @@ async def post_notice(request: Request) -> Response:
 
     def act() -> data.ActionResult:
         try:
-            fields = notice_fields(form)
+            fields = notice_fields(form, localtime.community_zone(hub.db, p.community))
         except ValueError as exc:
             return data.ActionResult(False, str(exc))
         return data.post_notice(hub, p, fields)

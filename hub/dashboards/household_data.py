@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from hub.dashboards import localtime
 from hub.dashboards.access import (
     ADMIN,
     HOUSEHOLD,
@@ -94,44 +95,65 @@ def live_values(hub: Any, household: str) -> dict[str, Any]:
     return snap
 
 
-#: metric -> (history helper, title, unit, chart kind)
-CHARTS: dict[str, tuple[str, str, str, str]] = {
-    "power": ("power_today", "Power today", "W", "line"),
-    "temperature": ("temperature_series", "Temperature, 24 h", "°C", "line"),
-    "energy": ("energy_per_day", "Energy per day", "kWh", "bars"),
-    "gas": ("gas_per_day", "Gas per day", "m³", "bars"),
+#: metric -> (title, unit) of the 24 h range charts (mean line, min-max band, gaps as gaps)
+RANGE_CHARTS: dict[str, tuple[str, str]] = {
+    "power": ("Power, 24 h", "W"),
+    "temperature": ("Temperature, 24 h", "°C"),
+    "humidity": ("Humidity, 24 h", "%"),
 }
+#: metric -> (history helper, title, unit) of the per-day bar charts of counters
+DAY_CHARTS: dict[str, tuple[str, str, str]] = {
+    "energy": ("energy_per_day", "Energy per day", "kWh"),
+    "gas": ("gas_per_day", "Gas per day", "m³"),
+}
+RANGE_HOURS = 24
+RANGE_STEP_S = 900
 
 
-def device_charts(hub: Any, p: PrincipalLike, device: dict[str, Any]) -> list[dict[str, Any]]:
+def device_charts(hub: Any, p: PrincipalLike, device: dict[str, Any], *, zone: tzinfo = UTC,
+                  now: datetime | None = None) -> list[dict[str, Any]]:
     """Small charts of one of the household's devices from the telemetry history.
 
-    Returns a list of ``{"title", "unit", "kind", "values": [float | None], "labels"}``; a
-    None value is a gap (device offline), drawn as a break, never interpolated.
+    Line metrics cover the last 24 h in 15-minute buckets (mean, and the bucket's min and
+    max as a band); counters get bars per day. Returns a list of ``{"title", "unit",
+    "kind", "values", "mins", "maxs", "labels", "span"}``; a None value is a gap (no
+    reading in that bucket), drawn as a break, never interpolated. Labels are local times.
     """
     history = component(hub, "history") or component(hub, "telemetry")
     if history is None or p.role != HOUSEHOLD or device.get("household") != p.household:
         return []
+    end = (now or datetime.now(UTC)).astimezone(UTC)
     seen: set[tuple[str, str | None]] = set()
     out = []
     for m in device["metrics"]:
-        spec = CHARTS.get(m["metric"])
         key = (m["metric"], m["channel"])
-        if spec is None or key in seen or not hasattr(history, spec[0]):
+        if key in seen or (m["metric"] not in RANGE_CHARTS and m["metric"] not in DAY_CHARTS):
             continue
         seen.add(key)
-        helper, title, unit, kind = spec
         try:
-            points = getattr(history, helper)(p.household, device["device"], channel=m["channel"])
+            if m["metric"] in RANGE_CHARTS:
+                title, unit = RANGE_CHARTS[m["metric"]]
+                kind = "line"
+                points = history.query(p.household, device["device"], m["metric"], channel=m["channel"],
+                                       start=end - timedelta(hours=RANGE_HOURS), end=end, step_s=RANGE_STEP_S)
+            else:
+                helper, title, unit = DAY_CHARTS[m["metric"]]
+                kind = "bars"
+                if not hasattr(history, helper):
+                    continue
+                points = getattr(history, helper)(p.household, device["device"], channel=m["channel"])
         except Exception:
-            logger.exception("history %s failed for %s/%s", helper, p.household, device["device"])
+            logger.exception("history of %s failed for %s/%s", m["metric"], p.household, device["device"])
             continue
         values = [_finite(getattr(pt, "value", None)) for pt in points]
-        labels = [_label(pt) for pt in points]
         if any(v is not None for v in values):
             suffix = f" ({m['channel']})" if m["channel"] and device.get("show_channels", True) else ""
+            labels = [_label(pt, zone) for pt in points]
             out.append({"title": title + suffix, "unit": unit, "kind": kind, "values": values,
-                        "labels": labels})
+                        "mins": [_finite(getattr(pt, "min", None)) for pt in points],
+                        "maxs": [_finite(getattr(pt, "max", None)) for pt in points],
+                        "labels": labels,
+                        "span": f"{labels[0]}–{labels[-1]}" if kind == "line" and labels else ""})
     return out
 
 
@@ -141,12 +163,11 @@ def _finite(value: Any) -> float | None:
     return None
 
 
-def _label(point: Any) -> str:
+def _label(point: Any, zone: tzinfo) -> str:
     day = getattr(point, "day", None)
     if day is not None:
         return str(day)
-    ts = getattr(point, "ts", None)
-    return ts.strftime("%H:%M") if isinstance(ts, datetime) else ""
+    return localtime.show(getattr(point, "ts", None), zone, "%H:%M")
 
 
 # -- offers: households -----------------------------------------------------------------------

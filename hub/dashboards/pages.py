@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.dashboards import data, link_data, session, svg
+from hub.dashboards import data, link_data, localtime, session, svg
 from hub.dashboards.forms import read_form
 from hub.dashboards.render import page
 from hub.errors import HubError
@@ -115,8 +115,9 @@ async def household_view(request: Request) -> Response:
         return p
     hub = _hub(request)
     devices = data.devices(hub, p)
+    zone = localtime.community_zone(hub.db, p.community)
     for d in devices:
-        d["charts"] = data.device_charts(hub, p, d)
+        d["charts"] = data.device_charts(hub, p, d, zone=zone)
     notices = data.notices(hub, p)
     area = svg.area_map(notices, marker=_home_marker(hub, p), marker_label="home") if notices else ""
     return page(

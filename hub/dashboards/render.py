@@ -2,38 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
 from hub.config import REPO_ROOT
 from hub.dashboards import cookies as session
-from hub.dashboards import svg
+from hub.dashboards import localtime, svg
 
 UI_ROOT = REPO_ROOT / "dashboards"
 TEMPLATES = UI_ROOT / "templates"
 STATIC = UI_ROOT / "static"
 
 
-def when(value: Any, fmt: str = "%a %H:%M") -> str:
-    """An ISO 8601 time or epoch seconds as a short UTC label (``Sat 18:00``)."""
-    if value in (None, ""):
+@pass_context
+def when(context: Any, value: Any, fmt: str = localtime.DEFAULT_FORMAT) -> str:
+    """A time as a short label in the viewer's community time zone (``Sat 18:00``)."""
+    return localtime.show(value, context.get("tz") or UTC, fmt)
+
+
+def display_name(hub: Any, viewer: Any) -> str:
+    """What the page calls the logged-in user: the household's or provider's name."""
+    if viewer is None:
         return ""
-    try:
-        if isinstance(value, int | float):
-            dt = datetime.fromtimestamp(value, UTC)
-        else:
-            dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except (ValueError, OverflowError, OSError):
-        return str(value)
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC)
-    return dt.strftime(fmt)
+    if getattr(viewer, "household", None):
+        row = hub.db.query_one("SELECT name FROM households WHERE id = ?", (viewer.household,))
+        if row is not None and row["name"]:
+            return str(row["name"])
+    if getattr(viewer, "provider", None):
+        row = hub.db.query_one("SELECT name FROM providers WHERE id = ?", (viewer.provider,))
+        if row is not None and row["name"]:
+            return str(row["name"])
+    return str(getattr(viewer, "username", "") or "")
 
 
 def number(value: Any) -> str:
@@ -62,6 +67,11 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     token = session.token_of(request)
     hub = request.app.state.hub
     context.setdefault("viewer", None)
+    viewer = context["viewer"]
+    zone = localtime.community_zone(hub.db, getattr(viewer, "community", None)) if viewer else UTC
+    context.setdefault("tz", zone)
+    context.setdefault("tz_name", localtime.zone_label(zone))
+    context.setdefault("viewer_name", display_name(hub, viewer))
     # An htmx refresh of one section must not eat the message meant for the next full page.
     partial = bool(request.headers.get("hx-request"))
     body = _ENV.get_template(template).render(

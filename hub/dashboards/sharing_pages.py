@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.dashboards import session
+from hub.dashboards import localtime, session
 from hub.dashboards.forms import Form, read_form
 from hub.dashboards.render import page
 from hub.errors import HubError
@@ -187,7 +187,13 @@ async def propose(request: Request) -> Response:
             from hub.offers.problems import Unprocessable
 
             raise Unprocessable("pledges needed must be a whole number")
-        when = deadline if deadline.endswith("Z") or "+" in deadline[10:] else f"{deadline}:00Z"
+        # A datetime-local value is the community's local time, as the page says.
+        try:
+            when = localtime.read_local(deadline, localtime.community_zone(hub.db, _community(hub, p))).isoformat()
+        except ValueError:
+            from hub.offers.problems import Unprocessable
+
+            raise Unprocessable(f"deadline: not a date and time ({deadline[:40]})") from None
         made = hub.components["projects"].propose(
             _community(hub, p), proposer_kind=kind, proposer=who, title=title,
             goal_pledges=int(goal), deadline=when, description=form.get("description", max_length=4000),

@@ -22,35 +22,58 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
-def sparkline(values: Sequence[float | None], *, title: str, unit: str = "") -> str:
-    """A line chart of ``values`` (None = gap) as an ``<svg role="img">`` with a text label."""
+def _or(value: float | None, fallback: float | None) -> float:
+    found = value if value is not None else fallback
+    assert found is not None  # only known points are drawn
+    return found
+
+
+def sparkline(values: Sequence[float | None], *, title: str, unit: str = "",
+              mins: Sequence[float | None] | None = None, maxs: Sequence[float | None] | None = None) -> str:
+    """A line chart of ``values`` (None = gap) as an ``<svg role="img">`` with a text label.
+
+    With ``mins`` and ``maxs`` (per point, e.g. a time bucket's range) a band is drawn
+    behind the line; each run of known points gets its own band, so gaps stay gaps.
+    """
     known = [v for v in values if v is not None]
     u = f" {unit}" if unit else ""
-    label = escape(f"{title}: " + (f"latest {_fmt(known[-1])}{u}, min {_fmt(min(known))}{u}, "
-                                   f"max {_fmt(max(known))}{u}" if known else "no data"))
+    lows = [v for v in (mins or ()) if v is not None] or known
+    highs = [v for v in (maxs or ()) if v is not None] or known
+    label = escape(f"{title}: " + (f"latest {_fmt(known[-1])}{u}, min {_fmt(min(lows))}{u}, "
+                                   f"max {_fmt(max(highs))}{u}" if known else "no data"))
     if not known:
         return (f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label}">'
                 f'<title>{label}</title></svg>')
-    lo, hi = min(known), max(known)
+    lo, hi = min(lows + known), max(highs + known)
     span = (hi - lo) or 1.0
     n = max(len(values) - 1, 1)
-    runs: list[list[str]] = [[]]
+
+    def y_of(v: float) -> float:
+        # A flat series sits in the middle rather than on the floor.
+        return HEIGHT / 2 if hi == lo else HEIGHT - PAD - (HEIGHT - 2 * PAD) * (v - lo) / span
+
+    runs: list[list[int]] = [[]]
     for i, v in enumerate(values):
         if v is None:
             if runs[-1]:
                 runs.append([])
             continue
-        x = PAD + (WIDTH - 2 * PAD) * i / n
-        # A flat series sits in the middle rather than on the floor.
-        y = HEIGHT / 2 if hi == lo else HEIGHT - PAD - (HEIGHT - 2 * PAD) * (v - lo) / span
-        runs[-1].append(f"{_fmt(x)},{_fmt(y)}")
+        runs[-1].append(i)
     shapes = [f'<rect class="frame" width="{WIDTH}" height="{HEIGHT}"/>']
     for run in runs:
-        if len(run) == 1:
-            cx, cy = run[0].split(",")
+        if not run:
+            continue
+        xs = {i: PAD + (WIDTH - 2 * PAD) * i / n for i in run}
+        if mins is not None and maxs is not None and len(run) > 1:
+            top = [f"{_fmt(xs[i])},{_fmt(y_of(_or(maxs[i], values[i])))}" for i in run]
+            bottom = [f"{_fmt(xs[i])},{_fmt(y_of(_or(mins[i], values[i])))}" for i in reversed(run)]
+            shapes.append(f'<polygon class="band" points="{" ".join(top + bottom)}"/>')
+        points = [f"{_fmt(xs[i])},{_fmt(y_of(values[i]))}" for i in run]  # type: ignore[arg-type]
+        if len(points) == 1:
+            cx, cy = points[0].split(",")
             shapes.append(f'<circle cx="{cx}" cy="{cy}" r="2.5"/>')
-        elif run:
-            shapes.append(f'<polyline points="{" ".join(run)}"/>')
+        else:
+            shapes.append(f'<polyline points="{" ".join(points)}"/>')
     return (f'<svg class="chart chart-line" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label}">'
             f'<title>{label}</title>{"".join(shapes)}</svg>')
 
@@ -82,7 +105,8 @@ def chart(spec: dict[str, Any]) -> str:
     """The SVG of one chart spec from :func:`hub.dashboards.data.device_charts`."""
     if spec.get("kind") == "bars":
         return bars(spec["values"], spec.get("labels", []), title=spec["title"], unit=spec.get("unit", ""))
-    return sparkline(spec["values"], title=spec["title"], unit=spec.get("unit", ""))
+    return sparkline(spec["values"], title=spec["title"], unit=spec.get("unit", ""),
+                     mins=spec.get("mins"), maxs=spec.get("maxs"))
 
 
 # -- areas ------------------------------------------------------------------------------------

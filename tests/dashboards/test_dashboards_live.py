@@ -88,10 +88,11 @@ async def test_household_sees_its_devices_change_live_after_an_mqtt_publish(
     await wait_until(lambda: history.stats()["written"] >= 5)
     await page.reload()
     chart = page.locator('[data-device="fridge-plug"]').get_by_role("img")
-    # 5-minute buckets: 12 W and 345 W share one (mean 178.5 W) unless a boundary fell between them.
+    # 15-minute buckets over 24 h: 12 W and 345 W share one (mean 178.5 W, its min 12 W and
+    # max 345 W) unless a boundary fell between them.
     await expect(chart).to_have_attribute(
         "aria-label",
-        re.compile(r"^Power today: (latest 178\.5 W, min 178\.5 W, max 178\.5 W|latest 345 W, min 12 W, max 345 W)$"))
+        re.compile(r"^Power, 24 h: latest (178\.5|345) W, min 12 W, max 345 W$"))
     await expect(page.locator('[data-device="kitchen"]').get_by_role("img")).to_have_attribute(
         "aria-label", "Temperature, 24 h: latest 21.5 °C, min 21.5 °C, max 21.5 °C")
     await screenshot(page, "household-devices")
