@@ -81,6 +81,7 @@ class Hub:
         self.history: Any = None
         self.rules: Any = None
         self.offers: Any = None
+        self.sharing: Any = None
         self.mqtt_login: tuple[str | None, str | None] = (None, None)
         self._transport = transport
         self.injected_ports = ports

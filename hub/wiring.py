@@ -76,6 +76,7 @@ def build(hub: Hub) -> dict[str, Any]:
     components["extra_subscriptions"].append((INTAKE_FILTER, 1))
 
     _build_offers_and_rules(hub, components)
+    _build_sharing(hub, components)
     rules = components["rules"]
     offers = components["offers"]
 
@@ -160,6 +161,19 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     hub.add_exception_handler(DomainError, problem_handler)
     hub.add_exception_handler(RequestValidationError, validation_problem_handler)
     hub.add_exception_handler(StarletteHTTPException, http_problem_handler)
+
+
+def _build_sharing(hub: Hub, components: dict[str, Any]) -> None:
+    """Sharing (things, loans, give-aways) on the offers' unit of work and calendar."""
+    from hub.sharing import SharingService
+    from hub.sharing import api as sharing_api
+
+    sharing = SharingService(components["offers"], hub.settings.data_dir / "photos")
+    hub.sharing = sharing
+    components["sharing"] = sharing
+    for router in sharing_api.routers:
+        hub.add_router(router)
+    hub.every(30.0, sharing.run_due)
 
 
 class CountingSink:
