@@ -167,12 +167,14 @@ def _build_sharing(hub: Hub, components: dict[str, Any]) -> None:
     """Sharing (things, loans, give-aways) on the offers' unit of work and calendar."""
     from hub.sharing import SharingService
     from hub.sharing import api as sharing_api
+    from hub.sharing.photos import MAX_BYTES, UPLOAD_PATH
 
     sharing = SharingService(components["offers"], hub.settings.data_dir / "photos")
     hub.sharing = sharing
     components["sharing"] = sharing
     for router in sharing_api.routers:
         hub.add_router(router)
+    hub.body_limits.append((UPLOAD_PATH, MAX_BYTES))
     hub.every(30.0, sharing.run_due)
 
 

@@ -48,7 +48,7 @@ def create_app(hub: Hub) -> FastAPI:
         body = request.app.state.hub.metrics.render()
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, larger=list(hub.body_limits))
     for router in hub.routers():
         app.include_router(router)
     app.dependency_overrides.update(hub.dependency_overrides)

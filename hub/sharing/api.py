@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from hub.errors import Forbidden
 from hub.offers.api import Cursor, HouseholdP, IdemKey, Limit, ObjId, PrincipalLike
@@ -130,6 +131,44 @@ def withdraw_thing(request: Request, p: HouseholdP, tid: ObjId,
     h = me(p)
     return post(request, p, idempotency_key, body, lambda: svc(request).things.withdraw(
         h, tid, actor(p)))
+
+
+_IMAGE_TYPES: dict[str, Any] = {t: {"schema": {"type": "string", "format": "binary"}}
+                for t in ("image/jpeg", "image/png", "image/webp")}
+
+
+def _photo_responses() -> dict[int | str, dict[str, Any]]:
+    out: dict[int | str, dict[str, Any]] = {200: {"description": "The photo",
+                                                  "content": _IMAGE_TYPES}}
+    return out | problem_responses(404)
+
+
+@things_router.post("/things/{tid}/photos", status_code=201, response_model=Out,
+                    responses=problem_responses(404, 409, 413),
+                    openapi_extra={"requestBody": {"required": True, "content": _IMAGE_TYPES}},
+                    summary="Add a photo (the image bytes as the body; JPEG, PNG or WebP,"
+                    " checked by content, metadata stripped)")
+async def add_photo(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+    data = await request.body()
+    h = me(p)
+    return await run_in_threadpool(svc(request).photos.add, h, tid, data, actor(p))
+
+
+@things_router.get("/things/{tid}/photos/{pid}", response_class=Response,
+                   responses=_photo_responses(),
+                   summary="A photo of a thing of my community")
+def get_photo(request: Request, p: HouseholdP, tid: ObjId, pid: ObjId) -> Response:
+    data, media_type = svc(request).photos.read(me(p), tid, pid)
+    return Response(data, media_type=media_type, headers={
+        "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'"})
+
+
+@things_router.delete("/things/{tid}/photos/{pid}", status_code=204, response_class=Response,
+                      responses=problem_responses(404), summary="Remove a photo of my thing")
+def delete_photo(request: Request, p: HouseholdP, tid: ObjId, pid: ObjId) -> Response:
+    svc(request).photos.remove(me(p), tid, pid, actor(p))
+    return Response(status_code=204)
 
 
 # -- loans ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 from hub.offers.service import OffersService
 from hub.sharing.loans import Loans
+from hub.sharing.photos import Photos
 from hub.sharing.reminders import Reminders
 from hub.sharing.things import NewThing, Things
 
@@ -30,7 +31,7 @@ class SharingService:
         self.things = Things(self.ctx)
         self.reminders = Reminders(self.ctx)
         self.loans = Loans(self.ctx, self.things, offers.calendar, self.reminders)
-        self.photos_dir = photos_dir
+        self.photos = Photos(self.ctx, self.things, photos_dir)
 
     def create_thing(self, owner: str, new: NewThing, actor: str) -> dict[str, Any]:
         """List a thing."""

@@ -60,7 +60,11 @@ def build_app(world: World) -> Any:
     from hub.sharing.api import routers
     from tests.offers.offers_fixtures import FakePrincipal, principal_from_header
 
+    from hub.identity.limits import BodySizeLimitMiddleware
+    from hub.sharing.photos import MAX_BYTES, UPLOAD_PATH
+
     app = FastAPI()
+    app.add_middleware(BodySizeLimitMiddleware, larger=[(UPLOAD_PATH, MAX_BYTES)])
     app.state.hub = SimpleNamespace(offers=world.offers, sharing=world.sharing)
     app.include_router(router)
     for r in routers:
