@@ -51,6 +51,7 @@ def build_app(world: World) -> Any:
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from hub.errors import DomainError
+    from hub.identity.limits import BodySizeLimitMiddleware
     from hub.offers.api import router
     from hub.offers.problems import (
         http_problem_handler,
@@ -58,10 +59,8 @@ def build_app(world: World) -> Any:
         validation_problem_handler,
     )
     from hub.sharing.api import routers
-    from tests.offers.offers_fixtures import FakePrincipal, principal_from_header
-
-    from hub.identity.limits import BodySizeLimitMiddleware
     from hub.sharing.photos import MAX_BYTES, UPLOAD_PATH
+    from tests.offers.offers_fixtures import FakePrincipal, principal_from_header
 
     app = FastAPI()
     app.add_middleware(BodySizeLimitMiddleware, larger=[(UPLOAD_PATH, MAX_BYTES)])
