@@ -21,6 +21,7 @@ from hub.offers.pagination import Page
 from hub.offers.problems import problem_response, problem_responses
 from hub.offers.schemas import EmptyBody, Problem
 from hub.sharing.schemas import (
+    CloseWantedBody,
     ExtendBody,
     LoanBody,
     LoanRateBody,
@@ -29,8 +30,10 @@ from hub.sharing.schemas import (
     ProblemBody,
     ReasonBody,
     ReturnBody,
+    SwapBody,
     ThingBody,
     ThingPatch,
+    WantedBody,
 )
 from hub.sharing.service import SharingService
 from hub.sharing.things import NewThing, Terms
@@ -288,6 +291,115 @@ def rate_loan(request: Request, p: HouseholdP, lid: ObjId, body: LoanRateBody,
     h = me(p)
     return post(request, p, idempotency_key, body, lambda: svc(request).loans.rate(
         h, lid, body.stars, body.comment, actor(p)))
+
+
+# -- give-aways, swaps, wanted posts --------------------------------------------------
+
+@things_router.get("/things/{tid}/claims", response_model=Out,
+                   responses=problem_responses(404, 409),
+                   summary="Claims on a give-away (all for its owner, mine for others)")
+def giveaway_claims(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+    return svc(request).giveaways.claims(me(p), tid)
+
+
+@things_router.post("/things/{tid}/claims", status_code=201, response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Claim a give-away (first come, or a place in the draw)")
+def claim_giveaway(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody | None = None,
+                   idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.claim(
+        h, tid, actor(p)), created=True)
+
+
+@things_router.post("/things/{tid}/claims/withdraw", response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Withdraw my claim (the next claimant gets it)")
+def withdraw_claim(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody | None = None,
+                   idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.withdraw(
+        h, tid, actor(p)))
+
+
+@things_router.post("/things/{tid}/given", response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Confirm the winner collected my give-away")
+def giveaway_collected(request: Request, p: HouseholdP, tid: ObjId,
+                       body: EmptyBody | None = None, idempotency_key: IdemKey = None
+                       ) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.handed_over(
+        h, tid, actor(p)))
+
+
+@things_router.post("/things/{tid}/swaps", status_code=201, response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Propose one of my things for a thing listed to swap")
+def propose_swap(request: Request, p: HouseholdP, tid: ObjId, body: SwapBody,
+                 idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.propose(
+        h, tid, body.offered, body.message, actor(p)), created=True)
+
+
+@things_router.get("/swaps", response_model=list[Out], summary="Swaps proposed by me or to me")
+def list_swaps(request: Request, p: HouseholdP) -> Any:
+    return svc(request).swaps.list(me(p))
+
+
+@things_router.post("/swaps/{sid}/accept", response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Accept a swap proposed to me (both things change hands)")
+def accept_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | None = None,
+                idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.accept(
+        h, sid, actor(p)))
+
+
+@things_router.post("/swaps/{sid}/close", response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Decline (owner) or withdraw (proposer) an open swap")
+def close_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | None = None,
+               idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.close(
+        h, sid, actor(p)))
+
+
+@things_router.post("/wanted", status_code=201, response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Post what I need; matched to listed things and their owners")
+def post_wanted(request: Request, p: HouseholdP, body: WantedBody,
+                idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).wanted.post(
+        h, body.text, category=body.category, start=body.start, end=body.end,
+        expires_at=body.expires_at, actor=actor(p)), created=True)
+
+
+@things_router.get("/wanted", response_model=list[Out],
+                   summary="Open wanted posts of my community")
+def list_wanted(request: Request, p: HouseholdP) -> Any:
+    return svc(request).wanted.list_open(me(p))
+
+
+@things_router.get("/wanted/{wid}", response_model=Out, responses=problem_responses(404),
+                   summary="A wanted post of my community (its matches if it is mine)")
+def get_wanted(request: Request, p: HouseholdP, wid: ObjId) -> Any:
+    return svc(request).wanted.get(me(p), wid)
+
+
+@things_router.post("/wanted/{wid}/close", response_model=Out,
+                    responses=problem_responses(404, 409), summary="Close my wanted post")
+def close_wanted(request: Request, p: HouseholdP, wid: ObjId,
+                 body: CloseWantedBody | None = None, idempotency_key: IdemKey = None
+                 ) -> Response:
+    h = me(p)
+    state = body.state if body else "fulfilled"
+    return post(request, p, idempotency_key, body, lambda: svc(request).wanted.close(
+        h, wid, state, actor(p)))
 
 
 routers = [things_router, loans_router]

@@ -25,6 +25,7 @@ from hub.offers.uow import loads, new_id
 from hub.sharing.common import PeriodTaken, check_window, iso, member, notify, parse
 from hub.sharing.reminders import Reminders
 from hub.sharing.things import Things
+from hub.sharing.wanted import Wanted
 
 #: Statuses that hold a period in the thing's calendar.
 HOLDING = ("accepted", "out")
@@ -36,12 +37,13 @@ class Loans:
     """The loan life cycle, scoped to its two households (404 for anyone else)."""
 
     def __init__(self, ctx: Context, things: Things, calendar: Calendar,
-                 reminders: Reminders) -> None:
+                 reminders: Reminders, wanted: Wanted) -> None:
         self._ctx = ctx
         self._db = ctx.uow.db
         self._things = things
         self._calendar = calendar
         self._reminders = reminders
+        self._wanted = wanted
 
     # -- reading ----------------------------------------------------------------------
 
@@ -209,6 +211,8 @@ class Loans:
                                  (row["thing"],)).fetchone()
             self._book(conn, row, thing["title"], actor)
             self._reminders.plan(conn, lid, row["starts_at"], row["ends_at"])
+            if row["wanted"]:
+                self._wanted.fulfil(conn, row["wanted"], actor)
             view = self.view(conn, self._loan(conn, lid, owner), row["borrower"])
             notify(self._ctx, conn, row["borrower"], f"loans/{lid}",
                    {"type": "loan-accepted", "loan": lid, "thing": row["thing"],

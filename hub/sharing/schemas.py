@@ -103,6 +103,32 @@ class LoanRateBody(Body):
     comment: Note = ""
 
 
+class WantedBody(Body):
+    """What a household needs, and when."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "text": "Wanted: a drill", "start": "2026-11-29T10:00:00+00:00",
+        "end": "2026-11-29T12:00:00+00:00"}]})
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    category: Category | None = None
+    start: When | None = None
+    end: When | None = None
+    expires_at: When | None = None
+
+
+class CloseWantedBody(Body):
+    """Close a wanted post."""
+
+    state: Literal["fulfilled", "withdrawn"] = "fulfilled"
+
+
+class SwapBody(Body):
+    """Offer one of my things for a thing listed to swap."""
+
+    offered: Annotated[str, StringConstraints(min_length=1, max_length=160)]
+    message: Note = ""
+
+
 class Out(BaseModel):
     """An answer object (documented loosely: its fields are described in the README)."""
 

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from hub.offers.service import OffersService
+from hub.sharing.giveaways import Giveaways
 from hub.sharing.loans import Loans
 from hub.sharing.photos import Photos
 from hub.sharing.reminders import Reminders
+from hub.sharing.swaps import Swaps
 from hub.sharing.things import NewThing, Things
+from hub.sharing.wanted import Wanted
 
 
 class SharingService:
@@ -30,13 +33,23 @@ class SharingService:
         self.idempotency = offers.idempotency
         self.things = Things(self.ctx)
         self.reminders = Reminders(self.ctx)
-        self.loans = Loans(self.ctx, self.things, offers.calendar, self.reminders)
+        self.wanted = Wanted(self.ctx, self.things)
+        self.loans = Loans(self.ctx, self.things, offers.calendar, self.reminders, self.wanted)
+        self.giveaways = Giveaways(self.ctx, self.things)
+        self.swaps = Swaps(self.ctx, self.things)
         self.photos = Photos(self.ctx, self.things, photos_dir)
 
     def create_thing(self, owner: str, new: NewThing, actor: str) -> dict[str, Any]:
-        """List a thing."""
-        return self.things.create(owner, new, actor)
+        """List a thing, and match it to the community's open wanted posts."""
+        with self.ctx.uow.tx() as conn:
+            view = self.things.create(owner, new, actor)
+            self.wanted.thing_listed(conn, self.things.owned(conn, view["id"], owner))
+            return view
 
     def run_due(self) -> list[tuple[str, str]]:
-        """Periodic work: send due reminders (more jobs join as the stage grows)."""
-        return self.reminders.run_due()
+        """Periodic work: due reminders, draws, lapsed pickups, expired wanted posts;
+        returns (what, id) of each job done."""
+        done = [(f"reminder-{kind}", loan) for loan, kind in self.reminders.run_due()]
+        done += [("giveaway", tid) for tid in self.giveaways.run_due()]
+        done += [("wanted-expired", wid) for wid in self.wanted.run_due()]
+        return done
