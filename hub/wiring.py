@@ -165,6 +165,7 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
 
 def _build_sharing(hub: Hub, components: dict[str, Any]) -> None:
     """Sharing (things, loans, give-aways) on the offers' unit of work and calendar."""
+    from hub.dashboards.sharing import UPLOAD_PATH as UI_UPLOAD_PATH
     from hub.sharing import SharingService
     from hub.sharing import api as sharing_api
     from hub.sharing.photos import MAX_BYTES, UPLOAD_PATH
@@ -175,6 +176,7 @@ def _build_sharing(hub: Hub, components: dict[str, Any]) -> None:
     for router in sharing_api.routers:
         hub.add_router(router)
     hub.body_limits.append((UPLOAD_PATH, MAX_BYTES))
+    hub.body_limits.append((UI_UPLOAD_PATH, MAX_BYTES))
     hub.every(30.0, sharing.run_due)
 
 
