@@ -55,6 +55,8 @@ class Hub(Protocol):
     history: Any
     rules: Any
     offers: Any
+    sharing: Any
+    body_limits: list[tuple[str, int]]
     mqtt_login: tuple[str | None, str | None]
     injected_ports: PipelinePorts | None
     dependency_overrides: dict[Any, Any]

@@ -24,6 +24,8 @@ class AppHost(Protocol):
 
     metrics: Metrics
     dependency_overrides: dict[Any, Any]
+    #: (path regex, bytes) of routes that take bodies over the app-wide limit.
+    body_limits: list[tuple[str, int]]
 
     def readiness(self) -> dict[str, bool]: ...
 
