@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.offers.service import OffersService
+from hub.sharing.appliances import Appliances
 from hub.sharing.giveaways import Giveaways
 from hub.sharing.loans import Loans
 from hub.sharing.photos import Photos
@@ -37,6 +38,7 @@ class SharingService:
         self.loans = Loans(self.ctx, self.things, offers.calendar, self.reminders, self.wanted)
         self.giveaways = Giveaways(self.ctx, self.things)
         self.swaps = Swaps(self.ctx, self.things)
+        self.appliances = Appliances(self.ctx)
         self.photos = Photos(self.ctx, self.things, photos_dir)
 
     def create_thing(self, owner: str, new: NewThing, actor: str) -> dict[str, Any]:
@@ -44,6 +46,10 @@ class SharingService:
         with self.ctx.uow.tx() as conn:
             view = self.things.create(owner, new, actor)
             self.wanted.thing_listed(conn, self.things.owned(conn, view["id"], owner))
+            if new.suggestion:  # listed in one tap from a "share it?" suggestion
+                self.offers.suggestions.mark(conn, owner, new.suggestion, "accepted", actor,
+                                             acted_ref=view["id"],
+                                             event={"object": "thing", "title": view["title"]})
             return view
 
     def run_due(self) -> list[tuple[str, str]]:
@@ -52,4 +58,5 @@ class SharingService:
         done = [(f"reminder-{kind}", loan) for loan, kind in self.reminders.run_due()]
         done += [("giveaway", tid) for tid in self.giveaways.run_due()]
         done += [("wanted-expired", wid) for wid in self.wanted.run_due()]
+        done += [(kind, ref) for kind, _household, ref in self.appliances.scan()]
         return done

@@ -212,6 +212,13 @@ class Wanted:
                {"type": "wanted-matched", "wanted": post["id"], "text": post["text"],
                 "matches": new})
         for m in new:
+            self._ctx.emit("wanted-match", m["household"], post["id"], {
+                "object": "wanted", "wanted": post["id"], "text": post["text"],
+                "by": post["household"], "by_name": who, "title": m["title"],
+                "thing": m.get("thing"), "device": m.get("device"),
+                "start": post["starts_at"], "end": post["ends_at"], "when": when.strip(),
+                "need": (keywords(post["text"]) or [m["title"]])[0],
+                "day": self._day(post["starts_at"])})
             notify(self._ctx, conn, m["household"], f"wanted/{post['id']}",
                    {"type": "wanted-match", "wanted": post["id"], "text": post["text"],
                     "by": post["household"], "thing": m.get("thing"),
@@ -220,6 +227,18 @@ class Wanted:
                     "message": f"{who} needs {m['title'] or 'this'}{when}; lend yours?"})
         for hook in self.on_match:
             hook(conn, dict(post), new)
+
+    def _day(self, start: str | None) -> str:
+        """"today", "tomorrow" or the weekday of a post's start ("" without one)."""
+        if not start:
+            return ""
+        today = self._ctx.uow.now()[:10]
+        day = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        if start[:10] == today:
+            return "today"
+        if (day.date() - datetime.fromisoformat(today).date()).days == 1:
+            return "tomorrow"
+        return day.strftime("%A")
 
     def _set(self, conn: sqlite3.Connection, row: sqlite3.Row, state: str, actor: str) -> None:
         conn.execute("UPDATE sharing_wanted SET state = ?, updated_at = ? WHERE id = ?",

@@ -120,3 +120,19 @@ CREATE TABLE sharing_reminders (
     PRIMARY KEY (loan, kind)
 );
 CREATE INDEX sharing_reminders_due ON sharing_reminders (sent_at, due_at);
+
+-- When each appliance on a plug last drew power, and when the hub last said it is idle.
+CREATE TABLE sharing_device_use (
+    household    TEXT NOT NULL,
+    device       TEXT NOT NULL,
+    last_active  REAL,
+    told_at      REAL,
+    PRIMARY KEY (household, device)
+);
+
+-- A shared appliance's use during a loan (slot), as its plug's power reported it.
+CREATE TABLE sharing_slot_use (
+    loan         TEXT PRIMARY KEY REFERENCES sharing_loans (id),
+    started_at   TEXT NOT NULL,
+    ended_at     TEXT
+);
