@@ -213,7 +213,7 @@ def _build_sharing(hub: Hub, components: dict[str, Any]) -> None:
         hub.add_router(router)
     hub.body_limits.append((UPLOAD_PATH, MAX_BYTES))
     hub.body_limits.append((UI_UPLOAD_PATH, MAX_BYTES))
-    hub.every(30.0, sharing.run_due)
+    hub.every(10.0, sharing.run_due)
 
 
 class CountingSink:

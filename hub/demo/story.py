@@ -142,13 +142,15 @@ class StoryPlayer:
 
     # -- the story ---------------------------------------------------------------------
 
-    async def play(self, observer: Observer | None = None, *, cancel_notice: bool = False) -> list[StepResult]:
+    async def play(self, observer: Observer | None = None, *, cancel_notice: bool = False,
+                   sunday: bool = True) -> list[StepResult]:
         """Play every step in order; ``observer`` sees each result (and may be async).
 
         Args:
             observer: called after every step, before the story moves on.
             cancel_notice: the variant run: at 15:00 the utility cancels the notice
                 instead of updating it.
+            sunday: also play Sunday (section 6) after Saturday.
         """
         self._observer = observer
         self.feed = FeedListener(self.mqtt, self._mqtt_login("providers", GROCER), f"providers/{GROCER}/feed/#")
@@ -162,6 +164,8 @@ class StoryPlayer:
             else:
                 await self.update()
             await self.evening()
+            if sunday:
+                await self.sunday()
         finally:
             await asyncio.to_thread(self.feed.stop)
         return self.results
@@ -337,6 +341,12 @@ class StoryPlayer:
                          chain_ok=chain["ok"], ratings=chain["count"])
 
     # -- actors ------------------------------------------------------------------------
+
+    async def sunday(self) -> None:
+        """6. Sunday (round 2): each part lives in a module of its own."""
+        from hub.demo import sunday_sharing
+
+        await sunday_sharing.play(self)
 
     async def fridge_reports(self, items: Mapping[str, tuple[float, str]]) -> None:
         """Ana's pantry fridge reports, in the ``bench_fridge`` profile's format."""

@@ -20,6 +20,7 @@ from hub.offers.idempotency import fingerprint
 from hub.offers.pagination import Page
 from hub.offers.problems import problem_response, problem_responses
 from hub.offers.schemas import EmptyBody, Problem
+from hub.sharing.common import iso
 from hub.sharing.schemas import (
     CloseWantedBody,
     ExtendBody,
@@ -86,8 +87,10 @@ def create_thing(request: Request, p: HouseholdP, body: ThingBody,
         condition=body.condition, mode=body.mode, terms=Terms(**body.terms.model_dump()),
         blocked_days=tuple(d.isoformat() for d in body.blocked_days),
         pickup_place=body.pickup_place, give_policy=body.give_policy,
-        claim_until=body.claim_until.isoformat() if body.claim_until else None,
-        pickup_hours=body.pickup_hours, device=body.device, suggestion=body.suggestion)
+        claim_until=iso(body.claim_until) if body.claim_until else None,
+        pickup_hours=body.pickup_hours,
+        pickup_until=iso(body.pickup_until) if body.pickup_until else None,
+        device=body.device, suggestion=body.suggestion)
     h = me(p)
     return post(request, p, idempotency_key, body, lambda: svc(request).create_thing(
         h, new, actor(p)), created=True)

@@ -35,6 +35,13 @@ def _watts(text: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def label(name: str) -> str:
+    """A device name as people say it ("carpet-cleaner" -> "Carpet cleaner")."""
+    words = name.replace("-", " ").replace("_", " ").split()
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if text else name
+
+
 class Appliances:
     """Idle appliances and the use of shared ones, from plug power readings."""
 
@@ -97,7 +104,7 @@ class Appliances:
                 " VALUES (?, ?, NULL, ?) ON CONFLICT (household, device) DO UPDATE SET"
                 " told_at = excluded.told_at", (household, device, now))
             self._ctx.emit("appliance-idle", household, device, {
-                "object": "device", "device": device, "name": dev["name"] or device,
+                "object": "device", "device": device, "name": label(dev["name"] or device),
                 "idle_days": days})
             told.append(("appliance-idle", household, device))
         return told

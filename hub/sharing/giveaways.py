@@ -166,7 +166,10 @@ class Giveaways:
     def _award(self, conn: sqlite3.Connection, thing: sqlite3.Row, household: str,
                actor: str) -> None:
         uow = self._ctx.uow
-        pickup_by = iso(uow.now_dt() + timedelta(hours=int(thing["pickup_hours"])))
+        # The owner's own deadline ("by Monday evening") while it lies ahead, else hours.
+        until = thing["pickup_until"]
+        pickup_by = until if until and until > uow.now() else \
+            iso(uow.now_dt() + timedelta(hours=int(thing["pickup_hours"])))
         conn.execute("UPDATE sharing_claims SET status = 'won', pickup_by = ?, updated_at = ?"
                      " WHERE thing = ? AND household = ?",
                      (pickup_by, uow.now(), thing["id"], household))

@@ -45,6 +45,7 @@ class ThingBody(Body):
     give_policy: Literal["first_come", "draw"] = "first_come"
     claim_until: When | None = None
     pickup_hours: int = Field(default=48, ge=1, le=336)
+    pickup_until: When | None = None
     device: Annotated[str, StringConstraints(min_length=1, max_length=160)] | None = None
     suggestion: Annotated[str, StringConstraints(min_length=1, max_length=160)] | None = None
 

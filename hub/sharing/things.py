@@ -61,6 +61,7 @@ class NewThing:
     give_policy: str = "first_come"
     claim_until: str | None = None
     pickup_hours: int = 48
+    pickup_until: str | None = None
     device: str | None = None
     suggestion: str | None = None
 
@@ -148,7 +149,8 @@ class Things:
         }
         if row["mode"] == "give":
             out["give"] = {"policy": row["give_policy"], "claim_until": row["claim_until"],
-                           "pickup_hours": row["pickup_hours"]}
+                           "pickup_hours": row["pickup_hours"],
+                           "pickup_until": row["pickup_until"]}
         return out
 
     def get(self, viewer: str, tid: str) -> dict[str, Any]:
@@ -199,12 +201,13 @@ class Things:
             conn.execute(
                 "INSERT INTO sharing_things (id, community, owner, title, category, description,"
                 " condition, mode, terms, blocked_days, pickup_place, state, give_policy,"
-                " claim_until, pickup_hours, device, suggestion, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'available', ?, ?, ?, ?, ?, ?, ?)",
+                " claim_until, pickup_hours, pickup_until, device, suggestion, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'available', ?, ?, ?, ?,"
+                " ?, ?, ?, ?)",
                 (tid, me.community, owner, new.title.strip(), new.category, new.description,
                  new.condition, new.mode, dumps(new.terms.marshal()),
                  dumps(sorted(set(new.blocked_days))), new.pickup_place, new.give_policy,
-                 new.claim_until, new.pickup_hours, new.device, new.suggestion, now, now))
+                 new.claim_until, new.pickup_hours, new.pickup_until, new.device, new.suggestion, now, now))
             uow.transition(conn, "thing", tid, None, "available", actor)
             row = self.owned(conn, tid, owner)
             self._ctx.push(f"community:{me.community}", {"type": "sharing.thing", "id": tid,

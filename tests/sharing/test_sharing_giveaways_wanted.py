@@ -22,7 +22,8 @@ def _claim(api: httpx.Client, tid: str, household: str) -> httpx.Response:
 def test_first_come_give_away_and_the_pickup_deadline(api: httpx.Client, world: World) -> None:
     seat = _thing(api, "h-dan", title="Child seat", category="kids", mode="give",
                   pickup_place="Mill Lane 40, porch", pickup_hours=33)
-    assert seat["give"] == {"policy": "first_come", "claim_until": None, "pickup_hours": 33}
+    assert seat["give"] == {"policy": "first_come", "claim_until": None, "pickup_hours": 33,
+                            "pickup_until": None}
     first = _claim(api, seat["id"], "h-ana")
     assert first.status_code == 201
     assert first.json()["you"] == "won"

@@ -21,6 +21,7 @@ CREATE TABLE sharing_things (
     give_policy  TEXT NOT NULL DEFAULT 'first_come',
     claim_until  TEXT,
     pickup_hours INTEGER NOT NULL DEFAULT 48,
+    pickup_until TEXT,
     device       TEXT,
     suggestion   TEXT,
     created_at   TEXT NOT NULL,
