@@ -88,7 +88,7 @@ async def test_sunday_sharing_end_to_end(sunday: Any) -> None:
     assert accepted["pickup_before"] == {"level": "street", "street": "Mill Lane", "place": None}
     assert accepted["pickup_after"] == "Mill Lane 3, the blue shed by the gate"
     loan_msgs = watchers.got("h-ana", "/hub/sharing/loans/")
-    assert [m for m in loan_msgs if m["type"] == "loan-accepted"][0]["pickup_place"] == \
+    assert next(m for m in loan_msgs if m["type"] == "loan-accepted")["pickup_place"] == \
         "Mill Lane 3, the blue shed by the gate"
     assert any(m["type"] == "loan-requested" for m in watchers.got("h-chen", "/hub/sharing/loans/"))
     refused = steps["second-request-refused"].facts
