@@ -84,7 +84,6 @@ async def test_list_find_borrow_accept_and_see_the_loan(ui_hub: UiHub, browser: 
     card = library.get_by_role("listitem").filter(has_text="Cordless drill")
     await expect(card).to_contain_text("Mill Lane")
     await expect(card).not_to_contain_text("blue shed")
-    await screenshot(borrower, "sharing-library")
 
     # The search form, then the borrow form, by keyboard only.
     await borrower.get_by_label("Search").focus()
@@ -92,6 +91,7 @@ async def test_list_find_borrow_accept_and_see_the_loan(ui_hub: UiHub, browser: 
     async with borrower.expect_navigation():
         await borrower.keyboard.press("Enter")
     await expect(library.get_by_role("heading", name=HOSTILE)).to_have_count(0)
+    await screenshot(borrower, "sharing-library")
     await card.get_by_label("From").fill(start.strftime("%Y-%m-%dT%H:%M"))
     await card.get_by_label("Until").fill((start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
     await card.get_by_label("Until").focus()
