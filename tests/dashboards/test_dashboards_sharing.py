@@ -139,3 +139,34 @@ async def test_list_find_borrow_accept_and_see_the_loan(ui_hub: UiHub, browser: 
     for path in ("/ui/library", "/ui/things", "/ui/loans", "/ui/requests"):
         await borrower.goto(f"{ui_hub.url}{path}")
         await _fits(borrower)
+
+
+async def test_an_idle_plug_is_shared_in_one_tap_from_the_household_page(
+        ui_hub: UiHub, browser: Browser, topic_prefix: str) -> None:
+    ben = f"{topic_prefix}-ben"
+    ui_hub.household(ben, "ben-password", street="Elm Street 30", lat=52.023, lon=5.002)
+    hub = ui_hub.hub
+    now = hub.clock.timestamp()
+    with hub.db.transaction() as conn:
+        conn.execute("INSERT INTO devices (household, device, kind, name, metrics, first_seen,"
+                     " last_seen) VALUES (?, 'carpet-cleaner', 'plug', 'carpet-cleaner', '[]', ?,"
+                     " ?)", (ben, now - 61 * 86400, now))
+        conn.execute("INSERT INTO device_state (household, device, metric, channel, value, unit,"
+                     " updated_at) VALUES (?, 'carpet-cleaner', 'power', '', '0', 'W', ?)",
+                     (ben, now))
+    hub.sharing.run_due()
+
+    page = await browser.new_page(viewport={"width": 360, "height": 740})
+    await log_in(page, ui_hub.url, ben, "ben-password")
+    suggestions = page.get_by_role("region", name="Suggestions")
+    await expect(suggestions.get_by_role("heading", name="Your carpet cleaner has not been used for 61 days. Share it?")).to_be_visible()
+    share = suggestions.get_by_role("button", name="List Carpet cleaner in the library")
+    await share.focus()
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await expect(page.locator("#flash")).to_have_text("Listed Carpet cleaner.")
+    mine = page.get_by_role("region", name="What I share")
+    await expect(mine.get_by_role("heading", name="Carpet cleaner")).to_be_visible()
+    await page.goto(f"{ui_hub.url}/ui/household")
+    await expect(page.get_by_role("region", name="Suggestions")).to_contain_text("No open suggestions.")
+    await _fits(page)
