@@ -159,7 +159,8 @@ async def test_an_idle_plug_is_shared_in_one_tap_from_the_household_page(
     page = await browser.new_page(viewport={"width": 360, "height": 740})
     await log_in(page, ui_hub.url, ben, "ben-password")
     suggestions = page.get_by_role("region", name="Suggestions")
-    await expect(suggestions.get_by_role("heading", name="Your carpet cleaner has not been used for 61 days. Share it?")).to_be_visible()
+    title = "Your carpet cleaner has not been used for 61 days. Share it?"
+    await expect(suggestions.get_by_role("heading", name=title)).to_be_visible()
     share = suggestions.get_by_role("button", name="List Carpet cleaner in the library")
     await share.focus()
     async with page.expect_navigation():
