@@ -113,6 +113,9 @@ def build(hub: Hub) -> dict[str, Any]:
 
     _build_offers_and_rules(hub, components)
     _build_sharing(hub, components)
+    from hub import wiring_sharing
+
+    wiring_sharing.build(hub, components)  # time bank, pooled projects, trust export
     rules = components["rules"]
     offers = components["offers"]
 

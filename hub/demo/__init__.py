@@ -181,7 +181,11 @@ async def _play(api: str, hub: Any, credentials: dict[str, Any], clock: ScaledCl
         print(f"[story {step.story_time:%H:%M}] {step.name}", flush=True)
 
     try:
-        await player.play(observer=show)
+        from hub.demo.sunday_sharing import CHAPTERS as SHARING
+        from hub.demo.sunday_timebank import CHAPTERS as TIMEBANK
+
+        # Sunday in story-time order: sharing 08:55-11:50, the time bank from 14:00.
+        await player.play(observer=show, chapters=SHARING + TIMEBANK)
         print("The story is over; the community goes on. Ctrl-C stops the demo.", flush=True)
     except Exception:
         logger.exception("the story stopped")

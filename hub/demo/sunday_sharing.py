@@ -107,10 +107,8 @@ async def _suggestion(p: Player, who: str, kind: str) -> dict[str, Any]:
 
 async def play(p: Player) -> None:
     """Play the sharing part of Sunday."""
-    await drill(p)
-    await carpet_cleaner(p)
-    await child_seat(p)
-    await drill_back(p)
+    for chapter in CHAPTERS:
+        await chapter(p)
 
 
 async def drill(p: Player) -> None:
@@ -207,3 +205,8 @@ async def drill_back(p: Player) -> None:
     await p._step("drill-returned-and-rated", status=back["status"],
                   condition=back["condition_note"], ratings=[by_ana["subject"], by_chen["subject"]],
                   chain_ok=chain["ok"], chain_count=chain["count"])
+
+
+#: The sharing chapters of Sunday, in story-time order (``StoryPlayer.play(chapters=...)``).
+CHAPTERS: tuple[Callable[[Any], Awaitable[None]], ...] = (drill, carpet_cleaner, child_seat,
+                                                          drill_back)

@@ -353,7 +353,7 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
         "ana-rates": rated,
     }
 
-    results = await player.play(observer=check, sunday=False)  # Sunday: test_sunday_sharing_e2e
+    results = await player.play(observer=check)
     assert [r.name for r in results] == list(CHECKS)
 
     # fresh-grocer's own subscriber: each message once, in order, only consented fields.
@@ -393,7 +393,7 @@ async def test_weekend_story_end_to_end(story: Any, clock: FakeClock) -> None:
 async def test_variant_the_utility_cancels(story: Any, clock: FakeClock) -> None:
     running, creds, _members, watchers = story
     player = StoryPlayer(running.api_url, ("127.0.0.1", running.broker_port), creds, FakeTimeline(running))
-    results = _by_name(await player.play(cancel_notice=True, sunday=False))
+    results = _by_name(await player.play(cancel_notice=True))
 
     async def get(who: str, path: str) -> Any:
         r = await player.request(who, "GET", path)

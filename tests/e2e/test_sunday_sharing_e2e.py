@@ -65,8 +65,7 @@ async def test_sunday_sharing_end_to_end(sunday: Any) -> None:
     async def observe(step: StepResult) -> None:
         steps[step.name] = step
 
-    player._observer = observe
-    await sunday_sharing.play(player)
+    await player.play(observer=observe, saturday=False, chapters=sunday_sharing.CHAPTERS)
 
     # 09:00 the drill: listed, matched to Ana's wanted post, both told.
     listed = steps["chen-lists-drill"].facts
