@@ -211,20 +211,22 @@ class Wanted:
         notify(self._ctx, conn, post["household"], f"wanted/{post['id']}",
                {"type": "wanted-matched", "wanted": post["id"], "text": post["text"],
                 "matches": new})
+        day = self._day(post["starts_at"])
         for m in new:
+            need = (keywords(post["text"]) or [m["title"]])[0]
             self._ctx.emit("wanted-match", m["household"], post["id"], {
                 "object": "wanted", "wanted": post["id"], "text": post["text"],
                 "by": post["household"], "by_name": who, "title": m["title"],
                 "thing": m.get("thing"), "device": m.get("device"),
                 "start": post["starts_at"], "end": post["ends_at"], "when": when.strip(),
-                "need": (keywords(post["text"]) or [m["title"]])[0],
-                "day": self._day(post["starts_at"])})
+                "need": need, "day": day})
             notify(self._ctx, conn, m["household"], f"wanted/{post['id']}",
                    {"type": "wanted-match", "wanted": post["id"], "text": post["text"],
                     "by": post["household"], "thing": m.get("thing"),
                     "device": m.get("device"), "start": post["starts_at"],
                     "end": post["ends_at"],
-                    "message": f"{who} needs {m['title'] or 'this'}{when}; lend yours?"})
+                    "message": f"{who} needs a {need}{' ' + day if day else ''}{when};"
+                               f" lend your {m['title'] or need}?"})
         for hook in self.on_match:
             hook(conn, dict(post), new)
 

@@ -77,7 +77,7 @@ async def test_sunday_sharing_end_to_end(sunday: Any) -> None:
     assert wanted.facts["matches"] == [player.ids["drill"]]
     assert wanted.facts["chen_asked"] == "Ana needs a drill today; lend yours?"
     chen_told = watchers.got("h-chen", "/hub/sharing/wanted/")
-    assert chen_told[0]["message"] == "Ana needs Cordless drill 10:00-12:00; lend yours?"
+    assert chen_told[0]["message"] == "Ana needs a drill today 10:00-12:00; lend your Cordless drill?"
     ana_told = watchers.got("h-ana", "/hub/sharing/wanted/")
     assert ana_told[0]["type"] == "wanted-matched"
 

@@ -115,7 +115,7 @@ def test_wanted_posts_match_things_and_owners_and_expire(api: httpx.Client, worl
         {"kind": "owner", "household": "h-gus", "device": "plug-7", "title": "Hammer drill"}]
     chen = world.messages("home/h-chen/hub/sharing/wanted/")[-1][1]
     assert chen["type"] == "wanted-match"
-    assert chen["message"] == "Ana needs Cordless drill 10:00-12:00; lend yours?"
+    assert chen["message"] == "Ana needs a drill today 10:00-12:00; lend your Cordless drill?"
     assert world.messages("home/h-gus/hub/sharing/wanted/")[-1][1]["device"] == "plug-7"
     assert world.messages("home/h-ana/hub/sharing/wanted/")[-1][1]["type"] == "wanted-matched"
     # Others see the post, not its matches; another community sees nothing.
