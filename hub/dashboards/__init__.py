@@ -11,12 +11,13 @@ Templates and assets live in ``dashboards/`` at the repository root; all data go
 
 from fastapi import APIRouter
 
-from hub.dashboards import actions, link_pages, pages, static, stream
+from hub.dashboards import actions, link_pages, pages, sharing, static, stream
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
 router.include_router(actions.router)
 router.include_router(link_pages.router)
+router.include_router(sharing.router)
 router.include_router(stream.router)
 router.include_router(static.router)
 
