@@ -135,8 +135,11 @@ def build(hub: Hub) -> dict[str, Any]:
     from hub.homeassistant import COMMAND_TOPIC, DiscoveryPublisher, handle_command
 
     timebank = components.get("timebank")
+    sharing = components.get("sharing")
     ha = DiscoveryPublisher(hub.db, hub.outbox, offers=offers, notices=hub.notices,
-                            balance=(lambda h: timebank.balance(h)["hours"]) if timebank else None)
+                            balance=(lambda h: timebank.balance(h)["hours"]) if timebank else None,
+                            loans=(lambda h: [dict(x) for x in sharing.loans.page(h, limit=50).items])
+                            if sharing else None)
     components["homeassistant"] = ha
     if not settings.bench:  # the benchmark's households have no Home Assistant
         hub.every(5.0, ha.sync_all)

@@ -7,7 +7,8 @@ One HA device per household ("Community hub"), grouping:
 - ``sensor/notices``: active notices for the home (count; headlines in the attributes);
 - ``sensor/next_booking``: the next booking (a timestamp; title in the attributes) and
   ``sensor/bookings`` (count);
-- ``sensor/timebank_balance``: the time-bank balance in hours, when the time bank is wired.
+- ``sensor/timebank_balance``: the time-bank balance in hours, when the time bank is wired;
+- ``sensor/loans``: loans asked for, agreed or out (things in the attributes), when sharing is.
 
 Configs are under the household's discovery prefix; states, attributes and the
 availability topic (the hub publishes ``online`` there, retained) are in the hub's own
@@ -110,7 +111,8 @@ def _button(household: str, display_name: str, suggestion: dict[str, Any], actio
 
 def household_entities(household: str, display_name: str, *, suggestions: Sequence[dict[str, Any]],
                        notices: Sequence[dict[str, Any]], bookings: Sequence[dict[str, Any]],
-                       balance_hours: float | None) -> list[Entity]:
+                       balance_hours: float | None,
+                       loans: Sequence[dict[str, Any]] | None = None) -> list[Entity]:
     """Every entity of one household, in a stable order."""
     out = [
         _sensor(household, display_name, "suggestions", "Open suggestions", len(suggestions),
@@ -129,6 +131,14 @@ def household_entities(household: str, display_name: str, *, suggestions: Sequen
     if balance_hours is not None:
         out.append(_sensor(household, display_name, "timebank_balance", "Time-bank balance", balance_hours,
                            unit_of_measurement="h", state_class="measurement", icon="mdi:clock-outline"))
+    if loans is not None:
+        # Loans the household is part of that are not over: asked for, agreed, or lent out.
+        live = [x for x in loans if x.get("status") in {"requested", "accepted", "out"}]
+        out.append(_sensor(household, display_name, "loans", "Loans", len(live),
+                           {"loans": [{"thing": (x.get("thing") or {}).get("title", ""), "status": x.get("status"),
+                                       "role": x.get("role"), "end": x.get("end"), "overdue": bool(x.get("overdue"))}
+                                      for x in live[:MAX_LISTED]]},
+                           icon="mdi:handshake-outline"))
     for s in suggestions[:MAX_LISTED]:
         out.append(_button(household, display_name, s, "accept"))
         out.append(_button(household, display_name, s, "decline"))

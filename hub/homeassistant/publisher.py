@@ -37,15 +37,18 @@ class DiscoveryPublisher:
         offers: the offers service (suggestions, calendar); None publishes none.
         notices: the notice book; None publishes none.
         balance: ``household -> hours`` of the time bank, or None when it is not wired.
+        loans: ``household -> its loans`` of the sharing package, or None.
     """
 
     def __init__(self, db: Database, outbox: Outbox, *, offers: Any = None, notices: Any = None,
-                 balance: Callable[[str], float] | None = None) -> None:
+                 balance: Callable[[str], float] | None = None,
+                 loans: Callable[[str], list[dict[str, Any]]] | None = None) -> None:
         self.db = db
         self.outbox = outbox
         self.offers = offers
         self.notices = notices
         self.balance = balance
+        self.loans = loans
 
     def entities(self, household: str, display_name: str) -> list[discovery.Entity]:
         suggestions = _items(self.offers.suggestions.page(household, state="proposed", limit=50)) if self.offers else []
@@ -59,8 +62,15 @@ class DiscoveryPublisher:
                 hours = float(self.balance(household))
             except Exception:
                 logger.exception("time-bank balance failed for %s", household)
+        loans = None
+        if self.loans is not None:
+            try:
+                loans = self.loans(household)
+            except Exception:
+                logger.exception("loans failed for %s", household)
         return discovery.household_entities(household, display_name, suggestions=suggestions,
-                                            notices=notices, bookings=bookings, balance_hours=hours)
+                                            notices=notices, bookings=bookings, balance_hours=hours,
+                                            loans=loans)
 
     def messages(self, household: str, display_name: str) -> dict[str, bytes]:
         """Every retained topic of the household and its payload."""

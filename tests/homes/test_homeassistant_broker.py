@@ -93,3 +93,9 @@ async def test_a_login_made_for_home_assistant_reads_its_household_configs(
             f"home/{household}/homeassistant/sensor/hub_{household}_timebank_balance/config")
         assert balance is not None
         assert balance["unit_of_measurement"] == "h"
+        loans = _configs(seen, household, retained=True).get(
+            f"home/{household}/homeassistant/sensor/hub_{household}_loans/config")
+        assert loans is not None
+        state_prefix = f"home/{household}/hub/homeassistant/sensor/hub_{household}_loans"
+        assert loans["json_attributes_topic"] == f"{state_prefix}/attributes"
+        assert loans["state_topic"] == f"{state_prefix}/state"
