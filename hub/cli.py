@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hub.notices import cli as notices_cli
     from hub.rules import cli as rules_cli
     from hub.runner import register as runner_register
+    from hub.storage import cli as storage_cli
 
     parser = argparse.ArgumentParser(prog="hub", description="The community hub.")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     devices_cli.register(sub)
     notices_cli.register(sub)
     rules_cli.register(sub)
+    storage_cli.register(sub)
     return parser
 
 
