@@ -37,6 +37,7 @@ test-all: $(STAMP)
 check: $(STAMP) audit
 	$(BIN)/ruff check hub tests bench
 	$(BIN)/mypy hub
+	$(BIN)/lint-imports
 
 # pip-audit lives in a venv of its own (pinned in scripts/audit-constraints.txt), so that its
 # dependencies never mix with the hub's; it audits constraints.txt without installing it.
