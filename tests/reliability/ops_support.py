@@ -174,3 +174,48 @@ class Writer:
                                                                     answer.text[:500]))
                 next_at += period
                 self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+
+@dataclass
+class HubRun:
+    """A ``hub run`` process on an external broker, with a community admin."""
+
+    proc: subprocess.Popen[bytes]
+    api: str
+    log: Path
+
+    def kill9(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(30)
+        return int(self.proc.returncode)
+
+
+ADMIN = ("ops-admin", "ops-admin-password")
+
+
+def start_hub_run(broker_port: int, data_dir: Path, log: Path, *, port: int | None = None,
+                  client_id: str = "ops-hub") -> HubRun:
+    """Start ``hub run`` (HUB_ADMIN_* create the admin on the first start); return once the API answers."""
+    port = port or free_port()
+    env = dict(os.environ, HUB_MQTT_URL=f"mqtt://127.0.0.1:{broker_port}", HUB_DATA_DIR=str(data_dir),
+               HUB_API_PORT=str(port), HUB_MQTT_CLIENT_ID=client_id, HUB_SECRET_KEY="ops-secret-key-0123456789",
+               HUB_ADMIN_USERNAME=ADMIN[0], HUB_ADMIN_PASSWORD=ADMIN[1])
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "run"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    wait_for_port(port, proc, timeout=60, log_path=log)
+    return HubRun(proc, f"http://127.0.0.1:{port}", log)
+
+
+def make_household(api: str, household: str, password: str) -> str:
+    """Provision ``household`` through the admin API; return its login name."""
+    admin = login(api, *ADMIN)
+    made = httpx.post(f"{api}/admin/households", headers={"Authorization": f"Bearer {admin}"}, timeout=30,
+                      json={"id": household, "community": "riverside", "name": household, "password": password})
+    assert made.status_code == 201, made.text
+    return str(made.json()["username"])

@@ -9,13 +9,17 @@ broker must still let the households' devices in (their MQTT messages keep arriv
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from collections import Counter
 from pathlib import Path
 
 import httpx
 
-from tests.reliability.ops_support import Writer, login, start_demo, wait_until
+from tests.conftest import Broker
+from tests.mqtt_helpers import client
+from tests.reliability.ops_support import Writer, login, make_household, start_demo, start_hub_run, wait_until
 
 KILLS = 2
 
@@ -71,3 +75,55 @@ def test_row32_kill9_of_hub_demo_under_load_then_no_fresh_resumes(tmp_path: Path
     assert lost == set()
     assert doubled == []
     assert accounts == []
+
+
+def test_row32_kill9_of_hub_run_under_http_and_mqtt_load_then_restart(broker: Broker, tmp_path: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "hub.log"
+    client_id = f"row32-{os.getpid()}"
+    hub = start_hub_run(broker.port, data, log, client_id=client_id)
+    username = make_household(hub.api, "h-kill", "h-kill-password")
+    acked: dict[str, float] = {}
+    published = threading.Event()
+    stop_mqtt = threading.Event()
+
+    def mqtt_load() -> None:  # a device reporting the whole time, through every kill
+        with client(broker.port, client_id=f"{client_id}-device") as (device, _):
+            n = 0
+            while not stop_mqtt.is_set():
+                n += 1
+                device.publish("home/h-kill/meter-1/telemetry", b'{"power_w": %d}' % n, qos=1)
+                published.set()
+                stop_mqtt.wait(0.02)
+
+    load = threading.Thread(target=mqtt_load, name="row32-mqtt")
+    load.start()
+    try:
+        for kill in range(KILLS):
+            writer = Writer(hub.api, login(hub.api, username, "h-kill-password"), rate=50).start()
+            wait_until(lambda w=writer: w.count() >= 50 or bool(w.refused), 120, "writes", hub.proc)
+            assert published.is_set()
+            hub.kill9()
+            writer.stop()
+            assert writer.refused == {}, writer.bodies
+            acked.update(writer.acked)
+            hub = start_hub_run(broker.port, data, log, client_id=client_id)
+            assert login(hub.api, username, "h-kill-password"), f"restart {kill + 1}: the login is gone"
+        wait_until(lambda: messages_in(hub.api) > 0, 120, "MQTT messages after the last restart", hub.proc)
+    finally:
+        stop_mqtt.set()
+        load.join(30)
+        code = hub.stop()
+    assert code == 0, log.read_text(errors="replace")[-3000:]
+    with sqlite3.connect(data / "hub.sqlite3") as db:
+        rows = db.execute("SELECT id, title FROM gatherings WHERE host = 'h-kill'").fetchall()
+        admins = db.execute("SELECT count(*) FROM accounts WHERE role = 'admin'").fetchone()[0]
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    ids = {r[0] for r in rows}
+    doubled = [t for t, n in Counter(r[1] for r in rows).items() if n > 1]
+    lost = set(acked) - ids
+    print(f"RELIABILITY row 32 (hub run): {KILLS} kills, {len(acked)} acknowledged writes, {len(lost)} lost, "
+          f"{len(doubled)} duplicated, 0 failed restarts")
+    assert len(acked) >= 50 * KILLS
+    assert lost == set()
+    assert doubled == []
+    assert admins == 1  # the first admin is created once, not at every start

@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from hub.broker.supervisor import free_port, wait_for_port
 from tests.conftest import Broker
-from tests.reliability.ops_support import Writer, login, wait_until
-
-SECRET = "row-35-secret-key-0123456789"
+from tests.reliability.ops_support import Writer, login, make_household, start_hub_run, wait_until
 
 
 @pytest.fixture
@@ -66,23 +61,11 @@ def fill(path: Path) -> int:
 
 def test_row35_full_disk_gives_503_loses_nothing_and_recovers_by_itself(
         broker: Broker, small_disk: Path, tmp_path: Path) -> None:
-    port = free_port()
-    env = dict(os.environ, HUB_MQTT_URL=f"mqtt://127.0.0.1:{broker.port}", HUB_DATA_DIR=str(small_disk / "data"),
-               HUB_API_PORT=str(port), HUB_MQTT_CLIENT_ID=f"row35-{os.getpid()}", HUB_SECRET_KEY=SECRET,
-               HUB_ADMIN_USERNAME="row35-admin", HUB_ADMIN_PASSWORD="row35-admin-password")
-    log = tmp_path / "hub.log"
-    with open(log, "wb") as out:
-        hub = subprocess.Popen([sys.executable, "-m", "hub.cli", "--log-level", "WARNING", "run"], env=env,
-                               stdout=out, stderr=subprocess.STDOUT)
-    api = f"http://127.0.0.1:{port}"
+    hub_run = start_hub_run(broker.port, small_disk / "data", tmp_path / "hub.log", client_id=f"row35-{os.getpid()}")
+    hub, api, log = hub_run.proc, hub_run.api, hub_run.log
     ballast = small_disk / "ballast"
     try:
-        wait_for_port(port, hub, timeout=60, log_path=log)
-        admin = login(api, "row35-admin", "row35-admin-password")
-        made = httpx.post(f"{api}/admin/households", headers={"Authorization": f"Bearer {admin}"}, timeout=30,
-                          json={"id": "h-disk", "community": "riverside", "name": "Disk", "password": "h-disk-pass-1"})
-        assert made.status_code == 201, made.text
-        token = login(api, made.json()["username"], "h-disk-pass-1")
+        token = login(api, make_household(api, "h-disk", "h-disk-pass-1"), "h-disk-pass-1")
         writer = Writer(api, token, rate=50, threads=2).start()
         try:
             wait_until(lambda: writer.count() >= 50, 120, "writes before the disk fills", hub, log)
@@ -107,8 +90,7 @@ def test_row35_full_disk_gives_503_loses_nothing_and_recovers_by_itself(
         finally:
             writer.stop()
     finally:
-        hub.send_signal(signal.SIGTERM)
-        code = hub.wait(30)
+        code = hub_run.stop()
     statuses = set(writer.refused)
     with sqlite3.connect(small_disk / "data" / "hub.sqlite3") as db:
         ids = {r[0] for r in db.execute("SELECT id FROM gatherings WHERE host = 'h-disk'")}
