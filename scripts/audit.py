@@ -22,7 +22,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-PYPI = "https://pypi.org/pypi/{name}/json"
+
+
+def project_page_url() -> str:
+    """The JSON API's project page, built from the index that pip-audit itself queries."""
+    from pip_audit._dependency_source.interface import PYPI_URL  # ".../simple/"
+
+    return PYPI_URL.rstrip("/").removesuffix("/simple") + "/pypi/{name}/json"
 
 
 def pins(path: Path) -> dict[str, str]:
@@ -51,7 +57,7 @@ def run_pip_audit(constraints: Path) -> dict[str, dict]:
 
 def project_page(name: str) -> dict | None:
     try:
-        with urllib.request.urlopen(PYPI.format(name=name), timeout=60) as answer:
+        with urllib.request.urlopen(project_page_url().format(name=name), timeout=60) as answer:
             return json.load(answer)
     except (urllib.error.URLError, TimeoutError, ValueError):
         return None
