@@ -23,7 +23,6 @@ import urllib.request
 from pathlib import Path
 
 
-
 def project_page_url() -> str:
     """The JSON API's project page, built from the index that pip-audit itself queries."""
     from pip_audit._dependency_source.interface import PYPI_URL  # ".../simple/"
@@ -81,7 +80,8 @@ def main(argv: list[str]) -> int:
                 unaudited.append(f"{name}=={version}: no per-release data here (latest is {latest})")
                 continue
             by_page += 1
-            vulns = [{"id": v["id"], "fix_versions": v.get("fixed_in") or []} for v in page.get("vulnerabilities") or []]
+            listed = page.get("vulnerabilities") or []
+            vulns = [{"id": v["id"], "fix_versions": v.get("fixed_in") or []} for v in listed]
         for vuln in vulns:
             line = f"{name}=={version}: {vuln['id']} (fixed in {', '.join(vuln['fix_versions']) or 'no release'})"
             (fixable if vuln["fix_versions"] else unfixed).append(line)
