@@ -18,12 +18,17 @@ from hub.storage import Database
 from tests.reliability.ops_support import Writer, login, run_cli, start_demo, wait_until
 
 
+def story_rated(log: Path) -> bool:
+    text = log.read_text(errors="replace")
+    assert "the story stopped" not in text, text[-3000:]
+    return "ana-rates" in text
+
+
 def test_row33_backup_under_100_writes_per_second_restores_every_acknowledged_write(tmp_path: Path) -> None:
     demo = start_demo(tmp_path, speed=900)  # fast, yet slow enough for the story's own waits
     snapshot = tmp_path / "snapshot.sqlite3"
     try:
-        wait_until(lambda: "ana-rates" in demo.log.read_text(errors="replace"), 400, "the story's rating",
-                   demo.proc, demo.log)
+        wait_until(lambda: story_rated(demo.log), 400, "the story's rating", demo.proc, demo.log)
         ben = demo.credentials()["households"]["h-ben"]
         writer = Writer(demo.api, login(demo.api, ben["username"], ben["password"]), rate=100).start()
         try:
