@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 RUNTIME_PACKAGES := mosquitto mosquitto-clients
-TEST_PACKAGES    := $(RUNTIME_PACKAGES) chromium influxdb
+TEST_PACKAGES    := $(RUNTIME_PACKAGES) chromium influxdb postgresql
 
 .PHONY: setup demo run test test-all check bench screenshots clean
 

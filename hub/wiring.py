@@ -24,6 +24,7 @@ from hub.config import REPO_ROOT
 from hub.errors import ConfigError, DomainError, PayloadRejected
 from hub.ingest.pipeline import PipelinePorts
 from hub.storage.database import Database
+from hub.storage.factory import open_database
 
 if TYPE_CHECKING:
     from hub.service import Hub
@@ -60,7 +61,7 @@ def build(hub: Hub) -> dict[str, Any]:
 
     # Telemetry history in a file of its own, so that its flusher thread never holds the
     # main database's write lock.
-    history_db = Database(settings.data_dir / "history.sqlite3")
+    history_db = open_database(settings, sqlite_name="history.sqlite3", pool_size=2)
     hub.history = build_history(history_db, settings, clock=hub.clock)
     components["history"] = hub.history
     components["closers"].append(("history", lambda: _close_history(hub.history, history_db)))
