@@ -13,11 +13,13 @@ was committed) and its caller answers with an error.
 Domain code stays as it is, through a thin connection wrapper:
 
 - ``?`` placeholders are rewritten to psycopg's ``%s`` (a literal ``%`` is doubled);
-  ``?`` inside a quoted string is left alone.
+  ``?`` inside a quoted string is left alone. Parameters are bound client-side (as SQLite
+  binds them: PostgreSQL types a literal by where it stands, so ``? IS NULL`` works).
 - Rows read by name and by index (``row["id"]``, ``row[0]``, ``dict(row)``) like
   ``sqlite3.Row``. ``numeric`` results (``SUM`` of integers) load as ``int`` when whole,
   else ``float``, as SQLite answers. Python ``bool`` parameters are bound as 0/1, since
-  flags are ``INTEGER`` columns.
+  flags are ``INTEGER`` columns. Text with a NUL character (PostgreSQL cannot store it) is
+  refused with :class:`TextRejected`, a 422 problem on HTTP.
 - psycopg errors are raised as ``sqlite3``'s DB-API classes (:class:`PgIntegrityError` is a
   ``sqlite3.IntegrityError``), so the domain's ``except`` clauses catch them on both stores.
 
@@ -66,7 +68,7 @@ from psycopg import sql as pgsql
 from psycopg.adapt import Loader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from hub.errors import StorageError
+from hub.errors import DomainError, StorageError
 from hub.storage.database import Database, Params, _split_sql
 from hub.storage.schema import check_not_newer
 
@@ -227,10 +229,25 @@ class _NumericLoader(Loader):
         return int(value) if value == value.to_integral_value() else float(value)
 
 
+class TextRejected(DomainError):
+    """Text with a NUL character, which PostgreSQL cannot store: refused as bad input (422)."""
+
+    status = 422
+    code = "invalid-text"
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and "\x00" in value:
+        raise TextRejected("text may not contain NUL (\\u0000) characters")
+    return value
+
+
 def _params(params: Params) -> Params:
     if isinstance(params, dict):
-        return {k: int(v) if isinstance(v, bool) else v for k, v in params.items()}
-    return tuple(int(v) if isinstance(v, bool) else v for v in params)
+        return {k: _param(v) for k, v in params.items()}
+    return tuple(_param(v) for v in params)
 
 
 class Connection:
@@ -248,7 +265,7 @@ class Connection:
 
     def executemany(self, sql: str, seq: Sequence[Params] | Iterator[Params]) -> psycopg.Cursor[Any]:
         """Run one statement for each parameter set (pipelined)."""
-        cur = self.raw.cursor()
+        cur = psycopg.ClientCursor(self.raw)
         try:
             rows = [_params(p) for p in seq]
             cur.executemany(to_pg(sql, bool(rows) and isinstance(rows[0], dict)), rows)
@@ -317,6 +334,9 @@ class PostgresDatabase(Database):
 
     @staticmethod
     def _configure(conn: psycopg.Connection[Any]) -> None:
+        # Client-side binding, like SQLite's: parameters become literals, so PostgreSQL infers
+        # their type from where they stand (a NULL in "? IS NULL", text against a number).
+        conn.cursor_factory = psycopg.ClientCursor
         conn.row_factory = _row_factory
         conn.adapters.register_loader("numeric", _NumericLoader)
 

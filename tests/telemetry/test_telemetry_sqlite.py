@@ -15,14 +15,13 @@ from hub.errors import ConfigError
 from hub.events import Reading
 from hub.storage.database import Database
 from hub.telemetry import SQLiteHistory
-from tests.stores import open_db
 
 T0 = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_db(tmp_path / "hub.sqlite3")
+    database = Database(tmp_path / "hub.sqlite3")
     try:
         yield database
     finally:
@@ -41,13 +40,13 @@ def count(db: Database, table: str) -> int:
 
 def test_history_survives_a_restart(tmp_path: Path, hh: str) -> None:
     path = tmp_path / "hub.sqlite3"
-    first = open_db(path)
+    first = Database(path)
     store = SQLiteHistory(first, flush_interval_s=None)
     store.write(hh, [power(12.5)], T0.timestamp())
     store.close()
     first.close()
 
-    again = open_db(path)
+    again = Database(path)
     try:
         reopened = SQLiteHistory(again, flush_interval_s=None)
         points = reopened.query(hh, "meter", "power", start=T0, end=T0 + timedelta(minutes=1))
