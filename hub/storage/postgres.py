@@ -5,10 +5,10 @@ the domain's ``Database`` annotations and ``isinstance`` checks hold): ``transac
 ``query``, ``query_one``, ``execute``, ``after_commit``, ``in_transaction``, ``migrate``,
 ``close``. Connections come from a ``psycopg_pool`` pool; each thread's outermost
 transaction borrows one for its duration, nested ones join it, reads outside a transaction
-borrow one per statement. The pool checks a connection before lending it, so after a
-PostgreSQL restart the hub reconnects by itself; a read or a ``BEGIN`` that meets a dead
-connection is retried once on a fresh one, a transaction cut mid-way fails (nothing of it
-was committed) and its caller answers with an error.
+borrow one per statement. After a PostgreSQL restart the hub reconnects by itself: a read or
+a ``BEGIN`` that meets a dead connection drops it and runs on the next (the pool opens fresh
+ones), a transaction cut mid-way fails (nothing of it was committed) and its caller answers
+with an error.
 
 Domain code stays as it is, through a thin connection wrapper:
 
@@ -265,7 +265,9 @@ class Connection:
 
     def executemany(self, sql: str, seq: Sequence[Params] | Iterator[Params]) -> psycopg.Cursor[Any]:
         """Run one statement for each parameter set (pipelined)."""
-        cur = psycopg.ClientCursor(self.raw)
+        # Server-side binding here: psycopg pipelines the rows (one round trip, not one per
+        # row). executemany is for INSERT/UPDATE rows, whose parameters take the column's type.
+        cur = psycopg.Cursor(self.raw)
         try:
             rows = [_params(p) for p in seq]
             cur.executemany(to_pg(sql, bool(rows) and isinstance(rows[0], dict)), rows)
@@ -307,13 +309,13 @@ class PostgresDatabase(Database):
         self.url = url
         self.path = redact(url)
         self._check_reachable(connect_timeout)
+        self._pool_size = pool_size
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url,
             min_size=1,
             max_size=pool_size,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout))},
             configure=self._configure,
-            check=ConnectionPool.check_connection,
             timeout=30.0,
             reconnect_timeout=300.0,
             open=False,
@@ -372,8 +374,15 @@ class PostgresDatabase(Database):
     # -- access -----------------------------------------------------------------------
 
     def _begin(self) -> psycopg.Connection[Any]:
-        """A pooled connection with a transaction open; a dead one is replaced once."""
-        for attempt in (1, 2):
+        """A pooled connection with a transaction open.
+
+        A connection that died while idle in the pool (the server restarted) fails at
+        ``BEGIN``, before anything was done: it is dropped and the next one tried, up to one
+        more than the pool holds, so that a restart costs no request (cheaper than checking
+        every connection on checkout).
+        """
+        attempts = self._pool_size + 1
+        for attempt in range(1, attempts + 1):
             try:
                 conn = self._pool.getconn()
             except PoolTimeout as exc:
@@ -383,7 +392,7 @@ class PostgresDatabase(Database):
                 return conn
             except psycopg.OperationalError as exc:
                 self._pool.putconn(conn)
-                if attempt == 2:
+                if attempt == attempts:
                     raise _translate_error(exc) from exc
                 logger.warning("PostgreSQL connection lost, retrying on a fresh one: %s", exc)
         raise AssertionError("unreachable")
@@ -451,13 +460,14 @@ class PostgresDatabase(Database):
             assert local.conn is not None
             cur = Connection(local.conn).execute(sql, params)
             return cur.fetchone() if one else cur.fetchall()
-        for attempt in (1, 2):
+        attempts = self._pool_size + 1
+        for attempt in range(1, attempts + 1):
             try:
                 with self._pool.connection() as raw:
                     cur = Connection(raw).execute(sql, params)
                     return cur.fetchone() if one else cur.fetchall()
             except PgOperationalError:
-                if attempt == 2:
+                if attempt == attempts:
                     raise
                 logger.warning("PostgreSQL connection lost during a read; retrying once")
             except PoolTimeout as exc:
