@@ -103,7 +103,7 @@ def run_row(store: str, port: int, workdir: Path, database_url: str | None, a: a
         c0 = cpu_seconds(proc.pid)
         subprocess.run(
             [sys.executable, str(KIT / "loadgen.py"), "--port", str(port), "--rate", str(a.rate),
-             "--seconds", str(a.seconds), "--households", str(a.households), "--qos", "1",
+             "--seconds", str(a.seconds), "--households", str(a.households), "--qos", str(a.qos),
              "--json", str(out), "--label", f"scale-{store}"],
             check=True, stderr=subprocess.DEVNULL,
         )
@@ -128,6 +128,7 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--households", type=int, default=1000)
+    ap.add_argument("--qos", type=int, default=0, help="of the triggers and the sink (as make bench)")
     ap.add_argument("--stores", nargs="+", default=["sqlite", "postgresql"])
     a = ap.parse_args()
     if not (KIT / "loadgen.py").exists():
