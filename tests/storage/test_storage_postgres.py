@@ -159,3 +159,43 @@ def test_row36_postgresql_restarted_under_load(own_server: PgServer) -> None:
     assert lost == []
     assert all(type(e).__name__.startswith("Pg") for e in failed), failed[:3]
     db.close()
+
+
+async def test_a_message_committed_out_of_seq_order_is_still_relayed(pg_server: PgServer) -> None:
+    """Transaction A takes seq 1 but commits after B (seq 2) was relayed: the sweep sends it."""
+    import asyncio
+
+    from hub.storage import Outbox
+    from hub.transport.relay import OutboxRelay
+    from tests.mqtt_helpers import wait_until
+    from tests.transport.test_transport_relay_threads import RecordingTransport
+
+    db = PostgresDatabase(pg_server.new_database(), pool_size=4)
+    outbox = Outbox(db)
+    transport = RecordingTransport(asyncio.get_running_loop())
+    relay = OutboxRelay(outbox, transport)  # type: ignore[arg-type]
+    a_inserted, b_relayed = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with db.transaction() as conn:
+            outbox.add(conn, "t/a", {"n": "a"}, message_id="msg-a")
+            a_inserted.set()
+            assert b_relayed.wait(30)
+        outbox.notify()
+
+    writer = threading.Thread(target=slow_writer, name="slow-writer")
+    writer.start()
+    try:
+        assert await asyncio.to_thread(a_inserted.wait, 30)
+        with db.transaction() as conn:
+            outbox.add(conn, "t/b", {"n": "b"}, message_id="msg-b")
+        outbox.notify()
+        await wait_until(lambda: "msg-b" in transport.published, within=20)
+        b_relayed.set()
+        await wait_until(lambda: outbox.unsent_count() == 0, within=20)
+        assert sorted(transport.published) == ["msg-a", "msg-b"]
+    finally:
+        b_relayed.set()
+        writer.join(timeout=30)
+        relay.close()
+        db.close()
