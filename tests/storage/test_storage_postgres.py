@@ -192,6 +192,7 @@ async def test_a_message_committed_out_of_seq_order_is_still_relayed(pg_server: 
         outbox.notify()
         await wait_until(lambda: "msg-b" in transport.published, within=20)
         b_relayed.set()
+        await asyncio.to_thread(writer.join, 30)  # A committed (and kicked the relay)
         await wait_until(lambda: outbox.unsent_count() == 0, within=20)
         assert sorted(transport.published) == ["msg-a", "msg-b"]
     finally:
