@@ -44,9 +44,9 @@ differs (see :func:`translate_ddl`). Rules for new tables (sharing, time bank, .
 - Capacity checks and claims are race-free on both stores when written as one conditional
   statement (``UPDATE … SET taken = taken + 1 WHERE id = ? AND taken < capacity`` and read
   ``rowcount``) or guarded by a unique constraint; a read-then-write check first locks the row
-  it decides on with a no-op ``UPDATE t SET id = id WHERE id = ?`` (PostgreSQL's row lock,
-  SQLite's writer lock already held): later reads of the same transaction see the committed
-  state of whoever held the lock before.
+  it decides on with :func:`hub.storage.locks.lock_row` (``SELECT … FOR UPDATE``; SQLite's
+  writer lock is already held): later reads of the same transaction see the committed state of
+  whoever held the lock before.
 """
 
 from __future__ import annotations
