@@ -71,3 +71,12 @@ def close_opened(since: int = 0) -> None:
     """Close the PostgreSQL databases :func:`open_db` handed out after ``since``."""
     while len(_State.opened) > since:
         _State.opened.pop().close()
+
+
+def store_env(data_dir: str | Path) -> dict[str, str]:
+    """Settings that make a ``hub`` subprocess use the store of ``data_dir`` (its
+    ``hub.sqlite3``, or on PostgreSQL the database standing in for that file)."""
+    env = {"HUB_DATA_DIR": str(data_dir)}
+    if _State.server is not None:
+        env["HUB_DATABASE_URL"] = location(Path(data_dir) / "hub.sqlite3")
+    return env

@@ -40,7 +40,8 @@ differs (see :func:`translate_ddl`). Rules for new tables (sharing, time bank, .
   comparison with a bound integer).
 - The only trigger form is the abort guard,
   ``CREATE TRIGGER t BEFORE UPDATE|DELETE ON tbl BEGIN SELECT RAISE(ABORT, 'why'); END;``,
-  translated to a PL/pgSQL function and trigger.
+  translated to a PL/pgSQL function and trigger raising an integrity error (as SQLite's
+  ``RAISE(ABORT)`` does).
 - Capacity checks and claims are race-free on both stores when written as one conditional
   statement (``UPDATE … SET taken = taken + 1 WHERE id = ? AND taken < capacity`` and read
   ``rowcount``) or guarded by a unique constraint; a read-then-write check first locks the row
@@ -167,7 +168,7 @@ def translate_ddl(statement: str) -> list[str]:
         fn = f"{name}_fn"
         return [
             f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN RAISE EXCEPTION '{why}'; END $$",
+            f" BEGIN RAISE EXCEPTION '{why}' USING ERRCODE = 'integrity_constraint_violation'; END $$",
             f"CREATE TRIGGER {name} BEFORE {event.upper()} ON {table} FOR EACH ROW EXECUTE FUNCTION {fn}()",
         ]
     for pattern, replacement in _TYPES:

@@ -57,7 +57,7 @@ def test_jobs_are_planned_sent_once_and_survive_a_restart(world: World, tmp_path
         assert again.run_due() == []
         loan = again.loans.get("h-ana", lid)
         assert loan["overdue"] is True
-        rows = db.query("SELECT payload FROM outbox WHERE topic = ? ORDER BY rowid",
+        rows = db.query("SELECT payload FROM outbox WHERE topic = ? ORDER BY seq",
                         (f"home/h-ana/hub/sharing/loans/{lid}",))
         assert [r["payload"] for r in rows][-1].find(b'"loan-overdue"') > 0
     finally:
