@@ -78,6 +78,19 @@ def known_migrations() -> list[str]:
     return sorted(e.name for e in folder.iterdir() if e.name.endswith(".sql"))
 
 
+def seed_rows() -> dict[str, int]:
+    """Rows the migrations themselves insert (a fresh store holds them and no data)."""
+    from hub.storage.database import Database
+
+    db = Database(":memory:")
+    try:
+        tables = [r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'"
+                                         " AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'")]
+        return {t: int(db.query_one(f'SELECT count(*) FROM "{t}"')[0]) for t in tables}  # type: ignore[index]
+    finally:
+        db.close()
+
+
 def snapshot_kind(path: Path) -> str:
     """``"sqlite"`` or ``"postgresql"``, from the file's first bytes."""
     try:
@@ -115,7 +128,9 @@ class SqliteBackend:
         if not self.path.exists() or self.path.stat().st_size == 0:
             return False
         with closing(_connect(self.path)) as conn:
-            return any(n for n in _row_counts(conn, exists_only=True).values())
+            counts = _row_counts(conn)
+        seeded = seed_rows()
+        return any(n > seeded.get(t, 0) for t, n in counts.items())
 
     def backup(self, target: Path) -> SnapshotInfo:
         if not self.path.exists():
@@ -225,7 +240,8 @@ class PostgresBackend:
         tables = [t for t in self._tables() if t != "schema_migrations"]
         if not tables:
             return False
-        probe = " OR ".join(f'EXISTS (SELECT 1 FROM "{t}")' for t in tables)
+        seeded = seed_rows()
+        probe = " OR ".join(f'(SELECT count(*) FROM "{t}") > {seeded.get(t, 0)}' for t in tables)
         return self._psql(f"SELECT {probe}") == "t"
 
     def _schema(self) -> list[str]:

@@ -30,22 +30,22 @@ def register(sub: Any) -> None:
 
 def backend_for(settings: Settings) -> Backend:
     """The backup backend of the configured store."""
-    url = getattr(settings, "database_url", None)  # HUB_DATABASE_URL, with the PostgreSQL store
-    if url:
-        return PostgresBackend(str(url))
+    if settings.database_url:
+        return PostgresBackend(settings.database_url)
     return SqliteBackend(settings.data_dir, settings.db_path.name)
 
 
 def migrate_store(settings: Settings) -> list[str]:
     """Open the restored store with the hub's own store code, which applies new migrations."""
-    from hub.storage.database import Database
+    from hub.storage.factory import open_database
 
-    db = Database(settings.db_path)
+    db = open_database(settings, pool_size=1)
     try:
-        applied = db.migrate()  # the constructor migrated already; this confirms nothing is left
-        verdict = db.integrity_check()
-        if verdict != "ok":
-            raise StorageError(f"the restored store fails SQLite's integrity check: {verdict}")
+        applied = db.migrate()  # opening migrated already; this confirms nothing is left
+        if not settings.database_url:
+            verdict = db.integrity_check()
+            if verdict != "ok":
+                raise StorageError(f"the restored store fails SQLite's integrity check: {verdict}")
         return applied
     finally:
         db.close()
@@ -79,10 +79,9 @@ def _restore_command(args: argparse.Namespace) -> int:
     backend = backend_for(settings)
     try:
         info = backend.restore(args.file, force=args.force)
-        if isinstance(backend, SqliteBackend):
-            before = set(info.schema)
-            migrate_store(settings)
-            info.migrated = [m for m in known_migrations() if m not in before]
+        before = set(info.schema)
+        migrate_store(settings)
+        info.migrated = [m for m in known_migrations() if m not in before]
     except StorageError as exc:
         print(f"hub restore: {exc}", file=sys.stderr)
         return 1
