@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KIT = Path(os.environ.get("BENCH_KIT", ROOT.parent / "shared" / "bench"))
 RESULTS = ROOT / "bench" / "results"
 TICK = os.sysconf("SC_CLK_TCK")
+PROFILE_DIR: Path | None = None
 
 
 def free_port() -> int:
@@ -128,8 +129,16 @@ def run_load(port: int, rate: int, seconds: float, workdir: Path, peer_pid: int,
 
     sampler = threading.Thread(target=sample)
     sampler.start()
+    spy = None
+    if PROFILE_DIR is not None and label.startswith("hub"):
+        spy = subprocess.Popen(pinned(0, [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking",
+                                          "--pid", str(peer_pid), "--duration", str(int(seconds)), "--rate", "250",
+                                          "--output", str(PROFILE_DIR / f"{label}.svg")]),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     subprocess.run(argv, check=True, stderr=subprocess.DEVNULL)
     sampler.join()
+    if spy is not None:
+        spy.wait(30)
     result = json.loads(out.read_text())
     # Messages the peer actually handled: the paced rate when it kept up, else its own rate.
     kept_up = rate and result["loss_pct"] < 1.0
@@ -157,7 +166,12 @@ def main() -> int:
     ap.add_argument("--rates", type=int, nargs="+", default=[2000, 10000, 20000, 0], help="0 = as fast as possible")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--peers", nargs="+", default=["paho-peer", "hub"])
+    ap.add_argument("--profile", type=Path, help="record py-spy flame graphs of the hub into this folder")
     a = ap.parse_args()
+    global PROFILE_DIR
+    if a.profile is not None:
+        a.profile.mkdir(parents=True, exist_ok=True)
+        PROFILE_DIR = a.profile
     if not (KIT / "loadgen.py").exists():
         print(f"benchmark kit not found at {KIT} (set BENCH_KIT)", file=sys.stderr)
         return 2

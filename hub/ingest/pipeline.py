@@ -128,6 +128,7 @@ class Pipeline:
         commands: list[tuple[CommandHandler, str, InboundMessage]] = []
         household_commands = self._ports.household_commands
         readings_count = 0
+        rate_limited = 0
         dead_before = dead.total
         for message in messages:
             topic = message.topic
@@ -153,7 +154,7 @@ class Pipeline:
                 dead.add(household, topic, f"payload of {len(message.payload)} bytes is over 256 KiB", b"")
                 continue
             if not allow(household + "/" + vendor_topic, now):
-                self._metrics.rate_limited.inc()
+                rate_limited += 1
                 continue
             try:
                 result = normalize(vendor_topic, message.payload, household=household)
@@ -183,6 +184,9 @@ class Pipeline:
         self._metrics.messages_in.inc(len(messages))
         self._metrics.readings.inc(readings_count)
         self._metrics.batches.inc()
+        if rate_limited:
+            self._metrics.rate_limited.inc(rate_limited)
+            self._metrics.dropped_by_reason["rate_limited"].inc(rate_limited)
         self._metrics.dead_letters.inc(dead.total - dead_before)
 
     def _sample_history(self, history: HistoryPort, household: str, readings: Sequence[Reading], now: float) -> None:

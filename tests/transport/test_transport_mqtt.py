@@ -1,4 +1,4 @@
-"""The paho transport against a real Mosquitto: batching, manual acks, overflow, relay."""
+"""The MQTT transport against a real Mosquitto: batching, manual acks, overflow, relay."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import orjson
 
 from hub.storage import Database, Outbox
 from hub.transport.base import InboundMessage
-from hub.transport.paho import PahoTransport
+from hub.transport.mqtt import MqttTransport
 from hub.transport.relay import OutboxRelay
 from tests.conftest import Broker
 from tests.mqtt_helpers import client, wait_until
@@ -19,7 +19,7 @@ from tests.mqtt_helpers import client, wait_until
 
 async def test_messages_arrive_in_batches_in_order(broker: Broker, topic_prefix: str) -> None:
     batches: list[list[InboundMessage]] = []
-    transport = PahoTransport(broker.host, broker.port, client_id=f"{topic_prefix}-hub", clean_start=True)
+    transport = MqttTransport(broker.host, broker.port, client_id=f"{topic_prefix}-hub", clean_start=True)
 
     def handle(batch: Sequence[InboundMessage]) -> None:
         batches.append(list(batch))
@@ -42,7 +42,7 @@ async def test_messages_arrive_in_batches_in_order(broker: Broker, topic_prefix:
 async def test_unacked_qos1_message_is_redelivered_to_the_persistent_session(broker: Broker, topic_prefix: str) -> None:
     cid = f"{topic_prefix}-session"
     got: list[InboundMessage] = []
-    first = PahoTransport(broker.host, broker.port, client_id=cid, session_expiry_s=60)
+    first = MqttTransport(broker.host, broker.port, client_id=cid, session_expiry_s=60)
     await first.start(got.extend, [(f"{topic_prefix}/#", 1)])
     with client(broker.port) as (pub, _):
         pub.publish(f"{topic_prefix}/acked", b"1", qos=1).wait_for_publish(10)
@@ -52,7 +52,7 @@ async def test_unacked_qos1_message_is_redelivered_to_the_persistent_session(bro
         await wait_until(lambda: len(got) == 2)
         await first.stop()  # the second message was never acknowledged
         again: list[InboundMessage] = []
-        second = PahoTransport(broker.host, broker.port, client_id=cid, session_expiry_s=60)
+        second = MqttTransport(broker.host, broker.port, client_id=cid, session_expiry_s=60)
         await second.start(again.extend, [(f"{topic_prefix}/#", 1)])
         try:
             await wait_until(lambda: len(again) >= 1)
@@ -69,9 +69,9 @@ async def test_a_full_queue_stops_reading_and_loses_nothing(broker: Broker, topi
         time.sleep(0.05)  # a consumer slower than the producer: the bounded queue must not grow
         seen.append(len(batch))
 
-    transport = PahoTransport(
+    transport = MqttTransport(
         broker.host, broker.port, client_id=f"{topic_prefix}-bp", clean_start=True, queue_max=100, batch_max=50,
-        linger_s=0,
+        linger_s=0, shed_at=0,
     )
     depth: list[int] = []
     await transport.start(lambda b: (depth.append(len(transport._queue)), slow_handler(b)), [(f"{topic_prefix}/#", 0)])
@@ -93,7 +93,7 @@ async def test_relay_publishes_committed_messages_and_marks_them_sent(
 ) -> None:
     db = Database(tmp_path / "hub.sqlite3")
     outbox = Outbox(db)
-    transport = PahoTransport(broker.host, broker.port, client_id=f"{topic_prefix}-relay", clean_start=True)
+    transport = MqttTransport(broker.host, broker.port, client_id=f"{topic_prefix}-relay", clean_start=True)
     await transport.start(lambda _b: None, [])
     relay = OutboxRelay(outbox, transport)
     try:
@@ -107,5 +107,48 @@ async def test_relay_publishes_committed_messages_and_marks_them_sent(
             assert [orjson.loads(p)["n"] for _, p, _ in sub.messages] == list(range(50))
             assert relay.sent == 50
             assert relay.in_flight == 0
+    finally:
+        await transport.stop()
+
+
+async def test_behind_it_sheds_superseded_readings_and_keeps_the_rest(broker: Broker, topic_prefix: str) -> None:
+    seen: list[InboundMessage] = []
+    release = asyncio.Event()
+
+    def handler(batch: Sequence[InboundMessage]) -> None:
+        seen.extend(batch)
+        transport.ack(batch)
+
+    transport = MqttTransport(
+        broker.host, broker.port, client_id=f"{topic_prefix}-shed", clean_start=True, queue_max=5000, batch_max=100,
+        shed_at=50, linger_s=0,
+    )
+
+    def slow_until_released(batch: Sequence[InboundMessage]) -> None:
+        if not release.is_set():
+            time.sleep(0.2)  # the hub is behind: messages pile up in the queue meanwhile
+        handler(batch)
+
+    await transport.start(slow_until_released, [(f"{topic_prefix}/#", 1)])
+    try:
+        with client(broker.port) as (pub, _):
+            for i in range(600):
+                pub.publish(f"{topic_prefix}/dev{i % 3}/telemetry", str(i).encode(), qos=0)
+                if i % 100 == 0:
+                    pub.publish(f"{topic_prefix}/dev{i % 3}/availability", f"online {i}".encode(), qos=1)
+            pub.publish(f"{topic_prefix}/dev0/telemetry", b"last", qos=0).wait_for_publish(10)
+            dropped = lambda: transport.stats.extra.get("superseded", 0)  # noqa: E731
+            await wait_until(lambda: len(seen) + dropped() >= 607, within=30)
+            release.set()
+        payloads = [m.payload for m in seen]
+        assert len(seen) + dropped() == 607, "every message is either handled or counted as dropped"
+        assert dropped() > 0, "the hub was behind: superseded readings went"
+        assert transport.stats.shed == dropped()
+        availability = [m.payload for m in seen if m.topic.endswith("/availability")]
+        assert availability == [f"online {i}".encode() for i in range(0, 600, 100)], "QoS 1 is never shed"
+        assert payloads[-1] == b"last", "the newest reading of a topic is always kept"
+        for n in (1, 2):  # the newest reading of every other topic made it too
+            newest = str(max(i for i in range(600) if i % 3 == n)).encode()
+            assert newest in payloads
     finally:
         await transport.stop()
