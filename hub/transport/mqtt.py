@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import random
 import socket
@@ -236,6 +237,10 @@ class _Connection(asyncio.Protocol):
             logger.warning("broker disconnected the %s connection: reason 0x%02x", self.name, body[0] if body else 0)
 
 
+def _same(conn: _Connection) -> _Connection:
+    return conn
+
+
 class MqttTransport(Transport):
     """Two MQTT v5 connections (ingest, publishing) on the running event loop.
 
@@ -345,7 +350,8 @@ class MqttTransport(Transport):
         while not self._stopping:
             conn = _Connection(self, name)
             try:
-                await asyncio.wait_for(loop.create_connection(lambda c=conn: c, self._host, self._port), 10)
+                factory = functools.partial(_same, conn)
+                await asyncio.wait_for(loop.create_connection(factory, self._host, self._port), 10)
                 username, password = self._login
                 conn.write(connect_packet(client_id, keepalive=self._keepalive, clean_start=clean,
                                           session_expiry_s=self._session_expiry_s, username=username,
