@@ -274,7 +274,7 @@ class MqttTransport(Transport):
         clean_start: bool = False,
         keepalive: int = 30,
         connect_wait_s: float = 10.0,
-        linger_s: float = 0.002,
+        linger_s: float = 0.005,
     ) -> None:
         self.stats = TransportStats()
         self._host, self._port = host, port
