@@ -161,17 +161,20 @@ def run_load(port: int, rate: int, seconds: float, workdir: Path, peer_pid: int,
     prober = threading.Thread(target=probe_ready) if api_port else None
     if prober is not None:
         prober.start()
-    spy = None
+    spies = []
     if PROFILE_DIR is not None and label.startswith("hub"):
-        spy = subprocess.Popen(pinned(0, [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking",
-                                          "--pid", str(peer_pid), "--duration", str(int(seconds)), "--rate", "250",
-                                          "--output", str(PROFILE_DIR / f"{label}.svg")]),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # A flame graph to look at, and the same samples raw for bench/flame_breakdown.py.
+        for fmt, suffix in (("flamegraph", "svg"), ("raw", "txt")):
+            spies.append(subprocess.Popen(
+                pinned(0, [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "--pid",
+                           str(peer_pid), "--duration", str(int(seconds)), "--rate", "100", "--format", fmt,
+                           "--output", str(PROFILE_DIR / f"{label}.{suffix}")]),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     subprocess.run(argv, check=True, stderr=subprocess.DEVNULL)
     sampler.join()
     if prober is not None:
         prober.join()
-    if spy is not None:
+    for spy in spies:
         spy.wait(30)
     result = json.loads(out.read_text())
     # Messages the peer actually handled: the paced rate when it kept up, else its own rate.
