@@ -45,7 +45,11 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(default=REPO_ROOT / "rules", description="Rule packs.")
     rule_packs: list[str] = Field(default_factory=list, description="Pack files to load (default: all in rules_dir).")
     ingest_queue_max: int = Field(
-        default=5000, ge=100, description="Inbound messages held; when full the hub stops reading (backpressure)."
+        default=20000, ge=100, description="Inbound messages held; when full the hub stops reading (backpressure)."
+    )
+    ingest_shed_at: int | None = Field(
+        default=None, ge=0, description="Messages waiting above which superseded QoS 0 readings are dropped "
+        "(default: half of ingest_queue_max; 0: never).",
     )
     ingest_batch_max: int = Field(default=2000, ge=1, description="Messages processed per batch.")
     device_rate_limit: int = Field(default=200, ge=1, description="Messages a second per device before shedding.")

@@ -208,6 +208,7 @@ class Hub:
             password=password,
             session_expiry_s=self.settings.mqtt_session_expiry_s,
             queue_max=self.settings.ingest_queue_max,
+            shed_at=self.settings.ingest_shed_at,
             batch_max=self.settings.ingest_batch_max,
             connect_wait_s=self.settings.mqtt_connect_wait_s,
         )
