@@ -285,7 +285,9 @@ def main() -> int:
                     one(peer, proc.pid, rate, rate)
                 if peer == "hub" and not a.no_overload:
                     ceiling = one(peer, proc.pid, 0, "max")["hub_msgs_per_s_est"]
-                    one(peer, proc.pid, int(2 * ceiling), "2x")
+                    # Below 1,000 msg/s the machine starved the hub: drive the overload at 2 x
+                    # the load generator's own rate ("max") instead of a meaningless figure.
+                    one(peer, proc.pid, int(2 * ceiling) if ceiling >= 1000 else 0, "2x")
                     one(peer, proc.pid, 2000, "after")
             finally:
                 proc.terminate()
