@@ -40,204 +40,16 @@ import contextlib
 import functools
 import logging
 import random
-import socket
 import time
 from collections.abc import Sequence
 
 from hub.errors import TransportError
 from hub.transport.base import AckHandler, BatchHandler, InboundMessage, Transport, TransportStats
+from hub.transport.mqtt_wire import Connection, connect_packet, packet, publish_packet, string
 
 logger = logging.getLogger(__name__)
 
-_PUBLISH, _PUBACK, _CONNACK, _SUBACK, _PINGRESP, _DISCONNECT = 3, 4, 2, 9, 13, 14
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _string(s: str | bytes) -> bytes:
-    raw = s.encode() if isinstance(s, str) else s
-    return len(raw).to_bytes(2, "big") + raw
-
-
-def _packet(first: int, body: bytes) -> bytes:
-    return bytes((first,)) + _varint(len(body)) + body
-
-
-def connect_packet(
-    client_id: str, *, keepalive: int, clean_start: bool, session_expiry_s: int,
-    username: str | None, password: str | None,
-) -> bytes:
-    """An MQTT v5 CONNECT (session expiry property; receive maximum left at its default)."""
-    flags = (0x02 if clean_start else 0) | (0x80 if username is not None else 0)
-    flags |= 0x40 if username is not None and password is not None else 0
-    props = b"\x11" + session_expiry_s.to_bytes(4, "big")
-    body = _string("MQTT") + b"\x05" + bytes((flags,)) + keepalive.to_bytes(2, "big") + _varint(len(props)) + props
-    body += _string(client_id)
-    if username is not None:
-        body += _string(username)
-        if password is not None:
-            body += _string(password)
-    return _packet(0x10, body)
-
-
-def publish_packet(topic: str, payload: bytes, qos: int, retain: bool, mid: int, dup: bool = False) -> bytes:
-    """An MQTT v5 PUBLISH without properties."""
-    first = 0x30 | (qos << 1) | (1 if retain else 0) | (0x08 if dup else 0)
-    head = _string(topic) + (mid.to_bytes(2, "big") if qos else b"") + b"\x00"
-    return _packet(first, head + payload)
-
-
-class _Connection(asyncio.Protocol):
-    """One broker connection: writes packets, parses what arrives, reports to its owner."""
-
-    def __init__(self, owner: MqttTransport, name: str) -> None:
-        self.owner = owner
-        self.name = name
-        self.transport: asyncio.Transport | None = None
-        self.buffer = b""
-        self.paused = False
-        self.connack: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.last_heard = time.monotonic()
-
-    # -- asyncio.Protocol -------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        if not self.connack.done():
-            self.connack.set_result(False)
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def data_received(self, data: bytes) -> None:
-        self.last_heard = time.monotonic()
-        self.buffer = self.buffer + data if self.buffer else data
-        self.parse()
-
-    # -- packets ----------------------------------------------------------------------
-
-    def write(self, data: bytes) -> bool:
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return False
-        transport.write(data)
-        return True
-
-    def parse(self) -> None:
-        """Parse every complete packet in the buffer (PUBLISH in one tight loop)."""
-        buf = self.buffer
-        n = len(buf)
-        pos = 0
-        owner = self.owner
-        queue = owner._queue
-        room = owner._queue_max - len(queue)
-        now = time.time()
-        received = 0
-        append = queue.append
-        message = InboundMessage
-        while n - pos >= 2 and room > 0:
-            first = buf[pos]
-            i = pos + 1
-            length = buf[i] & 0x7F
-            if buf[i] & 0x80:  # remaining length over 127 bytes: a multi-byte varint
-                shift, length = 7, length
-                while True:
-                    i += 1
-                    if i >= n:
-                        break
-                    length |= (buf[i] & 0x7F) << shift
-                    if not buf[i] & 0x80:
-                        break
-                    shift += 7
-                if i >= n:
-                    break
-            start = i + 1
-            end = start + length
-            if end > n:
-                break
-            kind = first >> 4
-            if kind == _PUBLISH:
-                t_end = start + 2 + ((buf[start] << 8) | buf[start + 1])
-                qos = (first >> 1) & 3
-                if qos:
-                    mid = (buf[t_end] << 8) | buf[t_end + 1]
-                    p = t_end + 2
-                else:
-                    mid, p = 0, t_end
-                if buf[p]:  # properties present: skip them (varint length)
-                    plen, shift = 0, 0
-                    while True:
-                        plen |= (buf[p] & 0x7F) << shift
-                        p += 1
-                        if not buf[p - 1] & 0x80:
-                            break
-                        shift += 7
-                    p += plen
-                else:
-                    p += 1
-                try:
-                    topic = buf[start + 2:t_end].decode()
-                except UnicodeDecodeError:
-                    owner._count("bad_topic", 1)
-                    if qos:
-                        self.write(b"\x40\x02" + mid.to_bytes(2, "big"))  # unusable: do not have it again
-                else:
-                    append(message(topic, buf[p:end], qos, bool(first & 1), mid, now))
-                    received += 1
-                    room -= 1
-            else:
-                self.control(kind, buf[start:end])
-            pos = end
-        self.buffer = buf[pos:] if pos < n else b""
-        if received:
-            owner._received(received)
-        if room <= 0 and not self.paused and self.transport is not None:
-            self.paused = True
-            self.transport.pause_reading()
-            owner._count("backpressure", 1)
-
-    def resume(self) -> None:
-        if self.paused:
-            self.paused = False
-            self.parse()
-            if not self.paused and self.transport is not None:
-                self.transport.resume_reading()
-
-    def control(self, kind: int, body: bytes) -> None:
-        if kind == _PUBACK:
-            self.owner._acked((body[0] << 8) | body[1])
-        elif kind == _CONNACK:
-            ok = len(body) >= 2 and body[1] < 0x80
-            if not ok:
-                logger.error("broker refused the %s connection: reason 0x%02x", self.name, body[1] if body else 0)
-            if not self.connack.done():
-                self.connack.set_result(ok)
-        elif kind == _SUBACK:
-            plen_at = 2
-            plen = body[plen_at] if len(body) > plen_at else 0
-            for code in body[plen_at + 1 + plen:]:
-                if code >= 0x80:
-                    logger.error("a subscription was refused: reason 0x%02x", code)
-        elif kind == _DISCONNECT:
-            logger.warning("broker disconnected the %s connection: reason 0x%02x", self.name, body[0] if body else 0)
-
-
-def _same(conn: _Connection) -> _Connection:
+def _same(conn: Connection) -> Connection:
     return conn
 
 
@@ -292,8 +104,8 @@ class MqttTransport(Transport):
         self._subscriptions: list[tuple[str, int]] = []
         self._on_batch: BatchHandler | None = None
         self._ack_handlers: list[AckHandler] = []
-        self._in: _Connection | None = None
-        self._out: _Connection | None = None
+        self._in: Connection | None = None
+        self._out: Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._drain_pending = False
         self._stopping = False
@@ -348,7 +160,7 @@ class MqttTransport(Transport):
         client_id = self._client_id if name == "ingest" else f"{self._client_id}-out"
         clean = self._clean_start if name == "ingest" else False
         while not self._stopping:
-            conn = _Connection(self, name)
+            conn = Connection(self, name)
             try:
                 factory = functools.partial(_same, conn)
                 await asyncio.wait_for(loop.create_connection(factory, self._host, self._port), 10)
@@ -380,15 +192,15 @@ class MqttTransport(Transport):
             await asyncio.sleep(random.uniform(0, backoff))  # full jitter
             backoff = min(backoff * 2, 30.0)
 
-    def _on_up(self, name: str, conn: _Connection) -> None:
+    def _on_up(self, name: str, conn: Connection) -> None:
         if name == "ingest":
             self._in = conn
             if self._subscriptions:
                 # noLocal: the hub never hears its own publications (MQTT v5 §3.8.3.1).
                 body = self._mid().to_bytes(2, "big") + b"\x00"
                 for topic, qos in self._subscriptions:
-                    body += _string(topic) + bytes((qos | 0x04,))
-                conn.write(_packet(0x82, body))
+                    body += string(topic) + bytes((qos | 0x04,))
+                conn.write(packet(0x82, body))
             self.stats.connects += 1
             logger.info("connected to %s:%s", self._host, self._port)
         else:
@@ -396,13 +208,15 @@ class MqttTransport(Transport):
             for mid, (topic, payload, retain, _token) in self._unacked.items():
                 conn.write(publish_packet(topic, payload, 1, retain, mid, dup=True))
 
-    async def _ping_until_closed(self, conn: _Connection) -> None:
+    async def _ping_until_closed(self, conn: Connection) -> None:
         interval = max(self._keepalive / 2, 0.5)
         while not conn.closed.done():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(conn.closed), interval)
                 return
-            if time.monotonic() - conn.last_heard > 1.5 * self._keepalive:
+            if conn.paused:
+                conn.last_heard = time.monotonic()  # not reading on purpose (backpressure)
+            elif time.monotonic() - conn.last_heard > 1.5 * self._keepalive:
                 logger.warning("the broker has been silent past the keepalive; reconnecting")
                 return
             conn.write(b"\xc0\x00")
@@ -531,4 +345,4 @@ class MqttTransport(Transport):
                 conn.transport.abort()
 
 
-__all__ = ["MqttTransport", "connect_packet", "publish_packet"]
+__all__ = ["MqttTransport"]
