@@ -112,6 +112,7 @@ class MqttTransport(Transport):
         self._next_mid = 0
         # QoS 1 publishes waiting for their PUBACK: mid -> (topic, payload, retain, token).
         self._unacked: dict[int, tuple[str, bytes, bool, str]] = {}
+        self._unsent0: list[tuple[str, bytes, bool, str]] = []  # QoS 0 publishes while disconnected
         self._acks: list[str] = []
         self._acks_pending = False
         self._in_up = asyncio.Event()
@@ -207,6 +208,11 @@ class MqttTransport(Transport):
             self._out = conn
             for mid, (topic, payload, retain, _token) in self._unacked.items():
                 conn.write(publish_packet(topic, payload, 1, retain, mid, dup=True))
+            held, self._unsent0 = self._unsent0, []
+            for topic, payload, retain, token in held:
+                conn.write(publish_packet(topic, payload, 0, retain, 0))
+                if token:
+                    self._report(token)
 
     async def _ping_until_closed(self, conn: Connection) -> None:
         interval = max(self._keepalive / 2, 0.5)
@@ -310,7 +316,9 @@ class MqttTransport(Transport):
                 self._out.write(publish_packet(topic, payload, 1, retain, mid))
         else:
             if self._out is None or not self._out.write(publish_packet(topic, payload, 0, retain, 0)):
-                return  # QoS 0 while disconnected: gone, as MQTT says
+                # Held for the next connection (as paho did): the relay bounds how many wait.
+                self._unsent0.append((topic, payload, retain, token))
+                return
             if token:
                 self._report(token)
         self.stats.published += 1
