@@ -152,3 +152,42 @@ async def test_behind_it_sheds_superseded_readings_and_keeps_the_rest(broker: Br
             assert newest in payloads
     finally:
         await transport.stop()
+
+
+async def test_it_reconnects_after_a_broker_restart_and_resends_unacknowledged_publishes(
+    tmp_path: Path, topic_prefix: str
+) -> None:
+    from hub.broker.config import render_plain_config
+    from hub.broker.supervisor import free_port, wait_for_port
+    from tests.conftest import start_mosquitto, stop_process
+
+    port = free_port()
+    conf = render_plain_config(port, tmp_path / "data")  # persistence: the sessions survive the restart
+    proc = start_mosquitto(conf, tmp_path)
+    wait_for_port(port, proc, timeout=10)
+    got: list[InboundMessage] = []
+    acked: list[str] = []
+
+    def handle(batch: Sequence[InboundMessage]) -> None:
+        got.extend(batch)
+        transport.ack(batch)
+
+    transport = MqttTransport("127.0.0.1", port, client_id=f"{topic_prefix}-re", session_expiry_s=60)
+    transport.on_published(acked.extend)
+    try:
+        await transport.start(handle, [(f"{topic_prefix}/in/#", 1)])
+        assert transport.connected
+        stop_process(proc)  # the broker goes away
+        await wait_until(lambda: not transport.connected)
+        transport.publish(f"{topic_prefix}/out", b"while down", qos=1, token="t-down")
+        proc = start_mosquitto(conf, tmp_path)
+        wait_for_port(port, proc, timeout=10)
+        await wait_until(lambda: transport.connected, within=40)  # back-off is at most a few seconds here
+        assert transport.stats.connects >= 2
+        await wait_until(lambda: acked == ["t-down"], within=20)  # sent (DUP) on the new connection
+        with client(port) as (pub, _):
+            pub.publish(f"{topic_prefix}/in/x", b"after", qos=1).wait_for_publish(10)
+            await wait_until(lambda: [m.payload for m in got] == [b"after"])
+    finally:
+        await transport.stop()
+        stop_process(proc)
