@@ -27,6 +27,7 @@ from hub.ingest.pipeline import PipelinePorts
 from hub.metrics import Metrics
 from hub.state.twin import Twin
 from hub.storage.database import Database
+from hub.storage.factory import open_database
 from hub.storage.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class Hub(Protocol):
     history: Any
     rules: Any
     offers: Any
+    sharing: Any
+    body_limits: list[tuple[str, int]]
     mqtt_login: tuple[str | None, str | None]
     injected_ports: PipelinePorts | None
     dependency_overrides: dict[Any, Any]
@@ -94,7 +97,7 @@ def build(hub: Hub) -> dict[str, Any]:
 
     # Telemetry history in a file of its own, so that its flusher thread never holds the
     # main database's write lock.
-    history_db = Database(settings.data_dir / "history.sqlite3")
+    history_db = open_database(settings, sqlite_name="history.sqlite3", pool_size=2)
     hub.history = build_history(history_db, settings, clock=hub.clock)
     components["history"] = hub.history
     components["closers"].append(("history", lambda: _close_history(hub.history, history_db)))
@@ -110,6 +113,7 @@ def build(hub: Hub) -> dict[str, Any]:
     components["extra_subscriptions"].append((INTAKE_FILTER, 1))
 
     _build_offers_and_rules(hub, components)
+    _build_sharing(hub, components)
     from hub import wiring_sharing
 
     wiring_sharing.build(hub, components)  # time bank, pooled projects, trust export
@@ -197,6 +201,23 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     hub.add_exception_handler(DomainError, problem_handler)
     hub.add_exception_handler(RequestValidationError, validation_problem_handler)
     hub.add_exception_handler(StarletteHTTPException, http_problem_handler)
+
+
+def _build_sharing(hub: Hub, components: dict[str, Any]) -> None:
+    """Sharing (things, loans, give-aways) on the offers' unit of work and calendar."""
+    from hub.dashboards.sharing import UPLOAD_PATH as UI_UPLOAD_PATH
+    from hub.sharing import SharingService
+    from hub.sharing import api as sharing_api
+    from hub.sharing.photos import MAX_BYTES, UPLOAD_PATH
+
+    sharing = SharingService(components["offers"], hub.settings.data_dir / "photos")
+    hub.sharing = sharing
+    components["sharing"] = sharing
+    for router in sharing_api.routers:
+        hub.add_router(router)
+    hub.body_limits.append((UPLOAD_PATH, MAX_BYTES))
+    hub.body_limits.append((UI_UPLOAD_PATH, MAX_BYTES))
+    hub.every(10.0, sharing.run_due)
 
 
 class CountingSink:
