@@ -257,6 +257,9 @@ TEXTS = {
 "prints the same.": ("zeigt dasselbe.", "会输出相同的结果。"),
 "provider %(provider)s": ("Anbieter %(provider)s", "服务商 %(provider)s"),
 "up": ("an", "运行中"),
+"Live updates on.": ("Live-Aktualisierung an.", "实时更新已开启。"),
+"Live updates paused, reconnecting.": ("Live-Aktualisierung pausiert, verbinde neu.", "实时更新已暂停，正在重新连接。"),
+"Suggestions and bookings updated.": ("Vorschläge und Buchungen aktualisiert.", "建议和预订已更新。"),
 }
 PLURALS = {
 "%(num)d failure": (("%(num)d Fehler", "%(num)d Fehler"), ("%(num)d 次失败",)),

@@ -55,8 +55,15 @@
     if (!url || !window.EventSource) return;
     var state = document.getElementById("live-state");
     var source = new EventSource(url);
-    source.addEventListener("open", function () { if (state) state.textContent = "Live updates on."; });
-    source.addEventListener("error", function () { if (state) state.textContent = "Live updates paused, reconnecting."; });
+    // The words come from the page (data-*), in the reader's language; #live-state is a
+    // polite live region, so screen readers announce each change.
+    function say(key) {
+      if (!state || !state.dataset[key]) return;
+      state.textContent = "";
+      window.requestAnimationFrame(function () { state.textContent = state.dataset[key]; });
+    }
+    source.addEventListener("open", function () { say("on"); });
+    source.addEventListener("error", function () { say("paused"); });
     source.addEventListener("devices", function (e) { applyDevices(JSON.parse(e.data)); });
     source.addEventListener("logout", function () {
       source.close();
@@ -64,6 +71,7 @@
     });
     source.addEventListener("offers", function () {
       document.body.dispatchEvent(new CustomEvent("hub-offers"));
+      say("updated");
     });
     window.addEventListener("pagehide", function () { source.close(); });
   }
