@@ -332,6 +332,9 @@ TEXTS = {
 "pick up by %(time)s": ("abholen bis %(time)s", "请在 %(time)s 前取走"),
 "to %(who)s": ("an %(who)s", "借给 %(who)s"),
 "what the street already owns": ("was die Straße schon besitzt", "街坊们已有的东西"),
+"You are offline": ("Sie sind offline", "您已离线"),
+"The hub cannot be reached right now. Your page comes back when the connection does.": ("Der Hub ist gerade nicht erreichbar. Ihre Seite kommt zurück, sobald die Verbindung wieder da ist.", "暂时无法连接社区中心。连接恢复后，您的页面会回来。"),
+"Try again": ("Erneut versuchen", "重试"),
 }
 PLURALS = {
 "%(num)d claimant": (("%(num)d Interessent", "%(num)d Interessenten"), ("%(num)d 人申领",)),

@@ -105,7 +105,14 @@
     layers.forEach(function (layer) { layer.addTo(map); });
   }
 
+  // The installable app: the service worker keeps the offline page and shows pushes.
+  function startWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.register("/ui/sw.js", { scope: "/ui/" }).catch(function () {});
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    startWorker();
     startStream();
     startMap();
   });

@@ -94,8 +94,9 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     token = session.token_of(request)
     hub = request.app.state.hub
     context.setdefault("viewer", None)
-    # An htmx refresh of one section must not eat the message meant for the next full page.
-    partial = bool(request.headers.get("hx-request"))
+    # An htmx refresh of one section (or the offline page a service worker fetches in the
+    # background) must not eat the message meant for the next full page.
+    partial = bool(request.headers.get("hx-request")) or bool(context.pop("keep_flash", False))
     who = context.pop("reader", None) or reader_for(request, context["viewer"])
     body = environment(who.language).get_template(template).render(
         request=request,

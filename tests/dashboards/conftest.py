@@ -162,6 +162,8 @@ def screenshot(tmp_path: Path) -> Callable[[Page, str], Any]:
         await page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 10_000, f"the {name} screenshot is nearly empty"
         size = page.viewport_size
+        if size and size["width"] <= PHONE["width"]:  # already a phone-width view
+            return path
         await page.set_viewport_size(PHONE)
         try:
             await assert_accessible(page, f"{name} at 360 px")
