@@ -335,6 +335,15 @@ TEXTS = {
 "You are offline": ("Sie sind offline", "您已离线"),
 "The hub cannot be reached right now. Your page comes back when the connection does.": ("Der Hub ist gerade nicht erreichbar. Ihre Seite kommt zurück, sobald die Verbindung wieder da ist.", "暂时无法连接社区中心。连接恢复后，您的页面会回来。"),
 "Try again": ("Erneut versuchen", "重试"),
+"One-tap action": ("Aktion mit einem Tipp", "一键操作"),
+"Done": ("Erledigt", "完成"),
+"Suggestion accepted.": ("Vorschlag angenommen.", "已接受建议。"),
+"Slot: %(slot)s": ("Termin: %(slot)s", "时段：%(slot)s"),
+"This link cannot be used": ("Dieser Link ist nicht verwendbar", "此链接无法使用"),
+"this link was already used": ("dieser Link wurde schon verwendet", "此链接已被使用"),
+"no such link": ("diesen Link gibt es nicht", "没有这个链接"),
+"this link is for another action": ("dieser Link ist für eine andere Aktion", "此链接用于其他操作"),
+"this link has expired": ("dieser Link ist abgelaufen", "此链接已过期"),
 }
 PLURALS = {
 "%(num)d claimant": (("%(num)d Interessent", "%(num)d Interessenten"), ("%(num)d 人申领",)),

@@ -19,6 +19,7 @@ from hub.clock import FakeClock
 from hub.offers.seed import seed_story
 from hub.offers.service import OffersService
 from tests.conftest import Broker
+from tests.dashboards.a11y import assert_accessible
 from tests.dashboards.conftest import UiHub, log_in, running_hub
 from tests.dashboards.test_dashboards_story import Action
 
@@ -110,3 +111,36 @@ async def test_a_chinese_speaking_household_sees_its_page_in_chinese(mei: UiHub,
     await expect(notice.get_by_role("heading")).to_have_text("今晚有强烈暴风雨")
     await expect(notice).to_contain_text("暴风雨 · Severe · 自 周日01:00 至 周日07:00")
     await expect(notice).to_contain_text("应对措施： 请留在室内。")
+
+
+async def test_a_one_tap_link_accepts_once_in_the_households_language_then_answers_410(
+        mei: UiHub, browser: Browser) -> None:
+    """An email's or push's accept link, on the real server and in Chromium, without a login."""
+    offers: OffersService = mei.hub.components["offers"]
+    offers.sink.submit([Action(
+        kind="suggest", household="h-mei", rule_id="pantry-low", pack="grocery", key="pantry-low:h-mei",
+        title="Groceries running low: milk. Delivery?",
+        data={"kind": "grocery", "items": [{"name": "milk", "qty": 0.2, "unit": "l"}]})])
+    [sug] = offers.suggestions.page("h-mei").items
+    from hub.dashboards.links import links_of
+
+    token = links_of(mei.hub).issue("h-mei", "accept_suggestion", f"{sug['id']}|fresh-grocer@2026-11-28T18:00:00Z")
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{mei.url}/ui/a/{token}")  # opening the link changes nothing
+    await expect(page.get_by_role("heading", level=1)).to_have_text("食品快用完了：牛奶。需要送货吗？")
+    await expect(page.get_by_text("时段：周日02:00 · fresh-grocer")).to_be_visible()
+    assert offers.suggestions.get("h-mei", sug["id"]).state == "proposed"
+    await assert_accessible(page, "one-tap link")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="接受").click()
+    await expect(page.get_by_role("main")).to_contain_text("已接受建议。 时段：周日02:00 · fresh-grocer")
+    assert offers.suggestions.get("h-mei", sug["id"]).state == "accepted"
+    [booked] = mei.hub.db.query("SELECT taken FROM offer_slots WHERE id = ?", ("fresh-grocer@2026-11-28T18:00:00Z",))
+    assert booked["taken"] == 1
+    async with httpx.AsyncClient(base_url=mei.url, headers={"Accept-Language": "zh-CN"}) as http:
+        again = await http.post(f"/ui/a/{token}")
+        forged = await http.post(f"/ui/a/{token[:-3]}xyz")
+    assert again.status_code == 410
+    assert "此链接无法使用" in again.text
+    assert "此链接已被使用" in again.text
+    assert forged.status_code == 404
