@@ -10,11 +10,12 @@ import pytest
 from hub.clock import FakeClock
 from hub.notify import ActionLinks, LinkRefused
 from hub.storage.database import Database
+from tests.stores import open_db
 
 
 @pytest.fixture
 def links(tmp_path: Path) -> tuple[ActionLinks, FakeClock, Database]:
-    db = Database(tmp_path / "hub.db")
+    db = open_db(tmp_path / "hub.sqlite3")
     clock = FakeClock(datetime(2026, 11, 28, 7, 0, tzinfo=UTC))
     return ActionLinks(db, clock), clock, db
 
