@@ -344,6 +344,7 @@ TEXTS = {
 "no such link": ("diesen Link gibt es nicht", "没有这个链接"),
 "this link is for another action": ("dieser Link ist für eine andere Aktion", "此链接用于其他操作"),
 "this link has expired": ("dieser Link ist abgelaufen", "此链接已过期"),
+"Map of the affected areas": ("Karte der betroffenen Gebiete", "受影响区域地图"),
 }
 PLURALS = {
 "%(num)d claimant": (("%(num)d Interessent", "%(num)d Interessenten"), ("%(num)d 人申领",)),

@@ -83,7 +83,7 @@
     var colours = ["#c0392b", "#2c6fbb", "#8e44ad", "#d68910"];
     box.innerHTML = "";
     box.setAttribute("role", "region");
-    box.setAttribute("aria-label", "Map of the affected areas");
+    box.setAttribute("aria-label", box.dataset.label || "Map of the affected areas");
     var map = L.map(box, { keyboard: true });
     L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: "&copy; map tiles" }).addTo(map);
     // Bounds from the data itself: a circle knows its bounds only once the map has a view.
