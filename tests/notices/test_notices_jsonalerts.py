@@ -39,7 +39,8 @@ def test_nws_feature_collection() -> None:
     assert n.references == ("NWS-IDP-PROD-3964821-3368352", "NWS-IDP-PROD-3965324-3368680",
                             "NWS-IDP-PROD-3965155-3368578", "NWS-IDP-PROD-3963421-3367361")
     assert n.headline.startswith("Flood Watch issued December 20 at 1:34PM PST")
-    assert n.instruction != "" and n.description.startswith("The Flood Watch continues")
+    assert n.instruction != ""
+    assert n.description.startswith("The Flood Watch continues")
 
 
 def test_nws_single_feature_with_polygon() -> None:
