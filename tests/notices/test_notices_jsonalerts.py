@@ -103,3 +103,48 @@ def test_cli_refuses_unknown_json(tmp_path) -> None:  # type: ignore[no-untyped-
                          capture_output=True, timeout=60)
     assert out.returncode == 2
     assert b"refused" in out.stderr
+
+
+def test_nina_warning_details_cap_json_keyed_by_id() -> None:
+    notices = parse_document(read("nina_warning_details_subset_ha.json"))
+    assert [n.id for n in notices] == ["mow.DE-BW-S-SE018-20211102-18-001",
+                                       "mow.DE-NW-BN-SE030-20201014-30-000"]
+    health, storm = notices
+    assert (health.sender, health.msg_type, health.language) == ("DE-NW-BN-SE030", "update",
+                                                                 "DE")
+    assert (health.category, health.event) == (("Health",), "Gefahreninformation")
+    assert (health.severity, health.urgency, health.certainty) == ("Minor", "Immediate",
+                                                                   "Observed")
+    assert health.area.codes == {"AreaId": ("0",)}
+    assert health.area.description.startswith("Bundesland: Freie Hansestadt Bremen")
+    assert health.references[0] == "DE-NW-BN-SE030-20200506-30-001"
+    assert (storm.sender, storm.msg_type, storm.language) == ("opendata@dwd.de", "alert",
+                                                              "de-DE")
+    assert (storm.event, storm.category, storm.severity) == ("STURMBÖEN", ("Met",), "Moderate")
+    assert storm.onset == datetime(2021, 11, 1, 5, 20, tzinfo=CET)  # onset wins over effective
+    assert storm.expires == datetime(3021, 11, 22, 5, 19, tzinfo=CET)
+    assert storm.instruction.startswith("ACHTUNG! Hinweis auf mögliche Gefahren")
+    assert storm.area.codes == {}
+    assert storm.references == ()
+    # One warning on its own, as /warnings/<id>.json answers, reads the same.
+    single = orjson.loads(read("nina_warning_details_subset_ha.json"))[storm.id]
+    (alone,) = parse_document(orjson.dumps(single))
+    assert alone == storm
+
+
+def test_cap_json_without_required_fields_is_refused() -> None:
+    with pytest.raises(NoticeRejected, match="'sender'"):
+        parse_document(b'{"identifier": "x", "info": []}')
+
+
+def test_meteoalarm_atom_message_type_spelling() -> None:
+    # Synthetic minimal entry: MeteoAlarm's CAP-Atom feeds write cap:message_type where the
+    # NWS profile writes cap:msgType (no unedited MeteoAlarm sample is in the corpus yet).
+    feed = (b'<feed xmlns="http://www.w3.org/2005/Atom" '
+            b'xmlns:cap="urn:oasis:names:tc:emergency:cap:1.2"><entry><id>x</id>'
+            b'<cap:message_type>Update</cap:message_type><cap:references>a,b,c</cap:references>'
+            b'<cap:event>wind</cap:event><cap:severity>Minor</cap:severity>'
+            b'<cap:geocode><valueName>EMMA_ID</valueName><value>DE121</value></cap:geocode>'
+            b'</entry></feed>')
+    (n,) = parse_document(feed)
+    assert (n.msg_type, n.references, n.area.codes) == ("update", ("b",), {"EMMA_ID": ("DE121",)})
