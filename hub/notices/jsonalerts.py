@@ -107,7 +107,7 @@ def _nws_notice(feature: Any, language: str | None) -> Notice:
         sent=_time(p.get("sent"), "sent"),
         msg_type=msg_type_of(_text(p.get("messageType")) or "Alert"),
         status=_text(p.get("status")) or "Actual",
-        references=refs, source="api",
+        references=refs, source="cap",
     )
 
 
@@ -155,7 +155,7 @@ def _dashboard_notice(item: dict[str, Any], language: str | None) -> Notice:
         infos=infos, language=language, id=_text(item["id"]),
         sender=_text(data.get("provider")), sent=_time(item.get("sent"), "sent"),
         msg_type=msg_type_of(_text(data.get("msgType")) or "Alert"),
-        status="Actual", references=(), source="api",
+        status="Actual", references=(), source="cap-index",  # a summary, like an index entry
     )
 
 
@@ -180,7 +180,7 @@ def _cap_json_notice(alert: dict[str, Any], language: str | None) -> Notice:
         id=_text(alert["identifier"]), sender=_text(alert["sender"]),
         sent=_time(alert["sent"], "sent"), msg_type=msg_type_of(_text(alert["msgType"])),
         status=_text(alert.get("status")) or "Actual",
-        references=reference_ids(refs) if isinstance(refs, str) else (), source="api",
+        references=reference_ids(refs) if isinstance(refs, str) else (), source="cap",
     )
 
 
