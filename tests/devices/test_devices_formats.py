@@ -4,12 +4,20 @@ RPC notifications and OpenMQTTGateway/Theengs BLE, from real samples, in process
 
 from __future__ import annotations
 
-import orjson
-import pytest
-from devices_helpers import CORPUS, corpus, run_cli, table
+import queue
+import threading
+import uuid
 
-from hub.devices import Normalizer
+import orjson
+import paho.mqtt.client as mqtt
+import pytest
+from devices_helpers import CORPUS, Broker, corpus, run_cli, table
+from paho.mqtt.enums import CallbackAPIVersion
+
+from hub.devices import Normalizer, split_household
 from hub.errors import PayloadRejected
+
+TIMEOUT = 10.0
 
 OMG_TOPIC = "home/OpenMQTTGateway/BTtoMQTT/A4C138CF0156"
 
@@ -167,3 +175,69 @@ def test_cli_rejects_undeclared_esphome_state_with_reason() -> None:
     out = run_cli("--topic", "home/h1/garagedoor1/sensor/garage_temperature/state", stdin=b"23.8")
     assert out.returncode != 0
     assert b"no discovery config declares" in out.stderr
+
+
+def _connected(broker: Broker) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"f-{uuid.uuid4().hex[:8]}")
+    ready = threading.Event()
+    client.on_connect = lambda *_args: ready.set()
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    assert ready.wait(TIMEOUT), "no CONNACK from mosquitto"
+    return client
+
+
+def test_new_families_through_mosquitto(broker: Broker) -> None:
+    household = f"h{uuid.uuid4().hex[:6]}"
+    prefix = f"home/{household}/"
+    esphome = [(m["topic"], m["payload"].encode()) for m in
+               orjson.loads(corpus("esphome/sequence_garagedoor1_esphome_2026_8.json"))]
+    messages = [
+        ("home/OpenMQTTGateway/BTtoMQTT/A4C138CF0156",
+         corpus("openmqttgateway/BTtoMQTT_LYWSD03MMC_PVVX_theengs.json")),
+        ("tasmota/discovery/xxxxxxxxxxxx/config",
+         corpus("tasmota/discovery_config_huzzah_ifan_9_3_0.json")),
+        ("zigbee2mqtt/bridge/log",
+         corpus("zigbee2mqtt/bridge_log_legacy_pairing_interview_successful.json")),
+        ("shellyplus1-08b61fd141e8/events/rpc",
+         corpus("shelly/events_rpc_NotifyFullStatus_plus1.json")),
+        *esphome,
+        ("someapp/sensor/thing/state", b"1"),  # valid, but nothing declares it
+    ]
+    received: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    sub = _connected(broker)
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda *_args: subscribed.set()
+    sub.on_message = lambda _c, _u, msg: received.put((msg.topic, msg.payload))
+    sub.subscribe(f"{prefix}#", qos=1)
+    assert subscribed.wait(TIMEOUT)
+    pub = _connected(broker)
+    try:
+        for topic, payload in messages:
+            pub.publish(prefix + topic, payload, qos=1).wait_for_publish(TIMEOUT)
+        arrived = [received.get(timeout=TIMEOUT) for _ in messages]
+    finally:
+        for c in (pub, sub):
+            c.loop_stop()
+            c.disconnect()
+    norm = Normalizer()
+    readings, regs, rejected = {}, set(), []
+    for topic, payload in arrived:
+        hh, vendor_topic = split_household(topic)
+        assert hh == household
+        try:
+            result = norm.normalize(vendor_topic, payload, household=hh)
+        except PayloadRejected as exc:
+            rejected.append((vendor_topic, exc.reason))
+            continue
+        regs.update(r.device for r in result.registrations)
+        readings.update({(r.device, r.metric, r.channel): (r.value, r.unit)
+                         for r in result.readings})
+    assert regs == {"huzzah_1", "bulb", "garagedoor1", "20500de464ec"}
+    assert readings[("A4C138CF0156", "temperature", None)] == (21.12, "°C")
+    assert readings[("shellyplus1-08b61fd141e8", "switch", "0")] == (True, None)
+    assert readings[("garagedoor1", "online", None)] == (True, None)
+    assert readings[("20500de464ec", "temperature", None)] == (23.8, "°C")
+    assert readings[("20500de464ec", "humidity", None)] == (39.1, "%")
+    assert [(t, r.split(":")[0]) for t, r in rejected] == [
+        ("someapp/sensor/thing/state", "ESPHome state topic that no discovery config declares")]
