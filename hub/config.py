@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     )
     mosquitto_bin: str = Field(default="mosquitto", description="Mosquitto executable for the managed broker.")
     data_dir: Path = Field(default=Path("var"), description="Database, broker data and logs.")
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:pass@host:port/db makes PostgreSQL the store. Unset: SQLite in data_dir.",
+    )
+    database_pool_size: int = Field(default=10, ge=2, le=200, description="PostgreSQL connections per hub process.")
     api_host: str = Field(default="127.0.0.1", description="HTTP API bind address.")
     api_port: int = Field(default=8080, ge=0, le=65535, description="HTTP API port (0: a free one).")
     secret_key: SecretStr = Field(default=SecretStr(""), description="Signs login tokens. Required outside the demo.")
@@ -49,9 +54,15 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(default=REPO_ROOT / "rules", description="Rule packs.")
     rule_packs: list[str] = Field(default_factory=list, description="Pack files to load (default: all in rules_dir).")
     ingest_queue_max: int = Field(
-        default=5000, ge=100, description="Inbound messages held; when full the hub stops reading (backpressure)."
+        default=20000, ge=100, description="Inbound messages held; when full the hub stops reading (backpressure)."
     )
-    ingest_batch_max: int = Field(default=2000, ge=1, description="Messages processed per batch.")
+    ingest_shed_at: int | None = Field(
+        default=None, ge=0, description="Messages waiting above which superseded QoS 0 readings are dropped "
+        "(default: half of ingest_queue_max; 0: never).",
+    )
+    ingest_batch_max: int = Field(
+        default=500, ge=1, description="Messages processed per batch (the API waits at most one batch)."
+    )
     device_rate_limit: int = Field(default=200, ge=1, description="Messages a second per device before shedding.")
     dead_letters_max: int = Field(default=10000, ge=100, description="Dead letters kept (oldest dropped).")
     history_raw_days: int = Field(default=7, ge=1, description="Raw telemetry kept this many days.")
@@ -84,6 +95,15 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
             raise ValueError("HUB_MQTT_URL must look like mqtt://[user:pass@]host[:port]")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if urlsplit(value).scheme not in {"postgresql", "postgres"}:
+            raise ValueError("HUB_DATABASE_URL must look like postgresql://user:pass@host:port/dbname")
         return value
 
     @field_validator("feeds")

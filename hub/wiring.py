@@ -22,11 +22,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub.broker.supervisor import BrokerSupervisor
 from hub.clock import Clock, SystemClock
 from hub.config import REPO_ROOT, Settings
-from hub.errors import ConfigError, DomainError, PayloadRejected
+from hub.errors import ConfigError, DomainError, PayloadRejected, StorageFull
 from hub.ingest.pipeline import PipelinePorts
 from hub.metrics import Metrics
 from hub.state.twin import Twin
 from hub.storage.database import Database
+from hub.storage.factory import open_database
 from hub.storage.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def build(hub: Hub) -> dict[str, Any]:
 
     # Telemetry history in a file of its own, so that its flusher thread never holds the
     # main database's write lock.
-    history_db = Database(settings.data_dir / "history.sqlite3")
+    history_db = open_database(settings, sqlite_name="history.sqlite3", pool_size=2)
     hub.history = build_history(history_db, settings, clock=hub.clock)
     components["history"] = hub.history
     components["closers"].append(("history", lambda: _close_history(hub.history, history_db)))
@@ -175,6 +176,7 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     from hub.identity.auth import current_principal, require_role
     from hub.offers import OffersService, http_problem_handler, problem_handler, validation_problem_handler
     from hub.offers import api as offers_api
+    from hub.offers.problems import storage_full_handler
     from hub.rules import RuleEngine
     from hub.rules.api import build_router as rules_router
     from hub.rules.timers import run_timers
@@ -216,6 +218,7 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     hub.add_exception_handler(DomainError, problem_handler)
     hub.add_exception_handler(RequestValidationError, validation_problem_handler)
     hub.add_exception_handler(StarletteHTTPException, http_problem_handler)
+    hub.add_exception_handler(StorageFull, storage_full_handler)
 
 
 def _build_sharing(hub: Hub, components: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ Templates and assets live in ``dashboards/`` at the repository root; all data go
 
 from fastapi import APIRouter
 
-from hub.dashboards import actions, link_pages, pages, sharing, static, stream
+from hub.dashboards import actions, link_pages, links, pages, sharing, static, stream, webapp
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
@@ -20,5 +20,7 @@ router.include_router(link_pages.router)
 router.include_router(sharing.router)
 router.include_router(stream.router)
 router.include_router(static.router)
+router.include_router(webapp.router)
+router.include_router(links.router)
 
 __all__ = ["router"]

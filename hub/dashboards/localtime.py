@@ -1,7 +1,7 @@
 """Every time a person sees or types, in their community's time zone (one place for it).
 
 The API and the store speak UTC; the dashboards show and read local times of the viewer's
-community (``communities.timezone``, an IANA name, ``UTC`` when unset or unknown). Locale
+community (``communities.time_zone``, an IANA name, ``UTC`` when unset or unknown). Locale
 formatting (names of days, 12/24 h) goes here too when it comes, on top of :func:`show`.
 """
 
@@ -28,8 +28,8 @@ def community_zone(db: Any, community: str | None) -> tzinfo:
     """The time zone of ``community`` (UTC when it has none, or there is no community)."""
     if not community:
         return UTC
-    row = db.query_one("SELECT timezone FROM communities WHERE id = ?", (community,))
-    return zone_named(row["timezone"] if row is not None else None)
+    row = db.query_one("SELECT time_zone FROM communities WHERE id = ?", (community,))
+    return zone_named(row["time_zone"] if row is not None else None)
 
 
 def zone_label(zone: tzinfo) -> str:

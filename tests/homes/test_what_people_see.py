@@ -58,7 +58,7 @@ async def test_the_household_page_shows_names_local_times_and_a_24_hour_chart(
     await expect(page.get_by_role("heading", level=1)).to_have_text("My home Ana Alvarez")
     await expect(page.locator(".who")).to_contain_text("Ana Alvarez")
     assert household not in (await page.get_by_role("main").text_content() or "")
-    await expect(page.get_by_role("contentinfo")).to_contain_text("Times are Europe/Amsterdam.")
+    await expect(page.get_by_role("contentinfo")).to_contain_text("Times are in Europe/Amsterdam.")
 
     washer = page.locator('[data-device="washer"]')
     # The latest bucket holds the live 150 W and maybe the last written sample: its mean.

@@ -17,6 +17,7 @@ from hub.metrics import Metrics
 from hub.state.twin import Twin
 from hub.storage import Database, Outbox
 from hub.transport.base import InboundMessage
+from tests.stores import open_db
 
 
 class JsonPowerAdapter:
@@ -64,7 +65,7 @@ class OfferingRules(RecordingRules):
 
 @pytest.fixture
 def parts(tmp_path: Path) -> tuple[Database, Outbox, Twin, RecordingRules, list[int]]:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     return db, Outbox(db), Twin(db), RecordingRules(), []
 
 
@@ -172,3 +173,6 @@ def test_a_flooding_device_is_rate_limited_and_others_are_not(parts) -> None:  #
     noisy_calls = [c for c in rules.calls if c[0] == "h1"]
     assert len(noisy_calls) == 50, "the default limit is 50 messages a second per device"
     assert twin.device("h2", "quiet").value("power") == 3  # type: ignore[union-attr]
+    text = pipeline._metrics.render().decode()
+    assert 'hub_ingest_dropped_total{reason="rate_limited"} 150.0' in text
+    assert 'hub_ingest_dropped_total{reason="superseded"} 0.0' in text, "every reason is listed from the start"
