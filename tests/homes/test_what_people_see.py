@@ -36,7 +36,7 @@ async def test_the_household_page_shows_names_local_times_and_a_24_hour_chart(
     hub = embedded.hub
     creds = hub.identity.create_household(household, "lakeside", "Ana Alvarez", "1 River Lane",
                                           password="ana-password")
-    hub.db.execute("UPDATE communities SET timezone = ? WHERE id = ?", ("Europe/Amsterdam", "lakeside"))
+    hub.db.execute("UPDATE communities SET time_zone = ? WHERE id = ?", ("Europe/Amsterdam", "lakeside"))
     # The plug reports through the real path (its gateway login), then 24 h of history:
     # every 5 minutes, with the plug off the network from 8 to 4 hours ago (a gap).
     with client(embedded.mqtt_port, client_id=creds.mqtt_username, username=creds.mqtt_username,
