@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from hub.api import openapi
+from hub.api.guard import InputGuardMiddleware
 from hub.identity.limits import BodySizeLimitMiddleware
+from hub.problems import server_error_handler
 
 if TYPE_CHECKING:
     from hub.service import Hub
@@ -48,12 +51,16 @@ def create_app(hub: Hub) -> FastAPI:
         body = request.app.state.hub.metrics.render()
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    # The input guard sits inside the body-size limit, so what it buffers is bounded.
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     for router in hub.routers():
         app.include_router(router)
     app.dependency_overrides.update(hub.dependency_overrides)
     for exc_class, handler in hub.exception_handlers():
         app.add_exception_handler(exc_class, handler)
+    app.add_exception_handler(Exception, server_error_handler)
+    openapi.install(app)
     return app
 
 

@@ -1,8 +1,11 @@
-"""Browser sessions: the login token in an HttpOnly, SameSite=Lax cookie, and CSRF tokens.
+"""Browser sessions: the login token in an HttpOnly, SameSite=Lax cookie, and CSRF defences.
 
 The cookie holds the identity service's session token; every request resolves it again
 (a revoked or expired token logs the browser out at once). Forms carry a CSRF token derived
-from the session token (HMAC), checked on every POST, on top of SameSite=Lax.
+from the session token (HMAC), checked on every POST, on top of SameSite=Lax; and every
+state-changing request, the login included, must come from the hub's own origin
+(:func:`same_origin`). Cookies are ``Secure`` whenever the hub is served over HTTPS
+(``HUB_PUBLIC_URL``).
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from hub.dashboards import data
@@ -77,9 +80,50 @@ def csrf_refusal(request: Request, submitted: str | None) -> Response | None:
     return None
 
 
+def public_url(request: Request) -> str | None:
+    """``HUB_PUBLIC_URL``: where people reach the hub (behind a proxy, often https)."""
+    settings = getattr(request.app.state.hub, "settings", None)
+    value = getattr(settings, "public_url", None)
+    return value if isinstance(value, str) and value else None
+
+
+def secure_cookies(request: Request) -> bool:
+    """Cookies are ``Secure`` whenever the hub is served over HTTPS (here or at its public URL)."""
+    public = public_url(request)
+    return request.url.scheme == "https" or (public is not None and public.startswith("https://"))
+
+
+def _origin_of(url: str) -> tuple[str, str] | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def same_origin(request: Request) -> None:
+    """Refuse (403) a state-changing request whose ``Origin`` (or, without one, ``Referer``)
+    is another site's: the login form included (login CSRF), every form post of the views.
+
+    The hub's own origin is the one the browser addressed (``Host``) or ``HUB_PUBLIC_URL``.
+    A request with neither header (not a browser, or a browser that sends no referrer) passes:
+    the forms' CSRF token still guards every post but the login.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if sent is None:
+        return
+    origin = _origin_of(sent) if sent != "null" else None
+    allowed = {netloc for netloc in (request.headers.get("host", "").lower(),) if netloc}
+    public = public_url(request)
+    if origin is not None and (origin[1] in allowed or (public is not None and origin == _origin_of(public))):
+        return
+    raise HTTPException(403, "this form was sent from another site; open the hub's own page and try again")
+
+
 def set_session(response: Response, request: Request, token: str, max_age: int = 3600) -> None:
     response.set_cookie(COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")
+                        secure=secure_cookies(request), path="/")
 
 
 def clear_session(response: Response) -> None:
@@ -90,7 +134,7 @@ def flash(response: Response, request: Request, message: str, ok: bool = True) -
     """A one-time message for the next page (a server sentence, escaped when shown)."""
     value = ("ok:" if ok else "error:") + message[:300]
     response.set_cookie(FLASH_COOKIE, quote(value), max_age=60, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")
+                        secure=secure_cookies(request), path="/")
 
 
 def take_flash(request: Request) -> dict[str, Any] | None:
