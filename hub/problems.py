@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import Request
@@ -91,8 +92,36 @@ async def http_problem_handler(request: Request, exc: Exception) -> JSONResponse
     status = exc.status_code
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(status, "Error")
     code = _HTTP_CODES.get(status, "http-error")
+    headers = dict(exc.headers) if exc.headers else {}
+    if status == 405:
+        allowed = documented_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
     return problem_response(status, problem_body(status, code, detail, request.url.path),
-                            dict(exc.headers) if exc.headers else None)
+                            headers or None)
+
+
+def documented_methods(request: Request) -> list[str]:
+    """The methods the API description lists for the request's path (for ``Allow`` on 405).
+
+    Starlette's own ``Allow`` names only the methods of the first route matching the path;
+    a path served by several routes (GET and POST /consents) supports them all.
+    """
+    table = getattr(request.app.state, "methods_by_path", None)
+    if table is None:
+        paths = request.app.openapi().get("paths", {})
+        table = []
+        for template, item in paths.items():
+            pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+            methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "delete", "patch"})
+            table.append(("{" not in template, pattern, methods))
+        request.app.state.methods_by_path = table
+    path = request.url.path
+    exact = [methods for literal, pattern, methods in table if literal and pattern.match(path)]
+    if exact:
+        return list(exact[0])
+    return sorted({m for literal, pattern, methods in table if not literal and pattern.match(path)
+                   for m in methods})
 
 
 async def server_error_handler(request: Request, exc: Exception) -> JSONResponse:

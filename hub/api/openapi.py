@@ -79,6 +79,11 @@ def _guard_strings(doc: dict[str, Any], schema: dict[str, Any], seen: set[int]) 
     seen.add(id(schema))
     if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
         schema["pattern"] = TEXT_PATTERN
+    if schema.get("type") == "object" and "additionalProperties" in schema and "propertyNames" not in schema:
+        schema["propertyNames"] = {}  # keys are text too: given the pattern just below
+    names = schema.get("propertyNames")
+    if isinstance(names, dict) and "pattern" not in names and "$ref" not in names:
+        names["pattern"] = TEXT_PATTERN
     for key in ("items", "additionalProperties", "propertyNames", "not"):
         child = schema.get(key)
         if isinstance(child, dict):
