@@ -97,8 +97,8 @@ async def test_row28_forwarded_for_counts_only_from_trusted_proxies(
         broker: Broker, tmp_path: Path, topic_prefix: str) -> None:
     """With no trusted proxy, X-Forwarded-For is the caller's claim and is ignored: the
     guesses all count for the loopback peer, whatever address each one claims."""
-    async with live(broker, tmp_path, topic_prefix, trusted_proxies="192.0.2.1") as hub:
-        async with httpx.AsyncClient(base_url=hub.url) as http:
-            statuses = [(await http.post("/auth/login", json={"username": ANA, "password": "nope-nope"},
-                                         headers=_from(f"198.51.100.{i}"))).status_code for i in range(7)]
+    async with (live(broker, tmp_path, topic_prefix, trusted_proxies="192.0.2.1") as hub,
+                httpx.AsyncClient(base_url=hub.url) as http):
+        statuses = [(await http.post("/auth/login", json={"username": ANA, "password": "nope-nope"},
+                                     headers=_from(f"198.51.100.{i}"))).status_code for i in range(7)]
     assert statuses == [401] * 5 + [429] * 2

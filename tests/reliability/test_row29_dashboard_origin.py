@@ -34,7 +34,7 @@ def evil_site(live_hub: Live) -> Iterator[str]:
             '</form><script>document.getElementById("f").submit()</script></body></html>').encode()
 
     class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(form)))
@@ -110,11 +110,10 @@ async def test_row29_foreign_origin_on_login_and_form_posts(live_hub: Live) -> N
 @pytest.mark.parametrize(("public_url", "secure"), [("https://hub.example", True), (None, False)])
 async def test_row29_session_cookie_secure_behind_https(
         broker: Broker, tmp_path: Path, topic_prefix: str, public_url: str | None, secure: bool) -> None:
-    async with live(broker, tmp_path, topic_prefix, public_url=public_url) as hub:
-        async with httpx.AsyncClient(base_url=hub.url) as http:
-            origin = public_url or hub.url
-            r = await http.post("/ui/login", data={"username": ANA, "password": ANA_PASSWORD},
-                                headers={"Origin": origin})
+    async with (live(broker, tmp_path, topic_prefix, public_url=public_url) as hub,
+                httpx.AsyncClient(base_url=hub.url) as http):
+        r = await http.post("/ui/login", data={"username": ANA, "password": ANA_PASSWORD},
+                            headers={"Origin": public_url or hub.url})
     assert r.status_code == 303
     cookie = r.headers["set-cookie"]
     assert cookie.startswith("hub_session=")
