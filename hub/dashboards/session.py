@@ -1,32 +1,35 @@
-"""Browser sessions: the login token in an HttpOnly, SameSite=Lax cookie, and CSRF defences.
+"""Browser sessions: the login token in an HttpOnly, SameSite=Lax cookie, and CSRF tokens.
 
 The cookie holds the identity service's session token; every request resolves it again
 (a revoked or expired token logs the browser out at once). Forms carry a CSRF token derived
 from the session token (HMAC), checked on every POST, on top of SameSite=Lax; and every
 state-changing request, the login included, must come from the hub's own origin
-(:func:`same_origin`). Cookies are ``Secure`` whenever the hub is served over HTTPS
-(``HUB_PUBLIC_URL``).
+(:func:`same_origin`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from hub.dashboards import data
+from hub.dashboards.cookies import (
+    COOKIE,
+    FLASH_COOKIE,
+    clear_session,
+    csrf_for,
+    flash,
+    public_url,
+    set_session,
+    take_flash,
+    token_of,
+)
+from hub.dashboards.render import page
 
-COOKIE = "hub_session"
-FLASH_COOKIE = "hub_flash"
 HOME = {data.HOUSEHOLD: "/ui/household", data.PROVIDER: "/ui/provider", data.ADMIN: "/ui/admin"}
-
-
-def token_of(request: Request) -> str:
-    return request.cookies.get(COOKIE, "")
 
 
 def viewer(request: Request) -> data.PrincipalLike | None:
@@ -61,14 +64,7 @@ def gate(request: Request, *roles: str) -> data.PrincipalLike | Response:
 def refused(request: Request, message: str, *, viewer: data.PrincipalLike | None = None,
             status_code: int = 403) -> Response:
     """A page saying why not."""
-    from hub.dashboards.render import page
-
     return page(request, "refused.html", status_code=status_code, viewer=viewer, message=message)
-
-
-def csrf_for(token: str) -> str:
-    """The CSRF token of a session (stable for the session, useless without its cookie)."""
-    return hmac.new(token.encode(), b"hub-dashboards-csrf", hashlib.sha256).hexdigest()[:32]
 
 
 def csrf_refusal(request: Request, submitted: str | None) -> Response | None:
@@ -78,19 +74,6 @@ def csrf_refusal(request: Request, submitted: str | None) -> Response | None:
     if not token or not hmac.compare_digest(csrf_for(token), sent):
         return refused(request, "The form expired: reload the page and try again.", viewer=viewer(request))
     return None
-
-
-def public_url(request: Request) -> str | None:
-    """``HUB_PUBLIC_URL``: where people reach the hub (behind a proxy, often https)."""
-    settings = getattr(request.app.state.hub, "settings", None)
-    value = getattr(settings, "public_url", None)
-    return value if isinstance(value, str) and value else None
-
-
-def secure_cookies(request: Request) -> bool:
-    """Cookies are ``Secure`` whenever the hub is served over HTTPS (here or at its public URL)."""
-    public = public_url(request)
-    return request.url.scheme == "https" or (public is not None and public.startswith("https://"))
 
 
 def _origin_of(url: str) -> tuple[str, str] | None:
@@ -114,34 +97,26 @@ def same_origin(request: Request) -> None:
     if sent is None:
         return
     origin = _origin_of(sent) if sent != "null" else None
-    allowed = {netloc for netloc in (request.headers.get("host", "").lower(),) if netloc}
+    host = request.headers.get("host", "").lower()
     public = public_url(request)
-    if origin is not None and (origin[1] in allowed or (public is not None and origin == _origin_of(public))):
+    if origin is not None and ((host and origin[1] == host) or (public is not None and origin == _origin_of(public))):
         return
     raise HTTPException(403, "this form was sent from another site; open the hub's own page and try again")
 
 
-def set_session(response: Response, request: Request, token: str, max_age: int = 3600) -> None:
-    response.set_cookie(COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
-                        secure=secure_cookies(request), path="/")
-
-
-def clear_session(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
-
-
-def flash(response: Response, request: Request, message: str, ok: bool = True) -> None:
-    """A one-time message for the next page (a server sentence, escaped when shown)."""
-    value = ("ok:" if ok else "error:") + message[:300]
-    response.set_cookie(FLASH_COOKIE, quote(value), max_age=60, httponly=True, samesite="lax",
-                        secure=secure_cookies(request), path="/")
-
-
-def take_flash(request: Request) -> dict[str, Any] | None:
-    from urllib.parse import unquote
-
-    raw = request.cookies.get(FLASH_COOKIE)
-    if not raw:
-        return None
-    kind, _, text = unquote(raw).partition(":")
-    return {"ok": kind == "ok", "text": text}
+__all__ = [
+    "COOKIE",
+    "FLASH_COOKIE",
+    "clear_session",
+    "csrf_for",
+    "csrf_refusal",
+    "flash",
+    "gate",
+    "home_of",
+    "refused",
+    "same_origin",
+    "set_session",
+    "take_flash",
+    "token_of",
+    "viewer",
+]
