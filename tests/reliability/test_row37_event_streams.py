@@ -34,9 +34,9 @@ async def _open(http: httpx.AsyncClient, n: int) -> list[httpx.Response]:
                                        for _ in range(n))))
 
 
-async def _until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Wait for a condition of the hub's own state (it runs in this event loop)."""
-    async with asyncio.timeout(timeout):
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait (30 s at most) for a condition of the hub's own state (it runs in this event loop)."""
+    async with asyncio.timeout(30):
         while not condition():  # noqa: ASYNC110 - no event to wait on: the gauge is a counter
             await asyncio.sleep(0.05)
 
