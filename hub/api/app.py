@@ -19,7 +19,7 @@ from hub.api import openapi
 from hub.api.guard import InputGuardMiddleware
 from hub.identity.limits import BodySizeLimitMiddleware
 from hub.metrics import Metrics
-from hub.problems import server_error_handler
+from hub.problems import problem_body, problem_response, server_error_handler
 
 
 class AppHost(Protocol):
@@ -56,8 +56,12 @@ def create_app(hub: AppHost) -> FastAPI:
     )
     def readyz(request: Request) -> Response:
         checks = request.app.state.hub.readiness()
-        ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        if all(checks.values()):
+            return JSONResponse({"ready": True, "checks": checks})
+        down = ", ".join(name for name, ok in checks.items() if not ok)
+        # An error answer like every other (problem+json), with the checks as extension members.
+        return problem_response(503, problem_body(503, "not-ready", f"not ready: {down} down", "/readyz",
+                                                  ready=False, checks=checks))
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     def metrics(request: Request) -> Response:
