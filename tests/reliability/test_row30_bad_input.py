@@ -122,6 +122,7 @@ async def test_row30_dashboard_forms_static_files_and_error_media_types(live_hub
         wrong_method = await http.delete("/auth/login")
         unknown = await http.get("/no-such-route")
         not_json = await http.post("/auth/login", content=b"{", headers={"Content-Type": "application/json"})
+        untyped = await http.post("/auth/login", content=b'{"username": "a\\u001b", "password": "x"}')
     assert form.status_code == 422
     assert form.json()["detail"].startswith("body.username: control character U+001B")
     assert "hub_session" not in form.headers.get("set-cookie", "")
@@ -131,6 +132,8 @@ async def test_row30_dashboard_forms_static_files_and_error_media_types(live_hub
     assert wrong_method.headers["allow"] == "POST"
     assert unknown.status_code == 404
     assert not_json.status_code == 422
-    for r in (form, nul_static, up_static, big, wrong_method, unknown, not_json):
+    assert untyped.status_code == 422
+    assert untyped.json()["detail"].startswith("body.username: control character U+001B")
+    for r in (form, nul_static, up_static, big, wrong_method, unknown, not_json, untyped):
         assert r.headers["content-type"] == PROBLEM, r.request.url
         assert r.json()["status"] == r.status_code
