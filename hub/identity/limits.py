@@ -29,7 +29,8 @@ class LoginLimiter:
     - the **(account, address) pair** gets ``max_failures`` guesses: past that, that address
       alone is refused for that account (429 with the seconds to wait);
     - an **address** gets ``max_failures_per_ip`` failures over all accounts (a spray from
-      one address stops there, other addresses are untouched);
+      one address stops there, other addresses are untouched; an account that logged in
+      from that address before, e.g. a neighbour behind the same router, still may);
     - an **account** is slowed everywhere only when it has ``account_failures`` failures
       from at least ``account_addresses`` distinct addresses (a distributed attack): then
       each address that never logged in to it successfully gets one guess per window.
@@ -89,10 +90,10 @@ class LoginLimiter:
             pair = self._recent(f"p:{username}\x00{address}", now)
             if len(pair) >= self.max_failures:
                 raise self._refuse(pair, now)
-            from_address = self._recent("a:" + address, now)
-            if len(from_address) >= self.max_failures_per_ip:
-                raise self._refuse(from_address, now)
             known = self._known.get((username, address), -1e18) > now - self.known_s
+            from_address = self._recent("a:" + address, now)
+            if len(from_address) >= self.max_failures_per_ip and not known:
+                raise self._refuse(from_address, now)
             if pair and not known and self._under_attack(username, now):
                 raise self._refuse(pair, now)
 

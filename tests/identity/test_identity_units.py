@@ -376,6 +376,20 @@ def test_login_limiter_slows_an_account_under_a_distributed_attack(clock: FakeCl
     limiter.check("ben", "10.0.0.0")  # other accounts are untouched
 
 
+def test_login_limiter_an_address_spray_spares_accounts_known_there(clock: FakeClock) -> None:
+    """A flood from a shared address (one router for a street) refuses that address, but
+    not the households that logged in from it before."""
+    limiter = LoginLimiter(clock, max_failures=3, max_failures_per_ip=10, window_s=60)
+    limiter.succeeded("ana", "10.1.1.1")
+    for n in range(10):
+        limiter.check(f"user-{n}", "10.1.1.1")
+        limiter.failed(f"user-{n}", "10.1.1.1")
+    with pytest.raises(TooManyAttempts):
+        limiter.check("ben", "10.1.1.1")
+    limiter.check("ana", "10.1.1.1")
+    limiter.check("ben", "10.2.2.2")
+
+
 def test_body_size_middleware_over_http() -> None:
     app = FastAPI()
     app.add_middleware(BodySizeLimitMiddleware, max_body=1000)
