@@ -34,7 +34,7 @@ async def full_hub(broker: Broker, tmp_path: Path) -> AsyncIterator[tuple[Hub, d
     stop = asyncio.Event()
     task = asyncio.create_task(hub.run(stop))
     await asyncio.wait_for(hub.ready.wait(), 10)
-    admin = hub.identity.create_admin("sec-admin", "admin-password-1")
+    admin = hub.identity.create_admin("sec-admin", "admin-password-1", community="riverside")
     hub.identity.create_household("h-ana", "riverside", "Ana", password="ana-password-1")
     provider = hub.identity.create_provider("fresh-grocer", "riverside", "Fresh", kinds=["grocery"],
                                             password="grocer-password-1")
