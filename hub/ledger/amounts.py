@@ -74,7 +74,9 @@ def two_decimals(*, le: int, gt: int | None = None, ge: int | None = None,
     """An amount type for request bodies: a JSON number with at most two decimals.
 
     Published as ``{"type": "number", "multipleOf": 0.01, ...}`` so that every number the
-    description allows is one the ledger takes (hundredths, within the bounds).
+    description allows is one the ledger takes (hundredths, within the bounds). The
+    hundredths themselves are checked where the amount is used (:func:`to_cents`), whose
+    refusal says so in words.
     """
     schema: dict[str, Any] = {"type": "number", "multipleOf": 0.01, "maximum": le}
     if gt is not None:
@@ -84,4 +86,4 @@ def two_decimals(*, le: int, gt: int | None = None, ge: int | None = None,
     if description:
         schema["description"] = description
     return Annotated[Decimal, BeforeValidator(_json_number),
-                     Field(gt=gt, ge=ge, le=le, decimal_places=2), WithJsonSchema(schema)]
+                     Field(gt=gt, ge=ge, le=le), WithJsonSchema(schema)]
