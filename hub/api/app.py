@@ -27,6 +27,8 @@ class AppHost(Protocol):
 
     metrics: Metrics
     dependency_overrides: dict[Any, Any]
+    #: (path regex, bytes) of routes that take bodies over the app-wide limit.
+    body_limits: list[tuple[str, int]]
 
     def readiness(self) -> dict[str, bool]: ...
 
@@ -70,7 +72,7 @@ def create_app(hub: AppHost) -> FastAPI:
 
     # The input guard sits inside the body-size limit, so what it buffers is bounded.
     app.add_middleware(InputGuardMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, larger=list(hub.body_limits))
     for router in hub.routers():
         app.include_router(router)
     app.dependency_overrides.update(hub.dependency_overrides)

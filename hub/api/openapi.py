@@ -42,7 +42,7 @@ _WHY = {
     401: "no live token",
     403: "this role may not use this route",
     404: "no such object, or not yours; a path with NUL or '..'",
-    413: "body over 64 KiB",
+    413: "body over the size limit (64 KiB for most routes)",
     422: "invalid input: the problem names the field",
 }
 

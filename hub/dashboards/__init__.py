@@ -11,12 +11,13 @@ Templates and assets live in ``dashboards/`` at the repository root; all data go
 
 from fastapi import APIRouter, Depends
 
-from hub.dashboards import actions, pages, session, static, stream
+from hub.dashboards import actions, pages, session, sharing, static, stream
 
 # Every state-changing request of the dashboards must come from the hub's own pages.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(session.same_origin)])
 router.include_router(pages.router)
 router.include_router(actions.router)
+router.include_router(sharing.router)
 router.include_router(stream.router)
 router.include_router(static.router)
 

@@ -8,6 +8,7 @@ from hub.problems import (
     PROBLEM_TYPE_BASE,
     http_problem_handler,
     problem_body,
+    problem_extra,
     problem_handler,
     problem_response,
     problem_responses,
@@ -16,7 +17,7 @@ from hub.problems import (
 
 __all__ = [
     "MEDIA_TYPE", "PROBLEM_TYPE_BASE", "Unauthenticated", "Unprocessable", "http_problem_handler",
-    "problem_body", "problem_handler", "problem_response", "problem_responses",
+    "problem_body", "problem_extra", "problem_handler", "problem_response", "problem_responses",
     "validation_problem_handler",
 ]
 
