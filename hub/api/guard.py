@@ -21,21 +21,14 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.problems import MEDIA_TYPE, problem_bytes
+from hub.text import TEXT_PATTERN, control_in
 
-#: What a text field may not hold: C0 controls but tab and newline (CR only before LF), DEL, C1.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
-#: The same as a JSON Schema pattern, published in the OpenAPI document for request strings.
-TEXT_PATTERN = r"^(?:[^\x00-\x08\x0b-\x1f\x7f-\x9f]|\r\n)*$"
+__all__ = ["TEXT_PATTERN", "InputGuardMiddleware", "control_in", "find_control"]
+
 # Cheap pre-check on raw bytes: only bodies with an escape, a raw control byte or an
 # encoded C1 character need parsing here at all.
 _SUSPECT_JSON = re.compile(rb"[\\\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-def control_in(value: str) -> str | None:
-    """The first forbidden control character of ``value`` as ``U+XXXX``, or None."""
-    found = CONTROL.search(value)
-    return None if found is None else f"U+{ord(found.group()[0]):04X}"
 
 
 def find_control(value: Any, loc: tuple[str, ...] = ("body",)) -> tuple[tuple[str, ...], str] | None:
