@@ -42,10 +42,16 @@ class Idempotency:
         if not 0 < len(key) <= MAX_KEY or not key.isprintable():
             raise Unprocessable(f"Idempotency-Key must be 1-{MAX_KEY} printable characters")
         with self._uow.tx() as conn:
-            row = conn.execute(
-                "SELECT fingerprint, status, body FROM offer_idempotency WHERE principal = ?"
-                " AND key = ?", (principal, key)).fetchone()
-            if row is not None:
+            # Claim the key first: a concurrent request with the same key (another worker)
+            # waits on this row until the first commits, then finds its answer and replays it.
+            claimed = conn.execute(
+                "INSERT INTO offer_idempotency (principal, key, fingerprint, status, body,"
+                " created_at) VALUES (?, ?, ?, 0, '', ?) ON CONFLICT (principal, key) DO NOTHING",
+                (principal, key, fp, self._uow.now())).rowcount == 1
+            if not claimed:
+                row = conn.execute(
+                    "SELECT fingerprint, status, body FROM offer_idempotency WHERE principal = ?"
+                    " AND key = ?", (principal, key)).fetchone()
                 if row["fingerprint"] != fp:
                     raise Conflict("this Idempotency-Key was used for a different request")
                 return int(row["status"]), loads(row["body"]), int(row["status"]) >= 400
@@ -57,7 +63,6 @@ class Idempotency:
                 status, problem = exc.status, True
                 body = problem_body(exc.status, exc.code, str(exc), instance, **problem_extra(exc))
             conn.execute(
-                "INSERT INTO offer_idempotency (principal, key, fingerprint, status, body,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (principal, key, fp, status, dumps(body), self._uow.now()))
+                "UPDATE offer_idempotency SET status = ?, body = ? WHERE principal = ? AND key = ?",
+                (status, dumps(body), principal, key))
             return status, body, problem
