@@ -3,11 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+AUDIT_VENV  := .venv-audit
+AUDIT_STAMP := $(AUDIT_VENV)/.installed
 
 RUNTIME_PACKAGES := mosquitto mosquitto-clients
 TEST_PACKAGES    := $(RUNTIME_PACKAGES) chromium influxdb postgresql
 
-.PHONY: setup demo run test test-all check bench bench-scale screenshots clean
+.PHONY: setup demo run test test-all check audit bench bench-scale screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +40,20 @@ test-all: $(STAMP)
 	scripts/system-packages.sh $(TEST_PACKAGES)
 	$(BIN)/python -m pytest -m "slow or not slow"
 
-check: $(STAMP)
+check: $(STAMP) audit
 	$(BIN)/ruff check hub tests bench
 	$(BIN)/mypy hub
 	$(BIN)/lint-imports
+
+# pip-audit lives in a venv of its own (pinned in scripts/audit-constraints.txt), so that its
+# dependencies never mix with the hub's; it audits constraints.txt without installing it.
+$(AUDIT_STAMP): scripts/audit-constraints.txt
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install -q -r scripts/audit-constraints.txt
+	touch $(AUDIT_STAMP)
+
+audit: $(AUDIT_STAMP)
+	$(AUDIT_VENV)/bin/python scripts/audit.py constraints.txt
 
 screenshots: $(STAMP)
 	scripts/system-packages.sh $(TEST_PACKAGES)
@@ -55,4 +67,20 @@ bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(AUDIT_VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Languages (hub/i18n): extract the messages of templates and code, fill the catalogues from
+# scripts/i18n_translations.py, compile the .mo files that ship in the package (committed).
+PYBABEL := $(BIN)/pybabel
+LOCALES := hub/i18n/locales
+
+.PHONY: i18n-extract i18n-update i18n-compile
+i18n-extract: $(STAMP)
+	$(PYBABEL) -q extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k N_ --no-location \
+	  --sort-output --omit-header -o $(LOCALES)/messages.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/python scripts/i18n_fill.py
+
+i18n-compile: $(STAMP)
+	$(PYBABEL) -q compile -d $(LOCALES) -D messages --statistics

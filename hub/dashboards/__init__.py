@@ -11,7 +11,7 @@ Templates and assets live in ``dashboards/`` at the repository root; all data go
 
 from fastapi import APIRouter, Depends
 
-from hub.dashboards import actions, pages, session, sharing, static, stream
+from hub.dashboards import actions, links, pages, session, sharing, static, stream, webapp
 
 # Every state-changing request of the dashboards must come from the hub's own pages.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(session.same_origin)])
@@ -20,5 +20,7 @@ router.include_router(actions.router)
 router.include_router(sharing.router)
 router.include_router(stream.router)
 router.include_router(static.router)
+router.include_router(webapp.router)
+router.include_router(links.router)
 
 __all__ = ["router"]

@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hub.errors import StorageError
+from hub.errors import StorageError, StorageFull
 from hub.storage.schema import check_not_newer
 
 logger = logging.getLogger(__name__)
@@ -108,13 +108,16 @@ class Database:
             self._depth = 1
             try:
                 yield self._conn
-            except BaseException:
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
                 self._depth = 0
                 self._after_commit.clear()
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                    self._conn.execute("ROLLBACK")
+                if _disk_full(exc):
+                    raise StorageFull(f"the disk under {self.path} is full: nothing was written") from exc
                 raise
             self._depth = 0
-            self._conn.execute("COMMIT")
             callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:
@@ -163,6 +166,11 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """True for SQLite's "database or disk is full" (SQLITE_FULL), whatever the statement."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 def _split_sql(sql: str) -> list[str]:
