@@ -7,6 +7,7 @@ Settings are built once in the entry point and passed down; nothing reads them a
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -45,6 +46,18 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=2, le=200, description="PostgreSQL connections per hub process.")
     api_host: str = Field(default="127.0.0.1", description="HTTP API bind address.")
     api_port: int = Field(default=8080, ge=0, le=65535, description="HTTP API port (0: a free one).")
+    public_url: str | None = Field(
+        default=None,
+        description="The address people reach the hub at (https://... marks the session cookie Secure; "
+        "dashboard forms must come from it).",
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated proxy addresses or networks whose X-Forwarded-For names the caller.",
+    )
+    streams_per_account: int = Field(
+        default=10, ge=1, description="Live event streams (/ui/stream) one account may hold open at once."
+    )
     secret_key: SecretStr = Field(default=SecretStr(""), description="Signs login tokens. Required outside the demo.")
     admin_username: str = Field(default="community-admin", description="The first community admin's login.")
     admin_password: SecretStr = Field(
@@ -96,6 +109,29 @@ class Settings(BaseSettings):
         if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
             raise ValueError("HUB_MQTT_URL must look like mqtt://[user:pass@]host[:port]")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("HUB_PUBLIC_URL must look like https://host[:port]")
+        return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"HUB_TRUSTED_PROXIES: {entry!r} is not an address or network") from None
+        return ",".join(entries)
 
     @field_validator("database_url")
     @classmethod

@@ -252,6 +252,9 @@ class Hub:
             lifespan="off",
             timeout_graceful_shutdown=1,
             limit_concurrency=1000,
+            # The caller of a login is the peer, or the X-Forwarded-For client of a trusted proxy.
+            proxy_headers=True,
+            forwarded_allow_ips=self.settings.trusted_proxies or [],
         )
         server = _QuietServer(config)
         self._api_server = server

@@ -15,8 +15,11 @@ from typing import Any, Protocol
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from hub.api import openapi
+from hub.api.guard import InputGuardMiddleware
 from hub.identity.limits import BodySizeLimitMiddleware
 from hub.metrics import Metrics
+from hub.problems import problem_body, problem_response, server_error_handler
 
 
 class AppHost(Protocol):
@@ -55,20 +58,28 @@ def create_app(hub: AppHost) -> FastAPI:
     )
     def readyz(request: Request) -> Response:
         checks = request.app.state.hub.readiness()
-        ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        if all(checks.values()):
+            return JSONResponse({"ready": True, "checks": checks})
+        down = ", ".join(name for name, ok in checks.items() if not ok)
+        # An error answer like every other (problem+json), with the checks as extension members.
+        return problem_response(503, problem_body(503, "not-ready", f"not ready: {down} down", "/readyz",
+                                                  ready=False, checks=checks))
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     def metrics(request: Request) -> Response:
         body = request.app.state.hub.metrics.render()
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    # The input guard sits inside the body-size limit, so what it buffers is bounded.
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, larger=list(hub.body_limits))
     for router in hub.routers():
         app.include_router(router)
     app.dependency_overrides.update(hub.dependency_overrides)
     for exc_class, handler in hub.exception_handlers():
         app.add_exception_handler(exc_class, handler)
+    app.add_exception_handler(Exception, server_error_handler)
+    openapi.install(app)
     return app
 
 

@@ -9,11 +9,12 @@ Templates and assets live in ``dashboards/`` at the repository root; all data go
 :mod:`hub.dashboards.data`, the one adapter to the rest of the hub.
 """
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from hub.dashboards import actions, link_pages, links, pages, sharing, static, stream, webapp
+from hub.dashboards import actions, link_pages, links, pages, session, sharing, static, stream, webapp
 
-router = APIRouter(include_in_schema=False)
+# Every state-changing request of the dashboards must come from the hub's own pages.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(session.same_origin)])
 router.include_router(pages.router)
 router.include_router(actions.router)
 router.include_router(link_pages.router)

@@ -1,5 +1,7 @@
 """The dashboards' cookies: the session token, the CSRF token derived from it, flash messages.
 
+Every cookie is ``Secure`` whenever the hub is served over HTTPS (``HUB_PUBLIC_URL``).
+
 Kept apart from :mod:`hub.dashboards.session` (which renders refusals) so that rendering a
 page can read them without importing the session gate.
 """
@@ -26,9 +28,22 @@ def csrf_for(token: str) -> str:
     return hmac.new(token.encode(), b"hub-dashboards-csrf", hashlib.sha256).hexdigest()[:32]
 
 
+def public_url(request: Request) -> str | None:
+    """``HUB_PUBLIC_URL``: where people reach the hub (behind a proxy, often https)."""
+    settings = getattr(request.app.state.hub, "settings", None)
+    value = getattr(settings, "public_url", None)
+    return value if isinstance(value, str) and value else None
+
+
+def secure_cookies(request: Request) -> bool:
+    """Cookies are ``Secure`` whenever the hub is served over HTTPS (here or at its public URL)."""
+    public = public_url(request)
+    return request.url.scheme == "https" or (public is not None and public.startswith("https://"))
+
+
 def set_session(response: Response, request: Request, token: str, max_age: int = 3600) -> None:
     response.set_cookie(COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")
+                        secure=secure_cookies(request), path="/")
 
 
 def clear_session(response: Response) -> None:
@@ -39,7 +54,7 @@ def flash(response: Response, request: Request, message: str, ok: bool = True) -
     """A one-time message for the next page (a server sentence, escaped when shown)."""
     value = ("ok:" if ok else "error:") + message[:300]
     response.set_cookie(FLASH_COOKIE, quote(value), max_age=60, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")
+                        secure=secure_cookies(request), path="/")
 
 
 def take_flash(request: Request) -> dict[str, Any] | None:

@@ -73,8 +73,12 @@ async def login_submit(request: Request) -> Response:
     except HubError as exc:  # the identity's refusal: wrong password, too many attempts
         status = getattr(exc, "status", 401)
         status = status if status in (401, 429) else 401
-        return page(request, "login.html", status_code=status, next=next_, available=True,
-                    error=str(exc) or "wrong username or password", username=username)
+        refusal = page(request, "login.html", status_code=status, next=next_, available=True,
+                       error=str(exc) or "wrong username or password", username=username)
+        retry = getattr(exc, "retry_after", None)
+        if status == 429 and retry is not None:
+            refusal.headers["Retry-After"] = str(max(1, int(retry)))
+        return refusal
     p = data.principal_from_token(hub, token)
     if p is None:
         return page(request, "login.html", status_code=401, next=next_, available=True,

@@ -2,15 +2,17 @@
 
 The cookie holds the identity service's session token; every request resolves it again
 (a revoked or expired token logs the browser out at once). Forms carry a CSRF token derived
-from the session token (HMAC), checked on every POST, on top of SameSite=Lax.
+from the session token (HMAC), checked on every POST, on top of SameSite=Lax; and every
+state-changing request, the login included, must come from the hub's own origin
+(:func:`same_origin`).
 """
 
 from __future__ import annotations
 
 import hmac
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from hub.dashboards import data
@@ -20,6 +22,7 @@ from hub.dashboards.cookies import (
     clear_session,
     csrf_for,
     flash,
+    public_url,
     set_session,
     take_flash,
     token_of,
@@ -73,6 +76,34 @@ def csrf_refusal(request: Request, submitted: str | None) -> Response | None:
     return None
 
 
+def _origin_of(url: str) -> tuple[str, str] | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def same_origin(request: Request) -> None:
+    """Refuse (403) a state-changing request whose ``Origin`` (or, without one, ``Referer``)
+    is another site's: the login form included (login CSRF), every form post of the views.
+
+    The hub's own origin is the one the browser addressed (``Host``) or ``HUB_PUBLIC_URL``.
+    A request with neither header (not a browser, or a browser that sends no referrer) passes:
+    the forms' CSRF token still guards every post but the login.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if sent is None:
+        return
+    origin = _origin_of(sent) if sent != "null" else None
+    host = request.headers.get("host", "").lower()
+    public = public_url(request)
+    if origin is not None and ((host and origin[1] == host) or (public is not None and origin == _origin_of(public))):
+        return
+    raise HTTPException(403, "this form was sent from another site; open the hub's own page and try again")
+
+
 __all__ = [
     "COOKIE",
     "FLASH_COOKIE",
@@ -83,6 +114,7 @@ __all__ = [
     "gate",
     "home_of",
     "refused",
+    "same_origin",
     "set_session",
     "take_flash",
     "token_of",

@@ -5,8 +5,10 @@ only the keys that changed); for every role it relays the offers package's live 
 (``event: offers``) so that the page can refresh its suggestions, calendar or feed. The
 browser authenticates with its session cookie (an EventSource cannot send headers).
 
-Bounded: at most :data:`MAX_STREAMS` streams at once (503 beyond, the browser retries), and
-each stream ends after :data:`MAX_AGE_S` (the EventSource reconnects). The session is
+Bounded: at most ``HUB_STREAMS_PER_ACCOUNT`` streams per account (429 beyond, with
+``Retry-After``: one account cannot starve the others), at most :data:`MAX_STREAMS` in all
+(503 beyond, the browser retries), and each stream ends after :data:`MAX_AGE_S` (the
+EventSource reconnects). The session is
 checked again at every heartbeat; once it has ended the stream says ``event: logout`` and
 closes. Offers events wait in the offers package's bounded queue.
 """
@@ -25,6 +27,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from hub.dashboards import data, session
+from hub.problems import problem_body, problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,11 @@ HEARTBEAT_TICKS = 15
 
 class _Gauge:
     open = 0
+    per_account: dict[str, int] = {}  # noqa: RUF012 - one process-wide count, on the event loop
+
+
+def _per_account_cap(hub: Any) -> int:
+    return int(getattr(getattr(hub, "settings", None), "streams_per_account", 10))
 
 
 def _event(name: str, payload: Any) -> bytes:
@@ -50,12 +58,20 @@ async def stream(request: Request) -> Response:
     p = session.gate(request)
     if isinstance(p, Response):
         return p
-    if _Gauge.open >= MAX_STREAMS:
-        return Response("too many live streams", status_code=503, headers={"Retry-After": "5"})
     hub = request.app.state.hub
+    account = p.account_id
+    cap = _per_account_cap(hub)
+    if _Gauge.per_account.get(account, 0) >= cap:
+        return problem_response(429, problem_body(
+            429, "too-many-streams", f"this account already has {cap} live streams open; close one",
+            request.url.path), headers={"Retry-After": "30"})
+    if _Gauge.open >= MAX_STREAMS:
+        return problem_response(503, problem_body(503, "unavailable", "too many live streams",
+                                                  request.url.path), headers={"Retry-After": "5"})
     household = p.household if p.role == data.HOUSEHOLD else None
     offers = data.offer_events(hub, p)
     _Gauge.open += 1
+    _Gauge.per_account[account] = _Gauge.per_account.get(account, 0) + 1
 
     async def body() -> AsyncIterator[bytes]:
         pending: asyncio.Task[dict[str, Any]] | None = None
@@ -103,12 +119,31 @@ async def stream(request: Request) -> Response:
                         return
                     yield b": keep-alive\n\n"
         finally:
-            _Gauge.open -= 1
             if pending is not None:
                 pending.cancel()
             if offers is not None:
                 with contextlib.suppress(Exception):
                     await offers.aclose()  # type: ignore[attr-defined]
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return _CountedStream(account, body(), media_type="text/event-stream",
+                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+class _CountedStream(StreamingResponse):
+    """A stream that gives its account's place back however it ends (even before its
+    first byte, when the body generator never starts)."""
+
+    def __init__(self, account: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            _Gauge.open -= 1
+            left = _Gauge.per_account.get(self.account, 1) - 1
+            if left > 0:
+                _Gauge.per_account[self.account] = left
+            else:
+                _Gauge.per_account.pop(self.account, None)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StringConstraints
 
 from hub.errors import DomainError
 from hub.identity.accounts import Credentials, Principal
@@ -25,6 +25,9 @@ Text = Annotated[str, StringConstraints(max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
 Limit = Annotated[int, Query(ge=1, le=200, description="page size, at most 200")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+# Strict: a JSON true is not a coordinate (lax pydantic would read it as 1.0).
+Lat = Annotated[StrictFloat, Field(ge=-90, le=90)]
+Lon = Annotated[StrictFloat, Field(ge=-180, le=180)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no live token"},
@@ -71,8 +74,8 @@ class HouseholdIn(Strict):
     community: Id
     name: Text
     street: Text = ""
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: Lat | None = None
+    lon: Lon | None = None
     area_codes: dict[
         Annotated[str, StringConstraints(max_length=40)],
         Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=20)],
@@ -87,9 +90,9 @@ class ProviderIn(Strict):
     community: Id | None = None
     name: Text
     kinds: Annotated[list[Name], Field(max_length=20)] = Field(default_factory=list)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    radius_km: float | None = Field(default=None, gt=0, le=1000)
+    lat: Lat | None = None
+    lon: Lon | None = None
+    radius_km: Annotated[StrictFloat, Field(gt=0, le=1000)] | None = None
     password: Password | None = None
     username: Name | None = None
 

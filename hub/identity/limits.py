@@ -14,17 +14,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.clock import Clock
 from hub.identity.errors import TooManyAttempts
+from hub.problems import MEDIA_TYPE, problem_bytes
 
 #: Default request body limit: far above any form or JSON body the API takes.
 MAX_BODY_BYTES = 64 * 1024
 
 
 class LoginLimiter:
-    """Refuse logins after too many failures per key (a username, an address) in a window.
+    """Throttle password guessing without letting a stranger lock an owner out.
 
-    In memory, per hub process: an attacker gets ``max_failures`` guesses per username and
-    ``max_failures_per_ip`` per address per ``window_s``. Locking a username out for the
-    window is the price; a success clears the username's count.
+    Follows OWASP's authentication cheat sheet (lockouts must not become a denial of
+    service) and django-axes' "combination of user and address" lockout. In memory, per hub
+    process, over a sliding ``window_s``:
+
+    - the **(account, address) pair** gets ``max_failures`` guesses: past that, that address
+      alone is refused for that account (429 with the seconds to wait);
+    - an **address** gets ``max_failures_per_ip`` failures over all accounts (a spray from
+      one address stops there, other addresses are untouched; an account that logged in
+      from that address before, e.g. a neighbour behind the same router, still may);
+    - an **account** is slowed everywhere only when it has ``account_failures`` failures
+      from at least ``account_addresses`` distinct addresses (a distributed attack): then
+      each address that never logged in to it successfully gets one guess per window.
+      Addresses with a recent success (``known_s``) keep their own allowance.
+
+    A wrong guess from one address therefore never stops the right password from another.
     """
 
     def __init__(
@@ -32,58 +45,79 @@ class LoginLimiter:
         clock: Clock,
         *,
         max_failures: int = 5,
-        max_failures_per_ip: int = 20,
+        max_failures_per_ip: int = 50,
         window_s: float = 300.0,
+        account_failures: int = 100,
+        account_addresses: int = 10,
+        known_s: float = 30 * 86400.0,
         max_keys: int = 100_000,
     ) -> None:
         self._clock = clock
         self.max_failures = max_failures
         self.max_failures_per_ip = max_failures_per_ip
         self.window_s = window_s
+        self.account_failures = account_failures
+        self.account_addresses = account_addresses
+        self.known_s = known_s
         self._max_keys = max_keys
-        self._failures: dict[str, deque[float]] = {}
+        self._failures: dict[str, deque[tuple[float, str]]] = {}
+        self._known: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
+    def _recent(self, key: str, now: float) -> deque[tuple[float, str]]:
         times = self._failures.get(key)
         if times is None:
             return deque()
-        while times and times[0] <= now - self.window_s:
+        while times and times[0][0] <= now - self.window_s:
             times.popleft()
         if not times:
             del self._failures[key]
         return times
 
+    def _refuse(self, times: deque[tuple[float, str]], now: float) -> TooManyAttempts:
+        retry = max(1, int(times[0][0] + self.window_s - now) + 1)
+        return TooManyAttempts("too many failed logins; try again later", retry_after=retry)
+
+    def _under_attack(self, username: str, now: float) -> bool:
+        times = self._recent("u:" + username, now)
+        if len(times) < self.account_failures:
+            return False
+        return len({address for _, address in times}) >= self.account_addresses
+
     def check(self, username: str, address: str) -> None:
-        """Raise :class:`TooManyAttempts` when either key is over its limit."""
+        """Raise :class:`TooManyAttempts` when this address may not try this account now."""
         now = self._clock.timestamp()
         with self._lock:
-            for key, limit in (
-                ("u:" + username, self.max_failures),
-                ("a:" + address, self.max_failures_per_ip),
-            ):
-                times = self._recent(key, now)
-                if len(times) >= limit:
-                    retry = int(times[0] + self.window_s - now) + 1
-                    raise TooManyAttempts(
-                        "too many failed logins; try again later", retry_after=retry
-                    )
+            pair = self._recent(f"p:{username}\x00{address}", now)
+            if len(pair) >= self.max_failures:
+                raise self._refuse(pair, now)
+            known = self._known.get((username, address), -1e18) > now - self.known_s
+            from_address = self._recent("a:" + address, now)
+            if len(from_address) >= self.max_failures_per_ip and not known:
+                raise self._refuse(from_address, now)
+            if pair and not known and self._under_attack(username, now):
+                raise self._refuse(pair, now)
 
     def failed(self, username: str, address: str) -> None:
-        """Count a failed login."""
+        """Count a failed login of ``username`` from ``address``."""
         now = self._clock.timestamp()
         with self._lock:
             if len(self._failures) >= self._max_keys:
                 # Bounded memory under a spray of usernames: forget the stalest keys.
                 for key in list(self._failures)[: self._max_keys // 10]:
                     del self._failures[key]
-            for key in ("u:" + username, "a:" + address):
-                self._failures.setdefault(key, deque()).append(now)
+            for key in (f"p:{username}\x00{address}", "a:" + address, "u:" + username):
+                self._failures.setdefault(key, deque()).append((now, address))
 
-    def succeeded(self, username: str) -> None:
-        """Clear a username's failures after a good login."""
+    def succeeded(self, username: str, address: str = "") -> None:
+        """A good login: clear the pair's failures and remember the address as known."""
+        now = self._clock.timestamp()
         with self._lock:
-            self._failures.pop("u:" + username, None)
+            self._failures.pop(f"p:{username}\x00{address}", None)
+            if len(self._known) >= self._max_keys:
+                for key in list(self._known)[: self._max_keys // 10]:
+                    del self._known[key]
+            self._known[(username, address)] = now
 
 
 def _too_large(limit: int) -> HTTPException:
@@ -152,7 +186,7 @@ class BodySizeLimitMiddleware:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > max_body):
-            await _send_413(send, max_body)
+            await _send_413(send, max_body, scope.get("path", ""))
             return
         seen = 0
         started = False
@@ -176,17 +210,17 @@ class BodySizeLimitMiddleware:
             await self.app(scope, capped, watch)
         except _BodyTooLarge:
             if not started:
-                await _send_413(send, max_body)
+                await _send_413(send, max_body, scope.get("path", ""))
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    body = b'{"detail":"request body over %d bytes"}' % limit
+async def _send_413(send: Send, limit: int, instance: str) -> None:
+    body = problem_bytes(413, "too-large", f"request body over {limit} bytes", instance)
     headers: list[Any] = [
-        (b"content-type", b"application/json"),
+        (b"content-type", MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]

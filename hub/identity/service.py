@@ -296,7 +296,7 @@ class Identity:
             ``(token, principal, expires_at)``.
 
         Raises:
-            TooManyAttempts: over the failure limit for this username or address.
+            TooManyAttempts: this address may not try this account now (see LoginLimiter).
             AuthFailed: unknown user, wrong password or disabled account (one message).
         """
         self.limiter.check(username, address)
@@ -308,7 +308,7 @@ class Identity:
             self.limiter.failed(username, address)
             logger.info("login refused for %s from %s", username[:64], address)
             raise AuthFailed("wrong username or password")
-        self.limiter.succeeded(username)
+        self.limiter.succeeded(username, address)
         with self.db.transaction() as conn:
             token = self.tokens.issue(conn, row["id"], kind="session", ttl_s=self.session_ttl_s)
         logger.info("login %s (%s) from %s", username, row["role"], address)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from hub.offers.problems import Unprocessable
 
@@ -56,3 +59,31 @@ def setting_cents(value: Decimal | float | int | str, *, negative: bool, name: s
     if (negative and dec > 0) or (not negative and dec < 0):
         raise Unprocessable(f"{name} must be {'0 or negative' if negative else '0 or more'}")
     return 0 if dec == 0 else to_cents(abs(dec))
+
+
+def _json_number(value: object) -> object:
+    # The API description promises a JSON number; a string or a boolean is refused, so the
+    # description and the server agree (lax pydantic would read "1.5" and true).
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON number, not a string")
+    return value
+
+
+def two_decimals(*, le: int, gt: int | None = None, ge: int | None = None,
+                 description: str = "") -> Any:
+    """An amount type for request bodies: a JSON number with at most two decimals.
+
+    Published as ``{"type": "number", "multipleOf": 0.01, ...}`` so that every number the
+    description allows is one the ledger takes (hundredths, within the bounds). The
+    hundredths themselves are checked where the amount is used (:func:`to_cents`), whose
+    refusal says so in words.
+    """
+    schema: dict[str, Any] = {"type": "number", "multipleOf": 0.01, "maximum": le}
+    if gt is not None:
+        schema["exclusiveMinimum"] = gt
+    if ge is not None:
+        schema["minimum"] = ge
+    if description:
+        schema["description"] = description
+    return Annotated[Decimal, BeforeValidator(_json_number),
+                     Field(gt=gt, ge=ge, le=le), WithJsonSchema(schema)]

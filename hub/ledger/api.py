@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.ledger.amounts import two_decimals
 from hub.ledger.chain import verify_ledger
 from hub.ledger.routes import AdminP, HouseholdP, Principal, actor, community_of, component, post
 from hub.ledger.skills import CATEGORIES, Skills
@@ -28,11 +29,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+if TYPE_CHECKING:
+    Hours = Decimal
+    CreditLimit = Decimal
+    Grant = Decimal
+else:
+    Hours = two_decimals(gt=0, le=1000, description="More than 0, at most two decimals")
+    CreditLimit = two_decimals(ge=-1000, le=0)
+    Grant = two_decimals(ge=0, le=1000)
+
+
 class TransferBody(_Strict):
     to: str = Field(min_length=1, max_length=160, description="The household that helped",
                     examples=["h-chen"])
-    hours: Decimal = Field(gt=0, le=1000, description="More than 0, at most two decimals",
-                           examples=[1.5])
+    hours: Hours = Field(examples=[1.5])
     note: str = Field(default="", max_length=500, examples=["fixed my bike"])
 
 
@@ -81,8 +91,8 @@ class EntryOut(BaseModel):
 
 
 class SettingsBody(_Strict):
-    credit_limit: Decimal = Field(le=0, ge=-1000, examples=[-10])
-    welcome_grant: Decimal = Field(default=Decimal(0), ge=0, le=1000, examples=[0])
+    credit_limit: CreditLimit = Field(examples=[-10])
+    welcome_grant: Grant = Field(default=Decimal(0), examples=[0])
 
 
 class SettingsOut(BaseModel):

@@ -110,6 +110,7 @@ HouseholdP = Annotated[PrincipalLike, Depends(_household)]
 ProviderP = Annotated[PrincipalLike, Depends(_provider)]
 AdminP = Annotated[PrincipalLike, Depends(_admin)]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
+                                       pattern=r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
                                        description="Replays with the same key get the "
                                        "first answer.", examples=["7d1c0f4e-accept-1"])]
 Cursor = Annotated[str | None, Query(max_length=300, description="From `next_cursor`.")]

@@ -3,7 +3,8 @@
 The stored answer commits in the same transaction as the change it describes, so a crash
 cannot leave a change without its answer (a replay would apply it twice) or an answer
 without its change. Domain errors are answers too: a lost claim replays as the same 409.
-A key reused for a different request is refused with 422.
+A key reused for a different request is refused with 409: it conflicts with the key's first use
+(what the key already stands for is state, not a malformed request).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from hub.errors import DomainError
+from hub.errors import Conflict, DomainError
 from hub.offers.problems import Unprocessable, problem_body, problem_extra
 from hub.offers.uow import UnitOfWork, dumps, loads
 
@@ -52,7 +53,7 @@ class Idempotency:
                     "SELECT fingerprint, status, body FROM offer_idempotency WHERE principal = ?"
                     " AND key = ?", (principal, key)).fetchone()
                 if row["fingerprint"] != fp:
-                    raise Unprocessable("this Idempotency-Key was used for a different request")
+                    raise Conflict("this Idempotency-Key was used for a different request")
                 return int(row["status"]), loads(row["body"]), int(row["status"]) >= 400
             try:
                 with self._uow.savepoint(conn, "idem"):

@@ -19,7 +19,9 @@ def _sane_year(value: datetime) -> datetime:
     return value
 
 
-When = Annotated[AwareDatetime, AfterValidator(_sane_year)]
+#: A time with an offset, in the years 2000 to 2100 (the document says so with a pattern).
+When = Annotated[AwareDatetime, AfterValidator(_sane_year),
+                 Field(json_schema_extra={"pattern": r"^(20[0-9]{2}|2100)-"})]
 
 
 class Body(BaseModel):

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.errors import NotFound
+from hub.ledger.amounts import two_decimals
 from hub.ledger.routes import Principal, ProviderP, actor, community_of, component, post
 from hub.offers.api import IdemKey
 from hub.offers.problems import problem_responses
-from hub.offers.schemas import Problem
+from hub.offers.schemas import Problem, When
 from hub.projects.service import Projects
 
 ObjId = Annotated[str, Path(min_length=1, max_length=160)]
 
 router = APIRouter(tags=["projects"], responses=problem_responses(401, 403, 422) | {
     "default": {"model": Problem, "description": "A problem (RFC 9457)"}})
+
+
+if TYPE_CHECKING:
+    GoalAmount = Decimal
+    Money = Decimal
+else:
+    GoalAmount = two_decimals(ge=0, le=10**9)
+    Money = two_decimals(gt=0, le=10**9)
 
 
 class _Strict(BaseModel):
@@ -30,11 +39,11 @@ class _Strict(BaseModel):
 class ProjectBody(_Strict):
     title: str = Field(min_length=1, max_length=200, examples=["Heating pellets, bulk"])
     goal_pledges: int = Field(ge=1, le=10000, examples=[6])
-    deadline: str = Field(min_length=10, max_length=40, examples=["2026-12-04T18:00:00Z"])
+    deadline: When = Field(examples=["2026-12-04T18:00:00Z"])
     description: str = Field(default="", max_length=4000)
     options: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
         default_factory=list, max_length=10, examples=[["6 mm pellets", "8 mm pellets"]])
-    goal_amount: Decimal = Field(default=Decimal(0), ge=0, le=10**9)
+    goal_amount: GoalAmount = Decimal(0)
     provider: str | None = Field(default=None, max_length=160, examples=["fresh-grocer"])
     split: dict[Annotated[str, Field(min_length=1, max_length=40)],
                 Annotated[int, Field(ge=0, le=1000)]] | None = Field(
@@ -43,12 +52,12 @@ class ProjectBody(_Strict):
 
 
 class PledgeBody(_Strict):
-    amount: Decimal = Field(gt=0, le=10**9, examples=[1])
+    amount: Money = Field(examples=[1])
     option: str | None = Field(default=None, max_length=120)
 
 
 class BidBody(_Strict):
-    price: Decimal = Field(gt=0, le=10**9, examples=[1450])
+    price: Money = Field(examples=[1450])
     note: str = Field(default="", max_length=1000)
 
 
@@ -102,7 +111,7 @@ def propose(request: Request, p: Principal, body: ProjectBody,
     community = community_of(request, p)
     return post(request, p, idempotency_key, body, lambda: _projects(request).propose(
         community, proposer_kind=kind, proposer=who, title=body.title,
-        goal_pledges=body.goal_pledges, deadline=body.deadline, description=body.description,
+        goal_pledges=body.goal_pledges, deadline=body.deadline.isoformat(), description=body.description,
         options=body.options, goal_amount=body.goal_amount, provider=body.provider,
         split=body.split, actor=actor(p)), created=True)
 

@@ -105,7 +105,7 @@ def search_things(request: Request, p: HouseholdP,
                   mode: Annotated[str | None, Query(pattern="^(lend|give|swap)$")] = None,
                   max_km: Annotated[float | None, Query(gt=0, le=100)] = None,
                   mine: bool = False, include_withdrawn: bool = False,
-                  cursor: Annotated[str | None, Query(pattern="^[0-9]{1,6}$")] = None,
+                  cursor: Annotated[str | None, Query(pattern="^[0-9]{0,6}$")] = None,  # "": the first page
                   limit: Limit = 50) -> Any:
     return page(svc(request).things.search(
         me(p), q=q, category=category, mode=mode, max_km=max_km, mine=mine,

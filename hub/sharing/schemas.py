@@ -8,8 +8,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hub.offers.schemas import Body, When
+from hub.text import NONBLANK_TEXT_PATTERN
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+# Stripped text must keep a character that is not white space: the pattern says so in the
+# API description (and the hub's control-character rule, hub.text).
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
+                                         pattern=NONBLANK_TEXT_PATTERN)]
 Text = Annotated[str, StringConstraints(max_length=2000)]
 Note = Annotated[str, StringConstraints(max_length=500)]
 Mode = Literal["lend", "give", "swap"]
@@ -94,7 +98,8 @@ class ExtendBody(Body):
 class ProblemBody(Body):
     """Report a problem with a loan."""
 
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500,
+                                           pattern=NONBLANK_TEXT_PATTERN)]
 
 
 class LoanRateBody(Body):
@@ -110,7 +115,8 @@ class WantedBody(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "text": "Wanted: a drill", "start": "2026-11-29T10:00:00+00:00",
         "end": "2026-11-29T12:00:00+00:00"}]})
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                           pattern=NONBLANK_TEXT_PATTERN)]
     category: Category | None = None
     start: When | None = None
     end: When | None = None

@@ -334,23 +334,60 @@ def test_tokens_and_login(ident: Identity, clock: FakeClock) -> None:
 
 
 def test_login_limiter(clock: FakeClock) -> None:
-    limiter = LoginLimiter(clock, max_failures=3, max_failures_per_ip=5, window_s=60)
+    limiter = LoginLimiter(clock, max_failures=3, max_failures_per_ip=5, window_s=60,
+                           account_failures=6, account_addresses=3)
     for _ in range(3):
         limiter.check("ana", "1.1.1.1")
         limiter.failed("ana", "1.1.1.1")
     with pytest.raises(TooManyAttempts) as info:
-        limiter.check("ana", "2.2.2.2")
+        limiter.check("ana", "1.1.1.1")  # the pair is over its limit
     assert 0 < info.value.retry_after <= 61
+    limiter.check("ana", "2.2.2.2")  # ... but not the account: another address may try
     for user in ("u1", "u2"):
         limiter.check(user, "1.1.1.1")
         limiter.failed(user, "1.1.1.1")
     with pytest.raises(TooManyAttempts):
         limiter.check("fresh-user", "1.1.1.1")  # the address is over its limit
+    limiter.check("fresh-user", "4.4.4.4")
     clock.advance(timedelta(seconds=61))
     limiter.check("ana", "1.1.1.1")
     limiter.failed("ana", "3.3.3.3")
-    limiter.succeeded("ana")
+    limiter.succeeded("ana", "3.3.3.3")
     limiter.check("ana", "3.3.3.3")
+
+
+def test_login_limiter_slows_an_account_under_a_distributed_attack(clock: FakeClock) -> None:
+    limiter = LoginLimiter(clock, max_failures=3, max_failures_per_ip=50, window_s=60,
+                           account_failures=7, account_addresses=3)
+    limiter.succeeded("ana", "9.9.9.9")  # the owner's usual address
+    limiter.failed("ana", "9.9.9.9")  # one typo of the owner
+    for n in range(3):
+        for _ in range(2):
+            limiter.check("ana", f"10.0.0.{n}")
+            limiter.failed("ana", f"10.0.0.{n}")
+    # Seven failures from four addresses: each stranger address gets one guess per window.
+    with pytest.raises(TooManyAttempts):
+        limiter.check("ana", "10.0.0.0")
+    limiter.check("ana", "10.0.0.99")  # a fresh address still gets its one guess
+    limiter.failed("ana", "10.0.0.99")
+    with pytest.raises(TooManyAttempts):
+        limiter.check("ana", "10.0.0.99")
+    limiter.check("ana", "9.9.9.9")  # the owner's known address keeps its allowance
+    limiter.check("ben", "10.0.0.0")  # other accounts are untouched
+
+
+def test_login_limiter_an_address_spray_spares_accounts_known_there(clock: FakeClock) -> None:
+    """A flood from a shared address (one router for a street) refuses that address, but
+    not the households that logged in from it before."""
+    limiter = LoginLimiter(clock, max_failures=3, max_failures_per_ip=10, window_s=60)
+    limiter.succeeded("ana", "10.1.1.1")
+    for n in range(10):
+        limiter.check(f"user-{n}", "10.1.1.1")
+        limiter.failed(f"user-{n}", "10.1.1.1")
+    with pytest.raises(TooManyAttempts):
+        limiter.check("ben", "10.1.1.1")
+    limiter.check("ana", "10.1.1.1")
+    limiter.check("ben", "10.2.2.2")
 
 
 def test_body_size_middleware_over_http() -> None:

@@ -31,7 +31,7 @@ async def test_contract_codes_and_the_bike_repair(live: Live, broker: Broker) ->
             assert z.headers["content-type"] == "application/problem+json"
             assert "hours" in z.json()["detail"]
         three = await asyncio.to_thread(ana.post, "/timebank/transfers",
-                                        json={"to": "h-chen", "hours": "1.005"})
+                                        json={"to": "h-chen", "hours": 1.005})
         assert three.status_code == 422
         assert "two decimals" in three.json()["detail"]
         assert (await asyncio.to_thread(ana.post, f"/timebank/transfers/{tid}/confirm")).status_code == 403
@@ -83,7 +83,7 @@ async def test_concurrent_clients_never_pass_the_limit(live: Live) -> None:
         pending = []
         for helper in helpers * 2:
             r = await asyncio.to_thread(clients["h-ana"].post, "/timebank/transfers",
-                                        json={"to": helper, "hours": "1.5", "note": "race"})
+                                        json={"to": helper, "hours": 1.5, "note": "race"})
             assert r.status_code == 201, r.text
             pending.append((helper, r.json()["id"]))
         start = threading.Barrier(len(pending))

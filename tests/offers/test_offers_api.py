@@ -68,7 +68,7 @@ def test_accept_replay_with_same_key_gives_same_answer(hub: Hub, client: httpx.C
     # Same key, different request: refused.
     other = client.post(f"/suggestions/{sid}/accept", json={"slot": slot("fresh-grocer", "19:00")},
                         headers=headers)
-    assert other.status_code == 422
+    assert other.status_code == 409
     assert "different request" in other.json()["detail"]
 
 

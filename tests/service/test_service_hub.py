@@ -79,6 +79,8 @@ async def test_readiness_fails_when_the_broker_is_unreachable(tmp_path: Path) ->
     await asyncio.wait_for(task, 6)
     assert response.status_code == 503
     assert response.json()["checks"]["broker"] is False
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "not ready: broker down"
 
 
 async def test_first_admin_and_notice_feeds_come_from_settings(broker: Broker, tmp_path: Path) -> None:
