@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 
 RUNTIME_PACKAGES := mosquitto mosquitto-clients
 TEST_PACKAGES    := $(RUNTIME_PACKAGES) chromium influxdb
+BENCH_PACKAGES   := $(RUNTIME_PACKAGES) wrk util-linux
 
-.PHONY: setup demo run test test-all check bench screenshots clean
+.PHONY: setup demo run test test-all check bench bench-http screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,11 @@ screenshots: $(STAMP)
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# The API beside a bare FastAPI route under wrk (README, "A fast API").
+bench-http: $(STAMP)
+	scripts/system-packages.sh $(BENCH_PACKAGES)
+	$(BIN)/python bench/bench_http.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -82,7 +82,7 @@ class Gatherings:
 
     def get(self, household: str, gid: str) -> dict[str, Any]:
         """A gathering its host or a member may see; NotFound for anyone else."""
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             return self.view(conn, self._visible(conn, household, gid))
 
     def create(self, host: str, *, title: str, starts_at: datetime, ends_at: datetime | None,
@@ -313,7 +313,7 @@ class Gatherings:
             args += [after[0], after[0], after[1]]
         sql += " ORDER BY g.starts_at, g.id LIMIT ?"
         args.append(limit + 1)
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             rows = conn.execute(sql, args).fetchall()
             items = [self.view(conn, r) for r in rows[:limit]]
         nxt = encode_cursor(rows[limit - 1]["starts_at"], rows[limit - 1]["id"]) if len(

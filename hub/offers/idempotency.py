@@ -18,6 +18,8 @@ from hub.offers.uow import UnitOfWork, dumps, loads
 
 MAX_KEY = 200
 
+_STORED = "SELECT fingerprint, status, body FROM offer_idempotency WHERE principal = ? AND key = ?"
+
 
 def fingerprint(method: str, path: str, body: Any) -> str:
     """What identifies a request for replay purposes."""
@@ -40,14 +42,16 @@ class Idempotency:
             return 200, fn(), False
         if not 0 < len(key) <= MAX_KEY or not key.isprintable():
             raise Unprocessable(f"Idempotency-Key must be 1-{MAX_KEY} printable characters")
+        # A replay is answered from a plain read: a stored answer is committed, so it needs
+        # no write lock (replays then never queue behind writers). The first run checks
+        # again inside its transaction, where two racing first runs are serialised.
+        stored = self._uow.db.query_one(_STORED, (principal, key))
+        if stored is not None:
+            return _replay(stored, fp)
         with self._uow.tx() as conn:
-            row = conn.execute(
-                "SELECT fingerprint, status, body FROM offer_idempotency WHERE principal = ?"
-                " AND key = ?", (principal, key)).fetchone()
+            row = conn.execute(_STORED, (principal, key)).fetchone()
             if row is not None:
-                if row["fingerprint"] != fp:
-                    raise Unprocessable("this Idempotency-Key was used for a different request")
-                return int(row["status"]), loads(row["body"]), int(row["status"]) >= 400
+                return _replay(row, fp)
             try:
                 with self._uow.savepoint(conn, "idem"):
                     body = fn()
@@ -60,3 +64,10 @@ class Idempotency:
                 " created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (principal, key, fp, status, dumps(body), self._uow.now()))
             return status, body, problem
+
+
+def _replay(row: Any, fp: str) -> tuple[int, Any, bool]:
+    """The stored answer of a key, or 422 when the key came with a different request."""
+    if row["fingerprint"] != fp:
+        raise Unprocessable("this Idempotency-Key was used for a different request")
+    return int(row["status"]), loads(row["body"]), int(row["status"]) >= 400

@@ -98,7 +98,7 @@ class Rides:
 
     def get(self, household: str, rid: str) -> dict[str, Any]:
         """A ride its driver or a rider may see; NotFound for anyone else."""
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             row = self._row(conn, rid)
             if row["driver"] != household and conn.execute(
                 "SELECT 1 FROM ride_riders WHERE ride = ? AND household = ?",
@@ -329,7 +329,7 @@ class Rides:
             args += [after[0], after[0], after[1]]
         sql += " ORDER BY depart_earliest, id LIMIT ?"
         args.append(limit + 1)
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             rows = conn.execute(sql, args).fetchall()
             items = [self.view(conn, r, household) for r in rows[:limit]]
         nxt = encode_cursor(rows[limit - 1]["depart_earliest"], rows[limit - 1]["id"]) if len(

@@ -103,7 +103,7 @@ def principal_from_header(value: str) -> FakePrincipal:
 
 
 def build_app(offers: OffersService) -> Any:
-    """The offers router in an app with the placeholder principal middleware."""
+    """The offers router in an app whose caller comes from an ``X-Test-Principal`` header."""
     from types import SimpleNamespace
 
     from fastapi import FastAPI, Request
@@ -111,8 +111,10 @@ def build_app(offers: OffersService) -> Any:
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from hub.errors import DomainError
+    from hub.identity.auth import current_principal
     from hub.offers.api import router
     from hub.offers.problems import (
+        Unauthenticated,
         http_problem_handler,
         problem_handler,
         validation_problem_handler,
@@ -125,12 +127,13 @@ def build_app(offers: OffersService) -> Any:
     app.add_exception_handler(RequestValidationError, validation_problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
 
-    @app.middleware("http")
-    async def principal(request: Request, call_next: Any) -> Any:
+    async def principal(request: Request) -> FakePrincipal:
         header = request.headers.get("x-test-principal")
-        if header:
-            request.state.principal = principal_from_header(header)
-        return await call_next(request)
+        if not header:
+            raise Unauthenticated("sign in first")
+        return principal_from_header(header)
+
+    app.dependency_overrides[current_principal] = principal
 
     return app
 
