@@ -29,7 +29,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.hub = hub
 
     @app.get("/healthz", tags=["operations"], summary="The process answers")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # async: nothing to wait for, no thread hop
         return {"status": "ok"}
 
     @app.get(
