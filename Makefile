@@ -36,6 +36,7 @@ test-all: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check hub tests bench
 	$(BIN)/mypy hub
+	$(BIN)/lint-imports
 
 screenshots: $(STAMP)
 	scripts/system-packages.sh $(TEST_PACKAGES)

@@ -16,6 +16,7 @@ from hub import __version__
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subpackage's subcommands."""
+    from hub.demo import cli as demo_cli
     from hub.devices import cli as devices_cli
     from hub.notices import cli as notices_cli
     from hub.rules import cli as rules_cli
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _args: print(__version__) or 0)
     runner_register(sub)
+    demo_cli.register(sub)
     devices_cli.register(sub)
     notices_cli.register(sub)
     rules_cli.register(sub)

@@ -1,4 +1,4 @@
-"""``hub run`` and ``hub demo``: run the service until a signal stops it.
+"""``hub run``: run the service until a signal stops it (``hub demo`` builds on it).
 
 SIGINT and SIGTERM stop the hub (within 5 s, broker included); SIGHUP reloads the rule
 packs without a restart.
@@ -17,12 +17,13 @@ import uvloop
 
 from hub.config import Settings, load_settings
 from hub.errors import HubError
+from hub.service import Hub
 
 logger = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
-    """Add ``run`` and ``demo`` to the ``hub`` parser."""
+    """Add ``run`` to the ``hub`` parser."""
     run = sub.add_parser("run", help="run the hub from settings (HUB_* environment variables)")
     run.add_argument(
         "--bench",
@@ -30,14 +31,6 @@ def register(sub: Any) -> None:
         help="benchmark mode: the broker of HUB_MQTT_URL, the bench device profile and rule pack",
     )
     run.set_defaults(func=_run_command)
-    demo = sub.add_parser("demo", help="run the whole demo on loopback (Riverside, 20 households)")
-    demo.add_argument("--port", type=int, default=8080, help="HTTP port of the dashboards and API")
-    demo.add_argument("--households", type=int, default=20, help="simulated households (at least 3)")
-    demo.add_argument("--speed", type=float, default=60.0,
-                      help="story minutes per real minute (default 60: one story minute a second)")
-    demo.add_argument("--fresh", action=argparse.BooleanOptionalAction, default=True,
-                      help="start from an empty demo database (default) or keep the last one")
-    demo.set_defaults(func=_demo_command)
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -53,20 +46,8 @@ def _run_command(args: argparse.Namespace) -> int:
     return run_until_signal(settings)
 
 
-def _demo_command(args: argparse.Namespace) -> int:
-    from hub.demo import run_demo
-
-    try:
-        return int(run_demo(port=args.port, households=args.households, fresh=args.fresh, speed=args.speed))
-    except HubError as exc:
-        print(f"hub: {exc}", file=sys.stderr)
-        return 2
-
-
 def run_until_signal(settings: Settings, *, clock: Any = None, after_ready: Any = None) -> int:
     """Run a hub until SIGINT/SIGTERM; ``after_ready(hub, stop)`` is awaited once it is ready."""
-    from hub.service import Hub
-
     async def main() -> int:
         hub = Hub(settings, clock=clock)
         stop = asyncio.Event()

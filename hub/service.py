@@ -17,6 +17,8 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter
 
+from hub import wiring
+from hub.api.app import create_app
 from hub.clock import Clock, SystemClock
 from hub.config import Settings
 from hub.ingest.dead_letters import DeadLetters
@@ -103,8 +105,6 @@ class Hub:
 
     def _build_components(self) -> dict[str, Any]:
         """Build the domain components. Extended as packages land (see hub/wiring.py)."""
-        from hub import wiring
-
         return wiring.build(self)
 
     def add_router(self, router: APIRouter) -> None:
@@ -146,8 +146,6 @@ class Hub:
         stop = stop or asyncio.Event()
         self.loop = asyncio.get_running_loop()
         await self._start_broker()
-        from hub import wiring
-
         await asyncio.to_thread(wiring.connect, self)
         self.transport = self._transport or self._make_transport()
         self.relay = OutboxRelay(self.outbox, self.transport)
@@ -191,8 +189,6 @@ class Hub:
     async def _start_broker(self) -> None:
         if not self.settings.embedded_broker or self._transport is not None:
             return
-        from hub import wiring
-
         self.broker = wiring.make_broker(self)
         await asyncio.to_thread(self.broker.start)
 
@@ -239,8 +235,6 @@ class Hub:
         self.every(1.0, backpressure)
 
     async def _serve_api(self) -> None:
-        from hub.api.app import create_app
-
         config = uvicorn.Config(
             create_app(self),
             host=self.settings.api_host,

@@ -12,26 +12,60 @@ import json
 import logging
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from fastapi import Depends
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.broker.supervisor import BrokerSupervisor
-from hub.clock import SystemClock
-from hub.config import REPO_ROOT
+from hub.clock import Clock, SystemClock
+from hub.config import REPO_ROOT, Settings
 from hub.errors import ConfigError, DomainError, PayloadRejected
 from hub.ingest.pipeline import PipelinePorts
+from hub.metrics import Metrics
+from hub.state.twin import Twin
 from hub.storage.database import Database
-
-if TYPE_CHECKING:
-    from hub.service import Hub
+from hub.storage.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
 BROKER_ADMIN = "hub-admin"
 HUB_ACCOUNT = "hub"
+
+
+class Hub(Protocol):
+    """What wiring needs of the composition root (:class:`hub.service.Hub` provides it).
+
+    A protocol, not an import of :mod:`hub.service`: the service calls this module, never
+    the other way round.
+    """
+
+    settings: Settings
+    clock: Clock
+    metrics: Metrics
+    db: Database
+    outbox: Outbox
+    twin: Twin
+    broker: Any
+    broker_secrets: dict[str, str]
+    identity: Any
+    notices: Any
+    history: Any
+    rules: Any
+    offers: Any
+    mqtt_login: tuple[str | None, str | None]
+    injected_ports: PipelinePorts | None
+    dependency_overrides: dict[Any, Any]
+    loop: asyncio.AbstractEventLoop | None
+    components: dict[str, Any]
+
+    def every(self, seconds: float, job: Callable[[], object]) -> None: ...
+
+    def add_router(self, router: Any) -> None: ...
+
+    def add_exception_handler(self, exc: type[Exception], handler: Any) -> None: ...
 
 
 def build(hub: Hub) -> dict[str, Any]:
@@ -313,4 +347,4 @@ def _close_history(history: Any, db: Database) -> None:
     db.close()
 
 
-__all__ = ["build", "connect", "make_broker"]
+__all__ = ["Hub", "build", "connect", "make_broker"]

@@ -1,6 +1,8 @@
 """The FastAPI application.
 
-The hub is reached through ``request.app.state.hub`` (set here, never a global). Every
+The hub is reached through ``request.app.state.hub`` (set here, never a global). The app
+receives it from the composition root (:mod:`hub.service`) and knows it only as an
+:class:`AppHost`: this package never imports the service. Every
 package contributes its routes as an ``APIRouter`` in ``hub/<package>/api.py``; this module
 mounts them and adds the operational endpoints: ``/healthz`` (the process answers),
 ``/readyz`` (broker, storage and pipeline are up) and ``/metrics`` (Prometheus text).
@@ -8,18 +10,29 @@ mounts them and adds the operational endpoints: ``/healthz`` (the process answer
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from hub.identity.limits import BodySizeLimitMiddleware
-
-if TYPE_CHECKING:
-    from hub.service import Hub
+from hub.metrics import Metrics
 
 
-def create_app(hub: Hub) -> FastAPI:
+class AppHost(Protocol):
+    """What the app needs of the hub that serves it (routes, readiness checks, metrics)."""
+
+    metrics: Metrics
+    dependency_overrides: dict[Any, Any]
+
+    def readiness(self) -> dict[str, bool]: ...
+
+    def routers(self) -> list[APIRouter]: ...
+
+    def exception_handlers(self) -> list[tuple[type[Exception], Any]]: ...
+
+
+def create_app(hub: AppHost) -> FastAPI:
     """Build the app for one hub."""
     app = FastAPI(
         title="Community hub",

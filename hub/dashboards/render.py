@@ -12,7 +12,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from hub.config import REPO_ROOT
-from hub.dashboards import session, svg
+from hub.dashboards import cookies as session
+from hub.dashboards import svg
 
 UI_ROOT = REPO_ROOT / "dashboards"
 TEMPLATES = UI_ROOT / "templates"

@@ -7,23 +7,26 @@ from the session token (HMAC), checked on every POST, on top of SameSite=Lax.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
 from hub.dashboards import data
+from hub.dashboards.cookies import (
+    COOKIE,
+    FLASH_COOKIE,
+    clear_session,
+    csrf_for,
+    flash,
+    set_session,
+    take_flash,
+    token_of,
+)
+from hub.dashboards.render import page
 
-COOKIE = "hub_session"
-FLASH_COOKIE = "hub_flash"
 HOME = {data.HOUSEHOLD: "/ui/household", data.PROVIDER: "/ui/provider", data.ADMIN: "/ui/admin"}
-
-
-def token_of(request: Request) -> str:
-    return request.cookies.get(COOKIE, "")
 
 
 def viewer(request: Request) -> data.PrincipalLike | None:
@@ -58,14 +61,7 @@ def gate(request: Request, *roles: str) -> data.PrincipalLike | Response:
 def refused(request: Request, message: str, *, viewer: data.PrincipalLike | None = None,
             status_code: int = 403) -> Response:
     """A page saying why not."""
-    from hub.dashboards.render import page
-
     return page(request, "refused.html", status_code=status_code, viewer=viewer, message=message)
-
-
-def csrf_for(token: str) -> str:
-    """The CSRF token of a session (stable for the session, useless without its cookie)."""
-    return hmac.new(token.encode(), b"hub-dashboards-csrf", hashlib.sha256).hexdigest()[:32]
 
 
 def csrf_refusal(request: Request, submitted: str | None) -> Response | None:
@@ -77,27 +73,18 @@ def csrf_refusal(request: Request, submitted: str | None) -> Response | None:
     return None
 
 
-def set_session(response: Response, request: Request, token: str, max_age: int = 3600) -> None:
-    response.set_cookie(COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")
-
-
-def clear_session(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
-
-
-def flash(response: Response, request: Request, message: str, ok: bool = True) -> None:
-    """A one-time message for the next page (a server sentence, escaped when shown)."""
-    value = ("ok:" if ok else "error:") + message[:300]
-    response.set_cookie(FLASH_COOKIE, quote(value), max_age=60, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/")
-
-
-def take_flash(request: Request) -> dict[str, Any] | None:
-    from urllib.parse import unquote
-
-    raw = request.cookies.get(FLASH_COOKIE)
-    if not raw:
-        return None
-    kind, _, text = unquote(raw).partition(":")
-    return {"ok": kind == "ok", "text": text}
+__all__ = [
+    "COOKIE",
+    "FLASH_COOKIE",
+    "clear_session",
+    "csrf_for",
+    "csrf_refusal",
+    "flash",
+    "gate",
+    "home_of",
+    "refused",
+    "set_session",
+    "take_flash",
+    "token_of",
+    "viewer",
+]

@@ -22,6 +22,7 @@ from typing import Any
 from hub.config import load_settings
 from hub.demo.clock import ScaledClock
 from hub.errors import HubError
+from hub.runner import run_until_signal
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ def story_day(today: datetime) -> datetime:
 
 def run_demo(*, port: int = 8080, households: int = 20, fresh: bool = True, speed: float = SPEED) -> int:
     """Run the demo until Ctrl-C; returns the exit code."""
-    from hub.runner import run_until_signal
-
     if not 1 <= speed <= 3600:
         raise HubError("--speed must be between 1 and 3600")
     if households < 3:

@@ -33,6 +33,11 @@ Evaluation model:
 
 The engine is not async; it is guarded by a lock so that the ingest thread, the event loop
 and the API may all call it.
+
+Its parts, one idea each: this module loads packs and evaluates readings, events and time;
+:mod:`hub.rules.firing` fires rules (cooldown, conditions, de-duplication, traces);
+:mod:`hub.rules.durability` commits each batch and restores after a start;
+:mod:`hub.rules.engine_state` declares the state they share.
 """
 
 from __future__ import annotations
@@ -41,66 +46,41 @@ import heapq
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.clock import Clock, iso_utc
+from hub.clock import Clock
 from hub.errors import RuleError
 from hub.events import Reading
-from hub.rules.actions import Action, ActionSink
+from hub.rules.actions import ActionSink
 from hub.rules.compiler import (
     ACTIVE,
     CLEAR,
-    TRACKED_KINDS,
     CompiledRule,
     Watch,
 )
-from hub.rules.context import iso, jsonable, reading_dict
+from hub.rules.context import iso
+from hub.rules.durability import Durability
+from hub.rules.engine_state import Batch, ConsentCheck, HouseholdInfo, HouseholdList
 from hub.rules.events import DeviceAvailability, NoticeChangeLike, OfferEventLike
+from hub.rules.latch import Latch
 from hub.rules.matching import notice_context, notice_matches, offer_context, offer_matches
 from hub.rules.packset import PackSet, ReloadResult, read_packs
 from hub.rules.store import RuleStore
-from hub.rules.traces import DURABLE_OUTCOMES, Trace, trace_dict
-from hub.rules.traces import from_dict as trace_from_dict
+from hub.rules.traces import Trace
 from hub.storage.database import Database
 
 logger = logging.getLogger(__name__)
 
-ConsentCheck = Callable[[str, str], bool]
-HouseholdInfo = Callable[[str], Mapping[str, Any]]
-HouseholdList = Callable[[], Iterable[str]]
 
 _ROUTE_CACHE_MAX = 50_000
 _NUMBER = (int, float)
 
 
-class Latch:
-    """An active metric trigger of one household and device."""
-
-    __slots__ = ("due", "fired", "reading", "since")
-
-    def __init__(self, since: float, reading: Reading, due: float | None, fired: bool) -> None:
-        self.since = since
-        self.reading = reading
-        self.due = due
-        self.fired = fired
-
-
-@dataclass(slots=True)
-class _Batch:
-    writes: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
-    actions: list[Action] = field(default_factory=list)
-    traces: list[Trace] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.writes or self.actions or self.traces)
-
-
-class RuleEngine:
+class RuleEngine(Durability):
     """Evaluates rule packs against readings and events; see the module docstring.
 
     Args:
@@ -153,7 +133,7 @@ class RuleEngine:
         self._cooldowns: dict[tuple[str, str], float] = {}
         self._open: dict[tuple[str, str, str], float] = {}  # -> opened at
         self._traces: dict[str, deque[Trace]] = {}
-        self._batch = _Batch()
+        self._batch = Batch()
         self._defer = 0
         self._started = False
         self._wakeup: Callable[[], None] | None = None
@@ -463,18 +443,7 @@ class RuleEngine:
             times.extend(self._schedules.values())
             return datetime.fromtimestamp(min(times), UTC) if times else None
 
-    def _push(self, due: float, household: str, lkey: tuple[str, int, str]) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (due, self._seq, household, lkey))
-        if self._wakeup is not None and self._heap[0][1] == self._seq:
-            try:
-                self._wakeup()  # a new earliest timer: the timer loop should wake up
-            except Exception:
-                logger.exception("rules: wake-up callback failed")
 
-    def set_wakeup(self, callback: Callable[[], None] | None) -> None:
-        """Called (from the thread that evaluates) when a timer becomes the earliest one."""
-        self._wakeup = callback
 
     def _run_schedule(self, skey: tuple[str, int], next_at: float, now: float) -> None:
         rule = self._rules.get(skey[0])
@@ -506,347 +475,3 @@ class RuleEngine:
         if self._households is not None:
             return set(self._households())
         return set(self._store.household_ids()) | set(self._values) | set(self._latches)
-
-    # -- firing -----------------------------------------------------------------------
-
-    def _reading_ctx(self, w: Watch, r: Reading) -> dict[str, Any]:
-        return {"reading": r, "trigger": {"kind": "metric", "index": w.idx, "watch": w}}
-
-    def _fire(self, rule: CompiledRule, household: str, extra: dict[str, Any], label: str) -> None:
-        """Cooldown, conditions, de-duplication, actions; every outcome traced."""
-        try:
-            now = self._clock.now()
-            ts = now.timestamp()
-            until = self._cooldowns.get((rule.uid, household))
-            if until is not None and ts < until:
-                self._trace(
-                    rule,
-                    household,
-                    "held",
-                    "cooldown until " + iso_utc(datetime.fromtimestamp(until, UTC)),
-                    label,
-                )
-                return
-            ctx = self._context(rule, household, now, extra)
-            for text, check in rule.conditions:
-                ok, why = check(ctx, self)
-                if not ok:
-                    self._trace(rule, household, "condition-failed", f"{text}: {why}", label)
-                    return
-            emitted: list[Action] = []
-            held: list[str] = []
-            for spec in rule.actions:
-                key = str(spec.key(ctx)) if spec.key else rule.id
-                kind = spec.spec.kind
-                if kind == "withdraw":
-                    self._release(household, key)
-                elif rule.spec.dedup and kind in TRACKED_KINDS:
-                    opened = self._open.get((rule.uid, household, key))
-                    if opened is not None and ts - opened < rule.spec.dedup_for:
-                        held.append(key)
-                        continue
-                data = jsonable(spec.data(ctx))
-                action = Action(
-                    kind=kind,
-                    household=household,
-                    rule_id=rule.id,
-                    pack=rule.pack,
-                    key=key,
-                    title=str(spec.title(ctx)),
-                    message=str(spec.message(ctx)),
-                    data=data if isinstance(data, dict) else {"value": data},
-                    created_at=now,
-                )
-                emitted.append(action)
-            if not emitted:
-                self._trace(rule, household, "held", "open: " + ", ".join(held), label)
-                return
-            for a in emitted:
-                if rule.spec.dedup and a.kind in TRACKED_KINDS:
-                    self._open[(rule.uid, household, a.key)] = ts
-                    self._batch.writes.append(self._store.insert_open(rule, household, a, ts))
-            if rule.spec.cooldown:
-                until = ts + rule.spec.cooldown
-                self._cooldowns[(rule.uid, household)] = until
-                self._batch.writes.append(self._store.upsert_cooldown(rule, household, until))
-            self._batch.actions.extend(emitted)
-            reason = "; ".join(f"{a.kind} {a.key}" for a in emitted)
-            if held:
-                reason += "; held open: " + ", ".join(held)
-            self._trace(rule, household, "fired", reason, label)
-        except Exception as exc:
-            logger.exception("rule %s failed for household %s", rule.uid, household)
-            self._trace(rule, household, "failed", f"{type(exc).__name__}: {exc}", label)
-
-    def _context(
-        self, rule: CompiledRule, household: str, now: datetime, extra: dict[str, Any]
-    ) -> dict[str, Any]:
-        ctx: dict[str, Any] = {"household": household, "now": now.astimezone(rule.tz)}
-        reading = extra.get("reading")
-        trig = dict(extra.get("trigger", {}))
-        watch = trig.pop("watch", None)
-        if isinstance(reading, Reading):
-            ctx["reading"] = reading_dict(reading)
-            trig.update(
-                device=reading.device,
-                metric=reading.metric,
-                channel=reading.channel,
-                condition=watch.describe() if watch else "",
-            )
-        for k, v in extra.items():
-            if k not in {"reading", "trigger"}:
-                ctx[k] = v
-        ctx["trigger"] = trig
-        if rule.watches:
-            active = self._active_items(rule, household)
-            ctx["active"] = active
-            ctx["items"] = [a["item"] for a in active]
-            ctx["low"] = [{"name": a["item"], "qty": a["value"], "unit": a["unit"]} for a in active]
-        if rule.needs_home:
-            ctx["home"] = dict(self._household_info(household))
-        if "values" in rule.names:
-            vals = self._values.get(household, {})
-            ctx["values"] = {
-                (m if c is None else f"{m}.{c}"): r.value for (m, c), r in vals.items()
-            }
-        return ctx
-
-    def _active_items(self, rule: CompiledRule, household: str) -> list[dict[str, Any]]:
-        out = []
-        seen: set[str] = set()
-        for (uid, idx, device), st in self._latches.get(household, {}).items():
-            if uid != rule.uid:
-                continue
-            r = st.reading
-            item = r.channel or r.metric
-            if item in seen:
-                continue
-            seen.add(item)
-            out.append(
-                {
-                    "item": item,
-                    "device": device,
-                    "metric": r.metric,
-                    "value": r.value,
-                    "unit": r.unit,
-                    "trigger": idx,
-                }
-            )
-        return out
-
-    # -- EvalScope --------------------------------------------------------------------
-
-    def value(self, household: str, metric: str, channel: str | None) -> Reading | None:
-        """The household's latest reading of a metric the loaded rules mention."""
-        return self._values.get(household, {}).get((metric, channel))
-
-    def consent(self, household: str, purpose: str) -> bool:
-        return bool(self._consent(household, purpose))
-
-    # -- de-duplication ---------------------------------------------------------------
-
-    def release(self, household: str, key: str, *, rule_id: str | None = None) -> int:
-        """The suggestion raised under ``key`` closed (accepted, dismissed, expired):
-        rules may raise that key again. Returns how many open entries were released."""
-        with self._lock:
-            n = self._release(household, key, rule_id)
-            if not self._defer:
-                self._flush()
-            return n
-
-    def _release(self, household: str, key: str, rule_id: str | None = None) -> int:
-        hits = [
-            k
-            for k in self._open
-            if k[1] == household
-            and k[2] == key
-            and (rule_id is None or k[0] == rule_id or k[0].endswith("/" + rule_id))
-        ]
-        for k in hits:
-            del self._open[k]
-            self._batch.writes.append(self._store.delete_open(k))
-        return len(hits)
-
-    # -- traces -----------------------------------------------------------------------
-
-    def _trace(
-        self,
-        rule: CompiledRule,
-        household: str | None,
-        outcome: str,
-        reason: str | Callable[[], str],
-        trigger: str | Callable[[], str],
-    ) -> None:
-        """Record a decision. Text that costs formatting may be given as a callable: it is
-        only called when the trace is read or persisted (the hot path stays cheap)."""
-        entry: Trace = (
-            self._clock.timestamp(),
-            rule.id,
-            rule.pack,
-            household,
-            trigger,
-            outcome,
-            reason,
-        )
-        ring = self._traces.get(rule.uid)
-        if ring is None:
-            ring = self._traces[rule.uid] = deque(maxlen=self._trace_limit)
-        ring.append(entry)
-        if self._persist_traces and outcome in DURABLE_OUTCOMES:
-            # Timer starts and cancellations stay in memory: they churn with the data.
-            self._batch.traces.append(entry)
-
-    def traces(
-        self, rule_id: str | None = None, household: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Recent decisions, oldest first: ``at, rule, pack, household, trigger, outcome``
-        (``fired``, ``pending``, ``held``, ``condition-failed``, ``cancelled``,
-        ``no-match``, ``failed``, ``misfire-skipped``) and ``reason``."""
-        with self._lock:
-            found: list[Trace] = []
-            for uid, ring in self._traces.items():
-                if rule_id is not None and rule_id not in {uid, uid.split("/", 1)[1]}:
-                    continue
-                found.extend(t for t in ring if household is None or t[3] == household)
-            found.sort(key=lambda t: t[0])
-            return [trace_dict(t) for t in found]
-
-    def pending(self) -> list[dict[str, Any]]:
-        """Pending ``for:`` timers: rule, household, device, due."""
-        with self._lock:
-            return [
-                {
-                    "rule": lkey[0],
-                    "household": hh,
-                    "device": lkey[2],
-                    "due": iso_utc(datetime.fromtimestamp(st.due, UTC)),
-                }
-                for hh, latches in self._latches.items()
-                for lkey, st in latches.items()
-                if st.due is not None and not st.fired
-            ]
-
-    # -- durability -------------------------------------------------------------------
-
-    def _flush(self) -> None:
-        batch = self._batch
-        if not batch:
-            return
-        self._batch = _Batch()
-        try:
-            with self._db.transaction() as conn:
-                for sql, params in batch.writes:
-                    conn.execute(sql, params)
-                if batch.traces:
-                    self._store.insert_traces(conn, [trace_dict(t) for t in batch.traces])
-                if batch.actions:
-                    self._sink.submit(batch.actions)
-        except Exception:
-            logger.exception(
-                "rules: committing %d actions and %d state changes failed; state restored",
-                len(batch.actions),
-                len(batch.writes),
-            )
-            self._restore(set(self._rules))
-            self._sync_schedules()  # a rolled-back schedule firing is due again: retried
-            return
-        if batch.actions:
-            after = getattr(self._sink, "after_commit", None)
-            if callable(after):
-                try:
-                    after()
-                except Exception:
-                    logger.exception("rules: sink after_commit failed")
-
-    def _restore(self, keep: set[str] | None = None) -> None:
-        """Rebuild timers, latches, cooldowns and open keys from the database.
-
-        Latches without a ``for:`` timer live in memory only; those of the rules in
-        ``keep`` (unchanged by a reload) are carried over.
-        """
-        rules = self._rules
-        carried = (
-            {
-                hh: {k: st for k, st in latches.items() if k[0] in keep and st.due is None}
-                for hh, latches in self._latches.items()
-            }
-            if keep
-            else {}
-        )
-        self._latches = {hh: d for hh, d in carried.items() if d}
-        self._heap = []
-        for row in self._store.latches():
-            rule = rules.get(row.rule)
-            if rule is None or row.rule_hash != rule.digest:
-                continue
-            lkey = (row.rule, row.trig, row.device)
-            st = Latch(row.since, row.reading, row.due_at, row.fired)
-            self._latches.setdefault(row.household, {})[lkey] = st
-            if st.due is not None and not st.fired:
-                self._push(st.due, row.household, lkey)
-        self._cooldowns = self._store.cooldowns(self._clock.timestamp())
-        self._open = self._store.open_keys()
-        if not self._traces:
-            for e in self._store.recent_traces(self._trace_limit):
-                uid = f"{e['pack']}/{e['rule']}"
-                entry = trace_from_dict(e)
-                self._traces.setdefault(uid, deque(maxlen=self._trace_limit)).append(entry)
-
-    def _sync_schedules(self) -> None:
-        stored = self._store.schedules()
-        now = self._clock.now()
-        self._schedules = {}
-        for rule in self._rules.values():
-            for entry in rule.schedules:
-                skey = (rule.uid, entry.idx)
-                row = stored.get(skey)
-                if row is not None and row[0] == rule.digest:
-                    self._schedules[skey] = row[1]
-                    continue
-                nxt = entry.next_after(now)
-                if nxt is not None:
-                    self._schedules[skey] = nxt.timestamp()
-                    self._batch.writes.append(
-                        self._store.upsert_schedule(rule, skey, nxt.timestamp())
-                    )
-
-    def _apply_misfires(self) -> None:
-        """At start: timers and schedules that came due while the hub was down."""
-        now = self._clock.timestamp()
-        for hh, latches in self._latches.items():
-            for lkey, st in latches.items():
-                rule = self._rules.get(lkey[0])
-                if rule is None or st.fired or st.due is None or st.due > now:
-                    continue
-                if rule.spec.misfire == "skip":
-                    st.fired = True
-                    self._batch.writes.append(self._store.upsert_latch(rule, lkey, hh, st))
-                    self._trace(
-                        rule,
-                        hh,
-                        "misfire-skipped",
-                        "came due while the hub was down "
-                        f"({iso_utc(datetime.fromtimestamp(st.due, UTC))})",
-                        "for:",
-                    )
-        for skey, next_at in list(self._schedules.items()):
-            rule = self._rules[skey[0]]
-            if next_at <= now and rule.spec.misfire == "skip":
-                entry = next(s for s in rule.schedules if s.idx == skey[1])
-                nxt = entry.next_after(self._clock.now())
-                self._trace(
-                    rule,
-                    None,
-                    "misfire-skipped",
-                    "schedule came due while the hub was"
-                    f" down ({iso_utc(datetime.fromtimestamp(next_at, UTC))})",
-                    "schedule",
-                )
-                if nxt is None:
-                    del self._schedules[skey]
-                    self._batch.writes.append(self._store.delete_schedule(skey))
-                else:
-                    self._schedules[skey] = nxt.timestamp()
-                    self._batch.writes.append(
-                        self._store.upsert_schedule(rule, skey, nxt.timestamp())
-                    )

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from hub.events import Reading
+from hub.rules.latch import Latch
 from hub.storage.database import Database
 
 if TYPE_CHECKING:
     from hub.rules.actions import Action
     from hub.rules.compiler import CompiledRule
-    from hub.rules.engine import Latch
 
 Write = tuple[str, tuple[Any, ...]]
 
