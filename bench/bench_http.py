@@ -4,16 +4,17 @@
 Starts ``hub demo`` (its own broker, data and story, in a temporary directory) and
 ``bench/bare_app.py`` under the same uvicorn, both on 127.0.0.1 pinned to one core, with
 ``wrk`` on the other. Logs every demo household in, then for ``/healthz`` and every
-household read runs ``wrk`` with 32 connections, the households' tokens in turn, on the
-hub and right after on the bare route (the machine may be shared: a ratio taken from two
-runs seconds apart is what counts). Prints one JSON object per route: requests/s, the bare
-route's, their ratio, p50 and p99 in ms, and errors (socket errors and non-2xx answers).
+household read runs ``wrk`` with 32 connections, the households' tokens in turn, three
+times on the hub interleaved with three runs on the bare route (the machine may be shared:
+medians of interleaved runs seconds apart are what can be compared). Prints one JSON object
+per route: the medians of requests/s on both, their ratio, p50 and p99 in ms, and errors
+(socket errors and non-2xx answers, all runs).
 Then 64 connections mixing those reads with idempotent writes (replayed
 ``Idempotency-Key`` POSTs) report dropped connections, which must be 0.
 
 Figures only; correctness under the same load is ``tests/reliability/test_row31_*``.
 
-    python bench/bench_http.py                 # 5 s per run
+    python bench/bench_http.py                 # 3 runs of 3 s per route and server
     python bench/bench_http.py --seconds 3 --routes /me /suggestions
 """
 
@@ -33,6 +34,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,7 +217,9 @@ def write_items(tokens: dict[str, str]) -> list[dict[str, Any]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
+    ap.add_argument("--seconds", type=int, default=3, help="length of each wrk run")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="runs per route on each server, interleaved (medians are reported)")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--mixed-connections", type=int, default=64)
     ap.add_argument("--routes", nargs="*", default=None, help="household reads to run (default: all)")
@@ -239,13 +243,16 @@ def main() -> int:
         def measure(route: str, items: list[dict[str, Any]]) -> None:
             script = workdir / f"r{len(results)}.lua"
             script.write_text(lua_script(items))
-            hub_run = run_wrk(api, script, args.connections, args.seconds)
-            bare_run = run_wrk(bare_api, bare_script, args.connections, args.seconds)
-            row = {"route": route, "connections": args.connections, "rps": hub_run["rps"],
-                   "bare_rps": bare_run["rps"],
-                   "ratio": round(hub_run["rps"] / bare_run["rps"], 2) if bare_run["rps"] else None,
-                   "p50_ms": hub_run["p50_ms"], "p99_ms": hub_run["p99_ms"],
-                   "errors": hub_run["dropped"] + hub_run["timeouts"] + hub_run["non_2xx"]}
+            hub_runs, bare_runs = [], []
+            for _ in range(args.rounds):  # interleaved, so that both see the same machine
+                hub_runs.append(run_wrk(api, script, args.connections, args.seconds))
+                bare_runs.append(run_wrk(bare_api, bare_script, args.connections, args.seconds))
+            rps, bare_rps = median(r["rps"] for r in hub_runs), median(r["rps"] for r in bare_runs)
+            row = {"route": route, "connections": args.connections, "rps": round(rps, 1),
+                   "bare_rps": round(bare_rps, 1), "ratio": round(rps / bare_rps, 2) if bare_rps else None,
+                   "p50_ms": median(r["p50_ms"] for r in hub_runs),
+                   "p99_ms": median(r["p99_ms"] for r in hub_runs),
+                   "errors": sum(r["dropped"] + r["timeouts"] + r["non_2xx"] for r in hub_runs)}
             results.append(row)
             print(json.dumps(row), flush=True)
 
@@ -262,7 +269,7 @@ def main() -> int:
         mixed = reads_items + writes * max(1, len(reads_items) // (4 * len(writes)))
         script = workdir / "mixed.lua"
         script.write_text(lua_script(mixed))
-        run = run_wrk(api, script, args.mixed_connections, args.seconds, threads=2)
+        run = run_wrk(api, script, args.mixed_connections, args.seconds * args.rounds, threads=2)
         row = {"run": "mixed", "connections": args.mixed_connections,
                "writes_share": round((len(mixed) - len(reads_items)) / len(mixed), 2), **run}
         results.append(row)
