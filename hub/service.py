@@ -244,6 +244,7 @@ class Hub:
             lifespan="off",
             timeout_graceful_shutdown=1,
             limit_concurrency=1000,
+            http="httptools",  # the C parser (a dependency); h11 parses in Python
         )
         server = _QuietServer(config)
         self._api_server = server
