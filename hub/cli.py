@@ -18,9 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subpackage's subcommands."""
     from hub.demo import cli as demo_cli
     from hub.devices import cli as devices_cli
+    from hub.ledger import cli as ledger_cli
     from hub.notices import cli as notices_cli
     from hub.rules import cli as rules_cli
     from hub.runner import register as runner_register
+    from hub.trust import cli as trust_cli
 
     parser = argparse.ArgumentParser(prog="hub", description="The community hub.")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
@@ -32,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     devices_cli.register(sub)
     notices_cli.register(sub)
     rules_cli.register(sub)
+    ledger_cli.register(sub)
+    trust_cli.register(sub)
     return parser
 
 

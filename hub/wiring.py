@@ -110,6 +110,9 @@ def build(hub: Hub) -> dict[str, Any]:
     components["extra_subscriptions"].append((INTAKE_FILTER, 1))
 
     _build_offers_and_rules(hub, components)
+    from hub import wiring_sharing
+
+    wiring_sharing.build(hub, components)  # time bank, pooled projects, trust export
     rules = components["rules"]
     offers = components["offers"]
 

@@ -179,7 +179,9 @@ async def _play(api: str, hub: Any, credentials: dict[str, Any], clock: ScaledCl
         print(f"[story {step.story_time:%H:%M}] {step.name}", flush=True)
 
     try:
-        await player.play(observer=show)
+        from hub.demo.sunday_timebank import CHAPTERS as SUNDAY
+
+        await player.play(observer=show, chapters=SUNDAY)
         print("The story is over; the community goes on. Ctrl-C stops the demo.", flush=True)
     except Exception:
         logger.exception("the story stopped")

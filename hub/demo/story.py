@@ -17,7 +17,7 @@ import asyncio
 import inspect
 import logging
 import time as monotonic
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -142,26 +142,34 @@ class StoryPlayer:
 
     # -- the story ---------------------------------------------------------------------
 
-    async def play(self, observer: Observer | None = None, *, cancel_notice: bool = False) -> list[StepResult]:
+    async def play(self, observer: Observer | None = None, *, cancel_notice: bool = False,
+                   saturday: bool = True,
+                   chapters: Sequence[Callable[[StoryPlayer], Awaitable[None]]] = ()) -> list[StepResult]:
         """Play every step in order; ``observer`` sees each result (and may be async).
 
         Args:
             observer: called after every step, before the story moves on.
             cancel_notice: the variant run: at 15:00 the utility cancels the notice
                 instead of updating it.
+            saturday: play sections 1-5 (off: only ``chapters``).
+            chapters: more of the story after Saturday, in story-time order (section 6:
+                ``hub.demo.sunday_timebank.CHAPTERS``).
         """
         self._observer = observer
         self.feed = FeedListener(self.mqtt, self._mqtt_login("providers", GROCER), f"providers/{GROCER}/feed/#")
         await asyncio.to_thread(self.feed.start)
         try:
-            await self.morning()
-            await self.fridge()
-            await self.notice()
-            if cancel_notice:
-                await self.cancel()
-            else:
-                await self.update()
-            await self.evening()
+            if saturday:
+                await self.morning()
+                await self.fridge()
+                await self.notice()
+                if cancel_notice:
+                    await self.cancel()
+                else:
+                    await self.update()
+                await self.evening()
+            for chapter in chapters:
+                await chapter(self)
         finally:
             await asyncio.to_thread(self.feed.stop)
         return self.results

@@ -23,7 +23,7 @@ from tests.conftest import Broker
 from tests.ingest.test_ingest_pipeline import JsonPowerAdapter
 
 # Public on purpose: operations, the login, the API's own documentation.
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/auth/login"}
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/auth/login", "/.well-known/jwks.json"}
 
 
 @pytest.fixture
