@@ -80,6 +80,10 @@ class PrincipalLike(Protocol):
     def community(self) -> str | None: ...
 
 
+#: The caller dependency under its former name: routes of other packages written against
+#: the offers' placeholder (``Depends(get_principal)``) get the real check, with no override.
+get_principal = current_principal
+
 #: The caller (401 without a live token). The checks below are ``async`` because they
 #: never block: a sync dependency would cost a hop to the thread pool on every request.
 Principal = Annotated[PrincipalLike, Depends(current_principal)]
@@ -501,4 +505,4 @@ async def events(request: Request, p: Principal) -> StreamingResponse:
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-__all__ = ["MEDIA_TYPE", "router"]
+__all__ = ["MEDIA_TYPE", "get_principal", "router"]
