@@ -44,7 +44,8 @@ BIN = Path(sys.executable).parent
 HOUSEHOLD_READS = [
     "/me", "/suggestions", "/calendar", "/bookings", "/gatherings", "/rides", "/grocery/slots",
     "/consents", "/consents/audit", "/households/{h}/notices", "/communities/riverside/notices",
-    "/ratings/verify",
+    "/ratings/verify", "/timebank/balance", "/timebank/transfers", "/timebank/statement",
+    "/timebank/skills", "/projects",
 ]
 TARGETS = {"healthz": 0.6, "read": 0.3, "p99_ms": 50.0}
 
