@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subpackage's subcommands."""
     from hub.demo import cli as demo_cli
     from hub.devices import cli as devices_cli
+    from hub.identity import cli as identity_cli
     from hub.ledger import cli as ledger_cli
     from hub.notices import cli as notices_cli
     from hub.rules import cli as rules_cli
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     runner_register(sub)
     demo_cli.register(sub)
     devices_cli.register(sub)
+    identity_cli.register(sub)
     notices_cli.register(sub)
     rules_cli.register(sub)
     ledger_cli.register(sub)

@@ -249,10 +249,43 @@ def init_dynsec(
         if hub_clientid is not None:
             hub_entry["clientid"] = hub_clientid or hub_user
         _upsert(data["clients"], "username", hub_entry)
+    _write_private_json(path, data)
+    logger.info("dynsec file %s ready (admin %s, hub %s)", path, admin_user, hub_user or "-")
+
+
+def _write_private_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` atomically with mode 0600 (it holds password hashes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=1)
     os.replace(tmp, path)
-    logger.info("dynsec file %s ready (admin %s, hub %s)", path, admin_user, hub_user or "-")
+
+
+def seed_accounts(
+    dynsec_file: Path, roles: Iterable[acl.Role], clients: Iterable[tuple[str, str, str]]
+) -> None:
+    """Add roles and pinned clients to a dynsec file made by :func:`init_dynsec`.
+
+    For a broker that is not running yet (an edge broker's first start): each client is
+    ``(username, password, rolename)``, pinned to a client id equal to its username.
+    Existing entries of the same name are replaced.
+    """
+    path = Path(dynsec_file)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BrokerConfigError(f"cannot read dynsec file {path}: {exc}") from exc
+    for role in roles:
+        _upsert(data["roles"], "rolename", role.to_json())
+    for username, password, rolename in clients:
+        names.check_name(username)
+        entry = {
+            "username": username,
+            "clientid": username,
+            **hash_password(password),
+            "roles": [{"rolename": rolename}],
+        }
+        _upsert(data["clients"], "username", entry)
+    _write_private_json(path, data)

@@ -20,6 +20,8 @@ GATEWAY_PREFIX = "gw-"
 MEMBER_PREFIX = "hm-"
 PROVIDER_PREFIX = "pv-"
 PURGE_PREFIX = "purge-"
+#: The core broker login of an edge broker's bridge (hub.identity.bridge).
+BRIDGE_PREFIX = "br-"
 HUB_USERNAME = "hub"
 ADMIN_USERNAME = "hub-admin"
 RESERVED = frozenset({HUB_USERNAME, ADMIN_USERNAME, "admin", "root", "anonymous"})
@@ -40,9 +42,9 @@ def check_name(value: object, *, what: str = "username", max_len: int = 64) -> s
 def check_account_name(value: object) -> str:
     """Validate an API login name: a name, not reserved, not in an MQTT login's namespace."""
     name = check_name(value)
-    prefixes = (GATEWAY_PREFIX, MEMBER_PREFIX, PROVIDER_PREFIX, PURGE_PREFIX)
+    prefixes = (GATEWAY_PREFIX, MEMBER_PREFIX, PROVIDER_PREFIX, PURGE_PREFIX, BRIDGE_PREFIX)
     if name in RESERVED or name.startswith(prefixes):
-        raise InvalidName(f"username {name!r} is reserved (or starts gw-, hm-, pv-, purge-)")
+        raise InvalidName(f"username {name!r} is reserved (or starts gw-, hm-, pv-, purge-, br-)")
     return name
 
 
@@ -64,3 +66,8 @@ def member_username(household: str) -> str:
 def provider_username(provider: str) -> str:
     """MQTT username of a provider."""
     return PROVIDER_PREFIX + check_id(provider, what="provider id")
+
+
+def bridge_username(edge: str) -> str:
+    """MQTT username (and client id) of an edge broker's bridge on the core broker."""
+    return BRIDGE_PREFIX + check_id(edge, what="edge id")
