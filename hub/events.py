@@ -27,6 +27,12 @@ OFFER_EVENT_KINDS = (
     "withdrawn",
     "waitlisted",
     "booked",
+    # Sharing (hub.sharing): an appliance on a plug unused for days, a wanted post that
+    # matches what the household owns, a shared appliance's use starting and ending.
+    "appliance-idle",
+    "wanted-match",
+    "appliance-use-started",
+    "appliance-use-ended",
 )
 
 

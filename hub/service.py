@@ -83,6 +83,9 @@ class Hub:
         self.history: Any = None
         self.rules: Any = None
         self.offers: Any = None
+        self.sharing: Any = None
+        #: (path regex, bytes) for routes that take bodies over the app-wide limit.
+        self.body_limits: list[tuple[str, int]] = []
         self.mqtt_login: tuple[str | None, str | None] = (None, None)
         self._transport = transport
         self.injected_ports = ports

@@ -55,6 +55,8 @@ class Hub(Protocol):
     history: Any
     rules: Any
     offers: Any
+    sharing: Any
+    body_limits: list[tuple[str, int]]
     mqtt_login: tuple[str | None, str | None]
     injected_ports: PipelinePorts | None
     dependency_overrides: dict[Any, Any]
@@ -110,6 +112,7 @@ def build(hub: Hub) -> dict[str, Any]:
     components["extra_subscriptions"].append((INTAKE_FILTER, 1))
 
     _build_offers_and_rules(hub, components)
+    _build_sharing(hub, components)
     from hub import wiring_sharing
 
     wiring_sharing.build(hub, components)  # time bank, pooled projects, trust export
@@ -195,6 +198,23 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     hub.add_exception_handler(DomainError, problem_handler)
     hub.add_exception_handler(RequestValidationError, validation_problem_handler)
     hub.add_exception_handler(StarletteHTTPException, http_problem_handler)
+
+
+def _build_sharing(hub: Hub, components: dict[str, Any]) -> None:
+    """Sharing (things, loans, give-aways) on the offers' unit of work and calendar."""
+    from hub.dashboards.sharing import UPLOAD_PATH as UI_UPLOAD_PATH
+    from hub.sharing import SharingService
+    from hub.sharing import api as sharing_api
+    from hub.sharing.photos import MAX_BYTES, UPLOAD_PATH
+
+    sharing = SharingService(components["offers"], hub.settings.data_dir / "photos")
+    hub.sharing = sharing
+    components["sharing"] = sharing
+    for router in sharing_api.routers:
+        hub.add_router(router)
+    hub.body_limits.append((UPLOAD_PATH, MAX_BYTES))
+    hub.body_limits.append((UI_UPLOAD_PATH, MAX_BYTES))
+    hub.every(10.0, sharing.run_due)
 
 
 class CountingSink:

@@ -24,6 +24,8 @@ class AppHost(Protocol):
 
     metrics: Metrics
     dependency_overrides: dict[Any, Any]
+    #: (path regex, bytes) of routes that take bodies over the app-wide limit.
+    body_limits: list[tuple[str, int]]
 
     def readiness(self) -> dict[str, bool]: ...
 
@@ -61,7 +63,7 @@ def create_app(hub: AppHost) -> FastAPI:
         body = request.app.state.hub.metrics.render()
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, larger=list(hub.body_limits))
     for router in hub.routers():
         app.include_router(router)
     app.dependency_overrides.update(hub.dependency_overrides)

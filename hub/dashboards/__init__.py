@@ -11,11 +11,12 @@ Templates and assets live in ``dashboards/`` at the repository root; all data go
 
 from fastapi import APIRouter
 
-from hub.dashboards import actions, pages, static, stream
+from hub.dashboards import actions, pages, sharing, static, stream
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
 router.include_router(actions.router)
+router.include_router(sharing.router)
 router.include_router(stream.router)
 router.include_router(static.router)
 

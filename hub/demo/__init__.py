@@ -56,9 +56,11 @@ def run_demo(*, port: int = 8080, households: int = 20, fresh: bool = True, spee
 
 
 async def _start(hub: Any, stop: asyncio.Event, clock: ScaledClock, households: int) -> None:
+    from hub.demo.sunday_sharing import seed_sharing
     from hub.offers import seed_story
 
     seed = seed_story(hub.db, clock, day=clock.now().date())
+    seed_sharing(hub.db, clock, datetime.combine(seed.day, time(0), UTC))
     credentials = await asyncio.to_thread(_provision, hub, seed, households)
     api = f"http://127.0.0.1:{hub.api_port}"
     credentials = {"api": api, "mqtt": {"host": "127.0.0.1", "port": hub.broker.port}, **credentials}
@@ -179,9 +181,11 @@ async def _play(api: str, hub: Any, credentials: dict[str, Any], clock: ScaledCl
         print(f"[story {step.story_time:%H:%M}] {step.name}", flush=True)
 
     try:
-        from hub.demo.sunday_timebank import CHAPTERS as SUNDAY
+        from hub.demo.sunday_sharing import CHAPTERS as SHARING
+        from hub.demo.sunday_timebank import CHAPTERS as TIMEBANK
 
-        await player.play(observer=show, chapters=SUNDAY)
+        # Sunday in story-time order: sharing 08:55-11:50, the time bank from 14:00.
+        await player.play(observer=show, chapters=SHARING + TIMEBANK)
         print("The story is over; the community goes on. Ctrl-C stops the demo.", flush=True)
     except Exception:
         logger.exception("the story stopped")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
@@ -124,20 +125,34 @@ class LimitedBodyRoute(APIRoute):
 
 
 class BodySizeLimitMiddleware:
-    """ASGI middleware: 413 for any request body over ``max_body`` bytes, app-wide."""
+    """ASGI middleware: 413 for any request body over ``max_body`` bytes, app-wide.
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> None:
+    ``larger`` lists (path regex, limit) pairs for the few routes that take more (photo
+    uploads); the first full match wins.
+    """
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES,
+                 larger: Sequence[tuple[str, int]] = ()) -> None:
         self.app = app
         self.max_body = max_body
+        self._larger = [(re.compile(pattern), limit) for pattern, limit in larger]
+
+    def limit_for(self, path: str) -> int:
+        """The body limit of a request path."""
+        for pattern, limit in self._larger:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_body = self.limit_for(str(scope.get("path", "")))
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await _send_413(send, self.max_body)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_body):
+            await _send_413(send, max_body)
             return
         seen = 0
         started = False
@@ -147,7 +162,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
+                if seen > max_body:
                     raise _BodyTooLarge
             return message
 
@@ -161,7 +176,7 @@ class BodySizeLimitMiddleware:
             await self.app(scope, capped, watch)
         except _BodyTooLarge:
             if not started:
-                await _send_413(send, self.max_body)
+                await _send_413(send, max_body)
 
 
 class _BodyTooLarge(Exception):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hub.errors import DomainError
-from hub.offers.problems import Unprocessable, problem_body
+from hub.offers.problems import Unprocessable, problem_body, problem_extra
 from hub.offers.uow import UnitOfWork, dumps, loads
 
 MAX_KEY = 200
@@ -58,7 +58,7 @@ class Idempotency:
                 status, problem = 200, False
             except DomainError as exc:
                 status, problem = exc.status, True
-                body = problem_body(exc.status, exc.code, str(exc), instance)
+                body = problem_body(exc.status, exc.code, str(exc), instance, **problem_extra(exc))
             conn.execute(
                 "INSERT INTO offer_idempotency (principal, key, fingerprint, status, body,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?)",

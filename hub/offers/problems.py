@@ -48,7 +48,13 @@ async def problem_handler(request: Request, exc: Exception) -> JSONResponse:
     """Exception handler for :class:`hub.errors.DomainError` (register with the app)."""
     assert isinstance(exc, DomainError)
     return problem_response(exc.status, problem_body(exc.status, exc.code, str(exc),
-                                                     request.url.path))
+                                                     request.url.path, **problem_extra(exc)))
+
+
+def problem_extra(exc: DomainError) -> dict[str, Any]:
+    """Extension members an error carries (``extra``, e.g. the clashing period of a 409)."""
+    extra = getattr(exc, "extra", None)
+    return dict(extra) if isinstance(extra, dict) else {}
 
 
 async def validation_problem_handler(request: Request, exc: Exception) -> JSONResponse:

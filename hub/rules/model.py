@@ -250,6 +250,10 @@ class OfferSpec(_Strict):
             "withdrawn",
             "waitlisted",
             "booked",
+            "appliance-idle",
+            "wanted-match",
+            "appliance-use-started",
+            "appliance-use-ended",
         ]
     ]
     where: dict[str, Scalar] = {}

@@ -131,3 +131,6 @@ class FakeTimeline:
             self.clock.set(when)
         self.running.h.rules.tick(self.clock.now())
         await self.running.settle()
+        # Sharing's periodic jobs (reminders, draws, plug scans) at the new story time.
+        self.running.h.sharing.run_due()
+        await self.running.settle()

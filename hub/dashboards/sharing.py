@@ -1,0 +1,352 @@
+"""The sharing pages: the community library, My things, Borrowed and lent, Requests.
+
+Server-rendered like the other views; every write is a form POST (CSRF-checked) that goes
+to :class:`hub.sharing.SharingService` and comes back with a one-time message. Photos are
+uploaded by a small script (``sharing.js``) as the raw image body, and shown through
+:func:`photo`, which checks the session like every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from hub.dashboards import data, session
+from hub.dashboards.forms import Form, read_form
+from hub.dashboards.render import page
+from hub.errors import HubError
+from hub.sharing.things import CATEGORIES, MODES, NewThing, Terms
+
+router = APIRouter(include_in_schema=False)
+#: The dashboard's photo upload route, for the app's body-size limit.
+UPLOAD_PATH = r"/ui/sharing/things/[^/]+/photos"
+
+
+def _sharing(request: Request) -> Any:
+    return getattr(request.app.state.hub, "sharing", None)
+
+
+def _viewer(request: Request) -> data.PrincipalLike | Response:
+    p = session.gate(request, data.HOUSEHOLD)
+    if isinstance(p, Response):
+        return p
+    if _sharing(request) is None:
+        return session.refused(request, "Sharing is not available on this hub.", viewer=p,
+                               status_code=503)
+    return p
+
+
+def _actor(p: data.PrincipalLike) -> str:
+    return f"household:{p.account_id}"
+
+
+def _when(text: str, name: str) -> datetime:
+    """A ``datetime-local`` field (UTC, as the pages say) as an aware datetime."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise HubError(f"{name}: give a date and time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _flash_run(request: Request, back: str, action: Callable[[], str]) -> Response:
+    response = RedirectResponse(back, status_code=303)
+    try:
+        session.flash(response, request, action(), ok=True)
+    except HubError as exc:  # NotFound, Conflict, Unprocessable: their own sentence
+        session.flash(response, request, str(exc) or type(exc).__name__, ok=False)
+    return response
+
+
+async def _posted(request: Request) -> tuple[Form, data.PrincipalLike] | Response:
+    form = await read_form(request)
+    refusal = session.csrf_refusal(request, form.get("csrf", max_length=64))
+    if refusal is not None:
+        return refusal
+    p = _viewer(request)
+    if isinstance(p, Response):
+        return p
+    return form, p
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+@router.get("/ui/library", response_class=HTMLResponse)
+async def library(request: Request, q: str = "", category: str = "", mode: str = "") -> Response:
+    """The community library: what neighbours lend, give and swap, with photos."""
+    p = _viewer(request)
+    if isinstance(p, Response):
+        return p
+    q, category, mode = q[:200], category if category in CATEGORIES else "", \
+        mode if mode in MODES else ""
+    s = _sharing(request)
+    assert p.household
+    things = s.things.search(p.household, q=q, category=category or None, mode=mode or None,
+                             limit=100).items
+    return page(request, "library.html", viewer=p, active="library", things=things, q=q,
+                category=category, mode=mode, categories=CATEGORIES, modes=MODES,
+                wanted=s.wanted.list_open(p.household))
+
+
+@router.get("/ui/things", response_class=HTMLResponse)
+async def my_things(request: Request) -> Response:
+    """My things: what I list, its photos, its state; a form to list another."""
+    p = _viewer(request)
+    if isinstance(p, Response):
+        return p
+    assert p.household
+    s = _sharing(request)
+    things = s.things.search(p.household, mine=True, include_withdrawn=True, limit=100).items
+    return page(request, "things.html", viewer=p, active="things", things=things,
+                categories=CATEGORIES, modes=MODES, head_script="/ui/static/sharing.js")
+
+
+@router.get("/ui/loans", response_class=HTMLResponse)
+async def loans(request: Request) -> Response:
+    """Borrowed and lent: every loan of mine with what I can do next."""
+    p = _viewer(request)
+    if isinstance(p, Response):
+        return p
+    assert p.household
+    s = _sharing(request)
+    borrowed = s.loans.page(p.household, role="borrower", limit=100).items
+    lent = s.loans.page(p.household, role="owner", limit=100).items
+    return page(request, "loans.html", viewer=p, active="loans",
+                borrowed=[x for x in borrowed if x["status"] != "requested"],
+                lent=[x for x in lent if x["status"] != "requested"],
+                asked=[x for x in borrowed if x["status"] == "requested"])
+
+
+@router.get("/ui/requests", response_class=HTMLResponse)
+async def requests(request: Request) -> Response:
+    """Requests to me (loans, swaps, give-away claims) and my wanted posts."""
+    p = _viewer(request)
+    if isinstance(p, Response):
+        return p
+    h = p.household
+    assert h
+    s = _sharing(request)
+    incoming = s.loans.page(h, role="owner", status="requested", limit=100).items
+    swaps = [x for x in s.swaps.list(h) if x["status"] == "proposed"]
+    giveaways = [s.giveaways.claims(h, t["id"]) for t in s.things.search(
+        h, mine=True, mode="give", limit=100).items]
+    wanted = [w for w in s.wanted.list_open(h) if w["mine"]]
+    return page(request, "requests.html", viewer=p, active="requests", incoming=incoming,
+                swaps=swaps, giveaways=[g for g in giveaways if g["claims"]], wanted=wanted,
+                categories=CATEGORIES)
+
+
+@router.get("/ui/photos/{tid}/{pid}")
+async def photo(request: Request, tid: str, pid: str) -> Response:
+    """A photo of a thing of my community (session-checked, never a static file)."""
+    p = _viewer(request)
+    if isinstance(p, Response):
+        return p
+    assert p.household
+    try:
+        body, media_type = _sharing(request).photos.read(p.household, tid[:160], pid[:160])
+    except HubError:
+        return Response("no such photo", status_code=404, media_type="text/plain")
+    return Response(body, media_type=media_type, headers={
+        "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+# -- actions ----------------------------------------------------------------------------------
+
+@router.post("/ui/sharing/things")
+async def list_thing(request: Request) -> Response:
+    got = await _posted(request)
+    if isinstance(got, Response):
+        return got
+    form, p = got
+    assert p.household
+    h, s = p.household, _sharing(request)
+
+    def act() -> str:
+        max_days = form.get("max_days", max_length=3)
+        new = NewThing(
+            title=form.get("title", max_length=120), category=form.get("category", max_length=40,
+                                                                       default="other"),
+            description=form.get("description", max_length=2000),
+            mode=form.get("mode", max_length=10, default="lend"),
+            pickup_place=form.get("pickup_place", max_length=200),
+            terms=Terms(deposit=form.get("deposit", max_length=500),
+                        max_days=int(max_days) if max_days.isdigit() and int(max_days) > 0
+                        else None),
+            device=form.get("device", max_length=160) or None,
+            suggestion=form.get("suggestion", max_length=160) or None)
+        if new.category not in CATEGORIES:
+            raise HubError(f"category must be one of {', '.join(CATEGORIES)}")
+        thing = s.create_thing(h, new, _actor(p))
+        return f"Listed {thing['title']}."
+
+    return _flash_run(request, "/ui/things", act)
+
+
+@router.post("/ui/sharing/things/{tid}/withdraw")
+async def withdraw(request: Request, tid: str) -> Response:
+    got = await _posted(request)
+    if isinstance(got, Response):
+        return got
+    _form, p = got
+    assert p.household
+    h, s = p.household, _sharing(request)
+    return _flash_run(request, "/ui/things", lambda: (
+        f"{s.things.withdraw(h, tid[:160], _actor(p))['title']} is off the library."))
+
+
+@router.post("/ui/sharing/things/{tid}/photos")
+async def upload_photo(request: Request, tid: str) -> Response:
+    """The raw image as the body, the CSRF token in ``X-CSRF-Token`` (sharing.js)."""
+    refusal = session.csrf_refusal(request, None)
+    if refusal is not None:
+        return refusal
+    p = _viewer(request)
+    if isinstance(p, Response):
+        return p
+    assert p.household
+    body = await request.body()
+    try:
+        got = await run_in_threadpool(_sharing(request).photos.add, p.household, tid[:160],
+                                      body, _actor(p))
+    except HubError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=getattr(exc, "status", 422))
+    return JSONResponse(got, status_code=201)
+
+
+@router.post("/ui/sharing/things/{tid}/borrow")
+async def borrow(request: Request, tid: str) -> Response:
+    got = await _posted(request)
+    if isinstance(got, Response):
+        return got
+    form, p = got
+    assert p.household
+    h, s = p.household, _sharing(request)
+
+    def act() -> str:
+        start = _when(form.get("start", max_length=30, required=True), "start")
+        end = _when(form.get("end", max_length=30, required=True), "end")
+        loan = s.loans.request(h, tid[:160], start, end,
+                               message=form.get("message", max_length=500), actor=_actor(p))
+        return f"Asked {loan['owner_name']} for {loan['thing']['title']}."
+
+    return _flash_run(request, "/ui/loans", act)
+
+
+@router.post("/ui/sharing/things/{tid}/claim")
+async def claim(request: Request, tid: str) -> Response:
+    got = await _posted(request)
+    if isinstance(got, Response):
+        return got
+    _form, p = got
+    assert p.household
+    h, s = p.household, _sharing(request)
+
+    def act() -> str:
+        result = s.giveaways.claim(h, tid[:160], _actor(p))
+        if result["you"] == "won":
+            return f"{result['title']} is yours: pick it up in time."
+        return f"You are in line for {result['title']}."
+
+    return _flash_run(request, "/ui/library", act)
+
+
+_LOAN_VERBS = ("accept", "decline", "cancel", "handover", "return", "rate", "problem")
+
+
+@router.post("/ui/sharing/loans/{lid}/{verb}")
+async def loan_action(request: Request, lid: str, verb: str) -> Response:
+    got = await _posted(request)
+    if isinstance(got, Response):
+        return got
+    form, p = got
+    assert p.household
+    h, s, a, lid = p.household, _sharing(request), _actor(p), lid[:160]
+    back = "/ui/requests" if verb in ("accept", "decline") else "/ui/loans"
+
+    def act() -> str:
+        if verb not in _LOAN_VERBS:
+            raise HubError(f"unknown action {verb[:20]}")
+        if verb == "accept":
+            loan = s.loans.accept(h, lid, a)
+            return f"Lending {loan['thing']['title']} to {loan['borrower_name']}."
+        if verb == "decline":
+            return f"Declined: {s.loans.decline(h, lid, form.get('reason', max_length=500), a)['thing']['title']}."
+        if verb == "cancel":
+            return f"Cancelled: {s.loans.cancel(h, lid, form.get('reason', max_length=500), a)['thing']['title']}."
+        if verb == "handover":
+            loan = s.loans.handover(h, lid, a)
+            return "Handover confirmed." + (" It is out." if loan["status"] == "out" else "")
+        if verb == "return":
+            loan = s.loans.return_(h, lid, form.get("condition_note", max_length=500), a)
+            return "Return confirmed." + (" Done." if loan["status"] == "returned" else "")
+        if verb == "problem":
+            text = form.get("text", max_length=500).strip()
+            if not text:
+                raise HubError("say what the problem is")
+            s.loans.report_problem(h, lid, text, a)
+            return "Problem reported; the other side is told."
+        stars = form.get("stars", max_length=1)
+        if stars not in {"1", "2", "3", "4", "5"}:
+            raise HubError("stars: 1 to 5")
+        s.loans.rate(h, lid, int(stars), form.get("comment", max_length=500), a)
+        return "Thanks for rating."
+
+    return _flash_run(request, back, act)
+
+
+@router.post("/ui/sharing/wanted")
+async def post_wanted(request: Request) -> Response:
+    got = await _posted(request)
+    if isinstance(got, Response):
+        return got
+    form, p = got
+    assert p.household
+    h, s = p.household, _sharing(request)
+
+    def act() -> str:
+        start_text = form.get("start", max_length=30)
+        end_text = form.get("end", max_length=30)
+        post = s.wanted.post(
+            h, form.get("text", max_length=200), category=None,
+            start=_when(start_text, "start") if start_text else None,
+            end=_when(end_text, "end") if end_text else None, expires_at=None, actor=_actor(p))
+        return f"Posted. {len(post['matches'] or [])} match(es) found; their owners are told."
+
+    return _flash_run(request, "/ui/requests", act)
+
+
+@router.post("/ui/sharing/swaps/{sid}/{verb}")
+async def swap_action(request: Request, sid: str, verb: str) -> Response:
+    got = await _posted(request)
+    if isinstance(got, Response):
+        return got
+    _form, p = got
+    assert p.household
+    h, s, a = p.household, _sharing(request), _actor(p)
+
+    def act() -> str:
+        if verb == "accept":
+            return f"Swapped {s.swaps.accept(h, sid[:160], a)['thing']['title']}."
+        if verb == "close":
+            return f"Swap {s.swaps.close(h, sid[:160], a)['status']}."
+        raise HubError(f"unknown action {verb[:20]}")
+
+    return _flash_run(request, "/ui/requests", act)
+
+
+@router.post("/ui/sharing/things/{tid}/given")
+async def given(request: Request, tid: str) -> Response:
+    got = await _posted(request)
+    if isinstance(got, Response):
+        return got
+    _form, p = got
+    assert p.household
+    h, s = p.household, _sharing(request)
+    return _flash_run(request, "/ui/requests", lambda: (
+        f"{s.giveaways.handed_over(h, tid[:160], _actor(p))['title']} is given."))

@@ -1,0 +1,408 @@
+"""REST routes of the sharing package: ``things`` and ``loans`` (CONTRACTS.md "Sharing").
+
+Households only (providers and admins get 403). A thing of another community is 404, a
+loan is seen only by its two households. POSTs accept an ``Idempotency-Key``. Errors are
+RFC 9457 problems; a period that is taken is a 409 whose ``clash`` member names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from hub.errors import Forbidden
+from hub.offers.api import Cursor, HouseholdP, IdemKey, Limit, ObjId, PrincipalLike
+from hub.offers.idempotency import fingerprint
+from hub.offers.pagination import Page
+from hub.offers.problems import problem_response, problem_responses
+from hub.offers.schemas import EmptyBody, Problem
+from hub.sharing.common import iso
+from hub.sharing.schemas import (
+    CloseWantedBody,
+    ExtendBody,
+    LoanBody,
+    LoanRateBody,
+    Out,
+    PageOut,
+    ProblemBody,
+    ReasonBody,
+    ReturnBody,
+    SwapBody,
+    ThingBody,
+    ThingPatch,
+    WantedBody,
+)
+from hub.sharing.service import SharingService
+from hub.sharing.things import NewThing, Terms
+
+_COMMON = problem_responses(401, 403, 422) | {
+    "default": {"model": Problem, "description": "A problem (RFC 9457)"}}
+things_router = APIRouter(tags=["things"], responses=_COMMON)
+loans_router = APIRouter(tags=["loans"], responses=_COMMON)
+
+
+def svc(request: Request) -> SharingService:
+    """The hub's sharing service."""
+    service: SharingService = request.app.state.hub.sharing
+    return service
+
+
+def actor(p: PrincipalLike) -> str:
+    return f"{p.role}:{p.account_id}"
+
+
+def me(p: PrincipalLike) -> str:
+    assert p.household
+    return p.household
+
+
+def post(request: Request, p: PrincipalLike, key: str | None, body: Any,
+         fn: Callable[[], Any], *, created: bool = False) -> Response:
+    """Run a change once per Idempotency-Key; 201 instead of 200 for ``created``."""
+    raw = body.model_dump(mode="json") if body is not None else None
+    status, answer, problem = svc(request).idempotency.run(
+        p.account_id, key, fingerprint("POST", request.url.path, raw), request.url.path, fn)
+    if problem:
+        return problem_response(status, answer)
+    return JSONResponse(answer, status_code=201 if created and status == 200 else status)
+
+
+def page(result: Page) -> dict[str, Any]:
+    return {"items": result.items, "next_cursor": result.next_cursor}
+
+
+# -- things ---------------------------------------------------------------------------
+
+@things_router.post("/things", status_code=201, response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="List a thing to lend, give away or swap")
+def create_thing(request: Request, p: HouseholdP, body: ThingBody,
+                 idempotency_key: IdemKey = None) -> Response:
+    new = NewThing(
+        title=body.title, category=body.category, description=body.description,
+        condition=body.condition, mode=body.mode, terms=Terms(**body.terms.model_dump()),
+        blocked_days=tuple(d.isoformat() for d in body.blocked_days),
+        pickup_place=body.pickup_place, give_policy=body.give_policy,
+        claim_until=iso(body.claim_until) if body.claim_until else None,
+        pickup_hours=body.pickup_hours,
+        pickup_until=iso(body.pickup_until) if body.pickup_until else None,
+        device=body.device, suggestion=body.suggestion)
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).create_thing(
+        h, new, actor(p)), created=True)
+
+
+@things_router.get("/things", response_model=PageOut,
+                   summary="The community library: things matching text, category, mode,"
+                   " distance")
+def search_things(request: Request, p: HouseholdP,
+                  q: Annotated[str, Query(max_length=200)] = "",
+                  category: Annotated[str | None, Query(max_length=40)] = None,
+                  mode: Annotated[str | None, Query(pattern="^(lend|give|swap)$")] = None,
+                  max_km: Annotated[float | None, Query(gt=0, le=100)] = None,
+                  mine: bool = False, include_withdrawn: bool = False,
+                  cursor: Annotated[str | None, Query(pattern="^[0-9]{1,6}$")] = None,
+                  limit: Limit = 50) -> Any:
+    return page(svc(request).things.search(
+        me(p), q=q, category=category, mode=mode, max_km=max_km, mine=mine,
+        include_withdrawn=include_withdrawn and mine, offset=int(cursor or 0), limit=limit))
+
+
+@things_router.get("/things/{tid}", response_model=Out, responses=problem_responses(404),
+                   summary="A thing of my community")
+def get_thing(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+    return svc(request).things.get(me(p), tid)
+
+
+@things_router.patch("/things/{tid}", response_model=Out, responses=problem_responses(404),
+                     summary="Change my thing (description, terms, blocked days)")
+def patch_thing(request: Request, p: HouseholdP, tid: ObjId, body: ThingPatch) -> Any:
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "terms" in changes and body.terms is not None:
+        changes["terms"] = Terms(**body.terms.model_dump())
+    if "blocked_days" in changes and body.blocked_days is not None:
+        changes["blocked_days"] = [d.isoformat() for d in body.blocked_days]
+    return svc(request).things.update(me(p), tid, changes, actor(p))
+
+
+@things_router.post("/things/{tid}/withdraw", response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Take my thing off the library")
+def withdraw_thing(request: Request, p: HouseholdP, tid: ObjId,
+                   body: EmptyBody | None = None, idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).things.withdraw(
+        h, tid, actor(p)))
+
+
+_IMAGE_TYPES: dict[str, Any] = {t: {"schema": {"type": "string", "format": "binary"}}
+                for t in ("image/jpeg", "image/png", "image/webp")}
+
+
+def _photo_responses() -> dict[int | str, dict[str, Any]]:
+    out: dict[int | str, dict[str, Any]] = {200: {"description": "The photo",
+                                                  "content": _IMAGE_TYPES}}
+    return out | problem_responses(404)
+
+
+@things_router.post("/things/{tid}/photos", status_code=201, response_model=Out,
+                    responses=problem_responses(404, 409, 413),
+                    openapi_extra={"requestBody": {"required": True, "content": _IMAGE_TYPES}},
+                    summary="Add a photo (the image bytes as the body; JPEG, PNG or WebP,"
+                    " checked by content, metadata stripped)")
+async def add_photo(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+    data = await request.body()
+    h = me(p)
+    return await run_in_threadpool(svc(request).photos.add, h, tid, data, actor(p))
+
+
+@things_router.get("/things/{tid}/photos/{pid}", response_class=Response,
+                   responses=_photo_responses(),
+                   summary="A photo of a thing of my community")
+def get_photo(request: Request, p: HouseholdP, tid: ObjId, pid: ObjId) -> Response:
+    data, media_type = svc(request).photos.read(me(p), tid, pid)
+    return Response(data, media_type=media_type, headers={
+        "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'"})
+
+
+@things_router.delete("/things/{tid}/photos/{pid}", status_code=204, response_class=Response,
+                      responses=problem_responses(404), summary="Remove a photo of my thing")
+def delete_photo(request: Request, p: HouseholdP, tid: ObjId, pid: ObjId) -> Response:
+    svc(request).photos.remove(me(p), tid, pid, actor(p))
+    return Response(status_code=204)
+
+
+# -- loans ----------------------------------------------------------------------------
+
+@loans_router.post("/things/{tid}/loans", status_code=201, response_model=Out,
+                   responses=problem_responses(404, 409),
+                   summary="Ask to borrow a thing for a period (409 when the period is taken)")
+def request_loan(request: Request, p: HouseholdP, tid: ObjId, body: LoanBody,
+                 idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).loans.request(
+        h, tid, body.start, body.end, message=body.message, wanted=body.wanted,
+        actor=actor(p)), created=True)
+
+
+@loans_router.get("/loans", response_model=PageOut,
+                  summary="My loans: borrowed and lent, newest first")
+def list_loans(request: Request, p: HouseholdP,
+               role: Annotated[str | None, Query(pattern="^(owner|borrower)$")] = None,
+               status: Annotated[str | None, Query(max_length=20)] = None,
+               cursor: Cursor = None, limit: Limit = 50) -> Any:
+    return page(svc(request).loans.page(me(p), role=role, status=status, cursor=cursor,
+                                        limit=limit))
+
+
+@loans_router.get("/loans/{lid}", response_model=Out, responses=problem_responses(404),
+                  summary="One of my loans")
+def get_loan(request: Request, p: HouseholdP, lid: ObjId) -> Any:
+    return svc(request).loans.get(me(p), lid)
+
+
+def _owner_only(request: Request, household: str, lid: str) -> None:
+    loan = svc(request).loans.get(household, lid)
+    if loan["owner"] != household:
+        raise Forbidden(f"only the owner of {loan['thing']['title']!r} answers this request")
+
+
+@loans_router.post("/loans/{lid}/accept", response_model=Out,
+                   responses=problem_responses(404, 409),
+                   summary="Accept a request (owner; 409 when the period was taken)")
+def accept_loan(request: Request, p: HouseholdP, lid: ObjId, body: EmptyBody | None = None,
+                idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    _owner_only(request, h, lid)
+    return post(request, p, idempotency_key, body, lambda: svc(request).loans.accept(
+        h, lid, actor(p)))
+
+
+@loans_router.post("/loans/{lid}/decline", response_model=Out,
+                   responses=problem_responses(404, 409), summary="Decline a request (owner)")
+def decline_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReasonBody | None = None,
+                 idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    _owner_only(request, h, lid)
+    reason = body.reason if body else ""
+    return post(request, p, idempotency_key, body, lambda: svc(request).loans.decline(
+        h, lid, reason, actor(p)))
+
+
+@loans_router.post("/loans/{lid}/cancel", response_model=Out,
+                   responses=problem_responses(404, 409),
+                   summary="Cancel a requested or accepted loan (either side)")
+def cancel_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReasonBody | None = None,
+                idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    reason = body.reason if body else ""
+    return post(request, p, idempotency_key, body, lambda: svc(request).loans.cancel(
+        h, lid, reason, actor(p)))
+
+
+@loans_router.post("/loans/{lid}/handover", response_model=Out,
+                   responses=problem_responses(404, 409),
+                   summary="Confirm the handover (both sides; then the thing is out)")
+def handover_loan(request: Request, p: HouseholdP, lid: ObjId, body: EmptyBody | None = None,
+                  idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).loans.handover(
+        h, lid, actor(p)))
+
+
+@loans_router.post("/loans/{lid}/return", response_model=Out,
+                   responses=problem_responses(404, 409),
+                   summary="Confirm the return with a condition note (both sides)")
+def return_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReturnBody | None = None,
+                idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    note = body.condition_note if body else ""
+    return post(request, p, idempotency_key, body, lambda: svc(request).loans.return_(
+        h, lid, note, actor(p)))
+
+
+@loans_router.post("/loans/{lid}/extend", response_model=Out,
+                   responses=problem_responses(404, 409),
+                   summary="Extend a loan (409 when the thing is taken then)")
+def extend_loan(request: Request, p: HouseholdP, lid: ObjId, body: ExtendBody,
+                idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).loans.extend(
+        h, lid, body.end, actor(p)))
+
+
+@loans_router.post("/loans/{lid}/problem", response_model=Out,
+                   responses=problem_responses(404, 409),
+                   summary="Report a problem (damage, late, no-show); the other side is told")
+def report_problem(request: Request, p: HouseholdP, lid: ObjId, body: ProblemBody,
+                   idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).loans.report_problem(
+        h, lid, body.text, actor(p)))
+
+
+@loans_router.post("/loans/{lid}/rate", response_model=Out,
+                   responses=problem_responses(404, 409),
+                   summary="Rate the other side of a returned loan (hash-chained)")
+def rate_loan(request: Request, p: HouseholdP, lid: ObjId, body: LoanRateBody,
+              idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).loans.rate(
+        h, lid, body.stars, body.comment, actor(p)))
+
+
+# -- give-aways, swaps, wanted posts --------------------------------------------------
+
+@things_router.get("/things/{tid}/claims", response_model=Out,
+                   responses=problem_responses(404, 409),
+                   summary="Claims on a give-away (all for its owner, mine for others)")
+def giveaway_claims(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+    return svc(request).giveaways.claims(me(p), tid)
+
+
+@things_router.post("/things/{tid}/claims", status_code=201, response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Claim a give-away (first come, or a place in the draw)")
+def claim_giveaway(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody | None = None,
+                   idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.claim(
+        h, tid, actor(p)), created=True)
+
+
+@things_router.post("/things/{tid}/claims/withdraw", response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Withdraw my claim (the next claimant gets it)")
+def withdraw_claim(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody | None = None,
+                   idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.withdraw(
+        h, tid, actor(p)))
+
+
+@things_router.post("/things/{tid}/given", response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Confirm the winner collected my give-away")
+def giveaway_collected(request: Request, p: HouseholdP, tid: ObjId,
+                       body: EmptyBody | None = None, idempotency_key: IdemKey = None
+                       ) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.handed_over(
+        h, tid, actor(p)))
+
+
+@things_router.post("/things/{tid}/swaps", status_code=201, response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Propose one of my things for a thing listed to swap")
+def propose_swap(request: Request, p: HouseholdP, tid: ObjId, body: SwapBody,
+                 idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.propose(
+        h, tid, body.offered, body.message, actor(p)), created=True)
+
+
+@things_router.get("/swaps", response_model=list[Out], summary="Swaps proposed by me or to me")
+def list_swaps(request: Request, p: HouseholdP) -> Any:
+    return svc(request).swaps.list(me(p))
+
+
+@things_router.post("/swaps/{sid}/accept", response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Accept a swap proposed to me (both things change hands)")
+def accept_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | None = None,
+                idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.accept(
+        h, sid, actor(p)))
+
+
+@things_router.post("/swaps/{sid}/close", response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Decline (owner) or withdraw (proposer) an open swap")
+def close_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | None = None,
+               idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.close(
+        h, sid, actor(p)))
+
+
+@things_router.post("/wanted", status_code=201, response_model=Out,
+                    responses=problem_responses(404, 409),
+                    summary="Post what I need; matched to listed things and their owners")
+def post_wanted(request: Request, p: HouseholdP, body: WantedBody,
+                idempotency_key: IdemKey = None) -> Response:
+    h = me(p)
+    return post(request, p, idempotency_key, body, lambda: svc(request).wanted.post(
+        h, body.text, category=body.category, start=body.start, end=body.end,
+        expires_at=body.expires_at, actor=actor(p)), created=True)
+
+
+@things_router.get("/wanted", response_model=list[Out],
+                   summary="Open wanted posts of my community")
+def list_wanted(request: Request, p: HouseholdP) -> Any:
+    return svc(request).wanted.list_open(me(p))
+
+
+@things_router.get("/wanted/{wid}", response_model=Out, responses=problem_responses(404),
+                   summary="A wanted post of my community (its matches if it is mine)")
+def get_wanted(request: Request, p: HouseholdP, wid: ObjId) -> Any:
+    return svc(request).wanted.get(me(p), wid)
+
+
+@things_router.post("/wanted/{wid}/close", response_model=Out,
+                    responses=problem_responses(404, 409), summary="Close my wanted post")
+def close_wanted(request: Request, p: HouseholdP, wid: ObjId,
+                 body: CloseWantedBody | None = None, idempotency_key: IdemKey = None
+                 ) -> Response:
+    h = me(p)
+    state = body.state if body else "fulfilled"
+    return post(request, p, idempotency_key, body, lambda: svc(request).wanted.close(
+        h, wid, state, actor(p)))
+
+
+routers = [things_router, loans_router]
