@@ -45,7 +45,7 @@ HOUSEHOLD_READS = [
     "/me", "/suggestions", "/calendar", "/bookings", "/gatherings", "/rides", "/grocery/slots",
     "/consents", "/consents/audit", "/households/{h}/notices", "/communities/riverside/notices",
     "/ratings/verify", "/timebank/balance", "/timebank/transfers", "/timebank/statement",
-    "/timebank/skills", "/projects",
+    "/timebank/skills", "/projects", "/things", "/loans", "/swaps", "/wanted",
 ]
 TARGETS = {"healthz": 0.6, "read": 0.3, "p99_ms": 50.0}
 
