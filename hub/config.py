@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     broker_port: int = Field(default=0, ge=0, le=65535, description="Managed broker port (0: a free one).")
     mosquitto_bin: str = Field(default="mosquitto", description="Mosquitto executable for the managed broker.")
     data_dir: Path = Field(default=Path("var"), description="Database, broker data and logs.")
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:pass@host:port/db makes PostgreSQL the store. Unset: SQLite in data_dir.",
+    )
+    database_pool_size: int = Field(default=10, ge=2, le=200, description="PostgreSQL connections per hub process.")
     api_host: str = Field(default="127.0.0.1", description="HTTP API bind address.")
     api_port: int = Field(default=8080, ge=0, le=65535, description="HTTP API port (0: a free one).")
     secret_key: SecretStr = Field(default=SecretStr(""), description="Signs login tokens. Required outside the demo.")
@@ -80,6 +85,15 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
             raise ValueError("HUB_MQTT_URL must look like mqtt://[user:pass@]host[:port]")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if urlsplit(value).scheme not in {"postgresql", "postgres"}:
+            raise ValueError("HUB_DATABASE_URL must look like postgresql://user:pass@host:port/dbname")
         return value
 
     @field_validator("feeds")

@@ -25,7 +25,7 @@ from hub.ingest.dead_letters import DeadLetters
 from hub.ingest.pipeline import Pipeline, PipelinePorts
 from hub.metrics import Metrics
 from hub.state.twin import Twin
-from hub.storage.database import Database
+from hub.storage.factory import open_database
 from hub.storage.outbox import Outbox
 from hub.transport.base import Transport
 from hub.transport.relay import OutboxRelay
@@ -72,7 +72,7 @@ class Hub:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.metrics = Metrics()
-        self.db = Database(settings.db_path)
+        self.db = open_database(settings)
         self.outbox = Outbox(self.db)
         self.twin = Twin(self.db)
         self.dead_letters = DeadLetters(self.db, max_rows=settings.dead_letters_max)

@@ -27,6 +27,7 @@ from hub.ingest.pipeline import PipelinePorts
 from hub.metrics import Metrics
 from hub.state.twin import Twin
 from hub.storage.database import Database
+from hub.storage.factory import open_database
 from hub.storage.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def build(hub: Hub) -> dict[str, Any]:
 
     # Telemetry history in a file of its own, so that its flusher thread never holds the
     # main database's write lock.
-    history_db = Database(settings.data_dir / "history.sqlite3")
+    history_db = open_database(settings, sqlite_name="history.sqlite3", pool_size=2)
     hub.history = build_history(history_db, settings, clock=hub.clock)
     components["history"] = hub.history
     components["closers"].append(("history", lambda: _close_history(hub.history, history_db)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import threading
@@ -15,6 +16,9 @@ import pytest
 
 from hub.broker.config import render_plain_config
 from hub.broker.supervisor import free_port, wait_for_port
+from tests import stores
+from tests.pg_server import PgServer, start_postgres
+from tests.pg_server import remove as remove_pg
 
 
 @dataclass(frozen=True)
@@ -90,3 +94,44 @@ def _no_leaked_threads() -> Iterator[None]:
             break
         leaked[0].join(0.1)
     assert not leaked, f"threads left running: {[t.name for t in leaked]}"
+
+
+# -- the store: SQLite by default, PostgreSQL with --store=postgresql ---------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store", choices=["sqlite", "postgresql"], default=os.environ.get("HUB_TEST_STORE", "sqlite"),
+        help="run the store-touching tests on SQLite files or on a throwaway PostgreSQL",
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One throwaway PostgreSQL for the session (tests/pg_server.py), stopped by its pid."""
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+        remove_pg(server)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _store_for_session(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.config.getoption("--store") == "postgresql":
+        stores.use_server(request.getfixturevalue("pg_server"))
+    yield
+    stores.close_opened()
+    stores.use_server(None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_store(monkeypatch: pytest.MonkeyPatch, _no_leaked_threads: None) -> Iterator[None]:
+    """On PostgreSQL each test gets a fresh database (set up before the leak check ends)."""
+    if stores.on_postgresql():
+        assert stores._State.server is not None
+        monkeypatch.setenv("HUB_DATABASE_URL", stores._State.server.new_database())
+    since = stores.mark()
+    yield
+    stores.close_opened(since)

@@ -78,14 +78,14 @@ def _core_address(args: argparse.Namespace, settings: Any) -> tuple[str, int]:
 
 def _communities_of(settings: Any, households: tuple[str, ...]) -> tuple[str, ...]:
     """The households' communities from the hub's database; an unknown household is refused."""
-    from hub.storage.database import Database
+    from hub.storage.factory import open_database
 
-    if not settings.db_path.exists():
+    if not settings.database_url and not settings.db_path.exists():
         raise BrokerConfigError(
             f"no hub database at {settings.db_path} to look the households up in:"
             " pass --communities"
         )
-    db = Database(settings.db_path)
+    db = open_database(settings)
     try:
         found: dict[str, str] = {}
         for h in households:

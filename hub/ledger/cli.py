@@ -14,7 +14,7 @@ from typing import Any
 from hub.config import load_settings
 from hub.errors import HubError
 from hub.ledger.verify import verify_store
-from hub.storage.database import Database
+from hub.storage.factory import open_database
 
 
 def register(sub: Any) -> None:
@@ -29,7 +29,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     del args
     try:
         settings = load_settings()
-        db = Database(settings.db_path)
+        db = open_database(settings)
     except HubError as exc:
         print(f"hub ledger verify: {exc}", file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ from hub.offers.directory import provider as load_provider
 from hub.offers.pagination import Page, decode_cursor, encode_cursor
 from hub.offers.suggestions import Suggestions
 from hub.offers.uow import new_id
+from hub.storage.locks import lock_row
 
 DEFAULT_LENGTH = timedelta(hours=2)
 
@@ -202,6 +203,7 @@ class Gatherings:
     def rsvp(self, household: str, gid: str, going: bool, actor: str) -> dict[str, Any]:
         """Answer an invitation: going (or waitlisted when full), or not going."""
         with self._ctx.uow.tx() as conn:
+            lock_row(conn, "gatherings", gid)  # the capacity count below must not race
             row = self._visible(conn, household, gid)
             if row["host"] == household:
                 raise Conflict("the host is going: cancel the gathering instead")

@@ -28,6 +28,7 @@ from hub.offers.pagination import Page, decode_cursor, encode_cursor
 from hub.offers.ratings import append_rating
 from hub.offers.suggestions import Suggestions
 from hub.offers.uow import dumps, loads, new_id
+from hub.storage.locks import lock_row
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ class Grocery:
                ) -> dict[str, Any]:
         """Accept a grocery suggestion for a slot: reserve it, send the request out."""
         with self._ctx.uow.tx() as conn:
+            lock_row(conn, "offer_suggestions", suggestion_id)  # accepted once, by one worker
             sug = self._suggestions.get(household, suggestion_id)
             kind = sug.kind
             if kind not in REQUEST_KINDS:

@@ -42,16 +42,22 @@ class Idempotency:
             return 200, fn(), False
         if not 0 < len(key) <= MAX_KEY or not key.isprintable():
             raise Unprocessable(f"Idempotency-Key must be 1-{MAX_KEY} printable characters")
-        # A replay is answered from a plain read: a stored answer is committed, so it needs
-        # no write lock (replays then never queue behind writers). The first run checks
-        # again inside its transaction, where two racing first runs are serialised.
+        # A replay is answered from a plain read: a row another transaction can see is
+        # committed with its final answer (the claim below and the answer commit together),
+        # so it needs no write lock and replays never queue behind writers. A first run
+        # claims the key inside its transaction, where racing first runs are serialised.
         stored = self._uow.db.query_one(_STORED, (principal, key))
         if stored is not None:
             return _replay(stored, fp)
         with self._uow.tx() as conn:
-            row = conn.execute(_STORED, (principal, key)).fetchone()
-            if row is not None:
-                return _replay(row, fp)
+            # Claim the key first: a concurrent request with the same key (another worker)
+            # waits on this row until the first commits, then finds its answer and replays it.
+            claimed = conn.execute(
+                "INSERT INTO offer_idempotency (principal, key, fingerprint, status, body,"
+                " created_at) VALUES (?, ?, ?, 0, '', ?) ON CONFLICT (principal, key) DO NOTHING",
+                (principal, key, fp, self._uow.now())).rowcount == 1
+            if not claimed:
+                return _replay(conn.execute(_STORED, (principal, key)).fetchone(), fp)
             try:
                 with self._uow.savepoint(conn, "idem"):
                     body = fn()
@@ -60,9 +66,8 @@ class Idempotency:
                 status, problem = exc.status, True
                 body = problem_body(exc.status, exc.code, str(exc), instance, **problem_extra(exc))
             conn.execute(
-                "INSERT INTO offer_idempotency (principal, key, fingerprint, status, body,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (principal, key, fp, status, dumps(body), self._uow.now()))
+                "UPDATE offer_idempotency SET status = ?, body = ? WHERE principal = ? AND key = ?",
+                (status, dumps(body), principal, key))
             return status, body, problem
 
 

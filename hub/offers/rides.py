@@ -26,6 +26,7 @@ from hub.offers.geo import haversine_km, travel_minutes
 from hub.offers.pagination import Page, decode_cursor, encode_cursor
 from hub.offers.suggestions import Suggestions
 from hub.offers.uow import new_id
+from hub.storage.locks import lock_row
 
 DEST_RADIUS_KM = 2.0
 MAX_PICKUP_KM = 10.0
@@ -217,6 +218,7 @@ class Rides:
         """Ask for a seat: booked with a pickup time, or waitlisted when the ride is full."""
         home = load_household(self._db, household)
         with self._ctx.uow.tx() as conn:
+            lock_row(conn, "rides", rid)  # the seat count below must not race
             row = self._row(conn, rid)
             if row["community"] != home.community:
                 raise NotFound(f"no ride {rid}")

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.errors import StorageError
+from hub.storage.schema import check_not_newer
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class Database:
         done = {r[0] for r in self._conn.execute("SELECT name FROM schema_migrations")}
         applied = []
         folder = resources.files("hub.storage") / "migrations"
+        check_not_newer(done, (e.name for e in folder.iterdir()))
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if not entry.name.endswith(".sql") or entry.name in done:
                 continue

@@ -99,8 +99,8 @@ class Outbox:
         ``after_seq`` skips those up to a sequence number the caller already dispatched.
         """
         rows = self._db.query(
-            "SELECT rowid AS seq, id, topic, payload, qos, retain FROM outbox"
-            " WHERE sent_at IS NULL AND rowid > ? ORDER BY rowid LIMIT ?",
+            "SELECT seq, id, topic, payload, qos, retain FROM outbox"
+            " WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
             (after_seq, limit),
         )
         return [

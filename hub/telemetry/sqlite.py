@@ -174,15 +174,15 @@ class SQLiteHistory(BufferedStore):
             rows = self.db.query(
                 "SELECT bucket / ? AS i, SUM(v_sum), SUM(v_count), MIN(v_min), MAX(v_max)"
                 f" FROM telemetry_agg WHERE {_SERIES} AND width = ? AND bucket >= ?"
-                " AND bucket < ? GROUP BY bucket / ?",
-                (step_s, *key, self.bucket_s, first * step_s, last * step_s, step_s),
+                " AND bucket < ? GROUP BY i",
+                (step_s, *key, self.bucket_s, first * step_s, last * step_s),
             )
         else:
             rows = self.db.query(
                 "SELECT CAST(ts / ? AS INTEGER) AS i, SUM(value), COUNT(*), MIN(value),"
                 f" MAX(value) FROM telemetry_raw WHERE {_SERIES} AND ts >= ? AND ts < ?"
-                " GROUP BY CAST(ts / ? AS INTEGER)",
-                (step_s, *key, first * step_s, last * step_s, step_s),
+                " GROUP BY i",
+                (step_s, *key, first * step_s, last * step_s),
             )
         for index, total, count, low, high in rows:
             buckets[int(index)] = series.Bucket(total, count, low, high)

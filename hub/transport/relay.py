@@ -6,6 +6,10 @@ on the loop, that dispatches what was committed since the last pass. A message c
 only when the broker acknowledged it (PUBACK for QoS 1); until then a restart sends it
 again, and consumers drop the copy by its id. At most ``max_in_flight`` messages are
 handed to the client library at once, so a broker outage cannot grow memory without bound.
+
+On PostgreSQL transactions commit side by side, so a message can commit after one with a
+higher ``seq`` was already dispatched. Once a second the relay therefore sweeps the unsent
+messages from the start (skipping those in flight), woken by a timer when nothing commits.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
 from hub.storage.outbox import Outbox
 from hub.transport.base import Transport
 
 logger = logging.getLogger(__name__)
+
+SWEEP_S = 1.0  # how late a message that committed out of seq order can be, at most
 
 
 class OutboxRelay:
@@ -31,6 +38,8 @@ class OutboxRelay:
         self._max_in_flight = max_in_flight
         self._in_flight: set[str] = set()
         self._last_seq = 0
+        self._next_sweep = 0.0
+        self._sweep_timer: asyncio.TimerHandle | None = None
         self._scheduled = False
         self._lock = threading.Lock()
         try:
@@ -81,6 +90,12 @@ class OutboxRelay:
         if room <= 0:
             return False
         messages = self._outbox.pending(min(room, self._batch), after_seq=self._last_seq)
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + SWEEP_S
+            late = [m for m in self._outbox.pending(len(self._in_flight) + self._batch)
+                    if m.id not in self._in_flight and m.seq <= self._last_seq]
+            messages = late + messages
+        self._arm_sweep()
         for message in messages:
             self._in_flight.add(message.id)
             try:
@@ -91,8 +106,21 @@ class OutboxRelay:
                 self._in_flight.discard(message.id)
                 logger.exception("relay could not publish %s", message.topic)
                 return False
-            self._last_seq = message.seq
+            self._last_seq = max(self._last_seq, message.seq)
         return bool(messages) and len(messages) == min(room, self._batch)
+
+    def _arm_sweep(self) -> None:
+        """Wake up for the next sweep even if nothing commits (only on a running loop)."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or (self._sweep_timer and not self._sweep_timer.cancelled()
+                                                and self._sweep_timer.when() > loop.time()):
+            return
+        self._sweep_timer = loop.call_later(SWEEP_S, self.kick)
+
+    def close(self) -> None:
+        """Stop the sweep timer."""
+        if self._sweep_timer:
+            self._sweep_timer.cancel()
 
     def _on_acked(self, tokens: Sequence[str]) -> None:
         self._outbox.mark_sent(tokens)

@@ -15,6 +15,7 @@ from typing import Any
 
 from hub.config import load_settings
 from hub.storage.database import Database
+from hub.storage.factory import open_database
 from hub.trust.jws import JwsError
 from hub.trust.keys import KeyRing
 from hub.trust.record import verify_document
@@ -35,7 +36,7 @@ def register(sub: Any) -> None:
 
 
 def _ring() -> tuple[Database, KeyRing]:
-    db = Database(load_settings().db_path)
+    db = open_database(load_settings())
     return db, KeyRing(db)
 
 

@@ -26,7 +26,7 @@ from hub.clock import SystemClock
 from hub.identity.broker_config import init_dynsec, render_config
 from hub.identity.dynsec import DynSecAdmin
 from hub.identity.service import Identity
-from hub.storage.database import Database
+from tests.stores import open_db
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +82,7 @@ def uid() -> str:
 
 @pytest.fixture
 def identity(tmp_path: Path, dynsec: DynSecAdmin) -> Iterator[Identity]:
-    db = Database(tmp_path / "hub.db")
+    db = open_db(tmp_path / "hub.db")
     yield Identity(
         db, dynsec, SystemClock(), "test-secret-" + uuid.uuid4().hex, passwords=FAST_PASSWORDS
     )

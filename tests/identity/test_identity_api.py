@@ -27,7 +27,7 @@ from hub.clock import SystemClock
 from hub.identity.auth import route_security
 from hub.identity.limits import LoginLimiter
 from hub.identity.service import Identity
-from hub.storage.database import Database
+from tests.stores import open_db
 
 ROLE_NAMES = ("admin", "household", "provider", "bridge")
 
@@ -47,7 +47,7 @@ class Api:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    db = Database(tmp_path_factory.mktemp("api") / "hub.db")
+    db = open_db(tmp_path_factory.mktemp("api") / "hub.db")
     clock = SystemClock()
     identity = Identity(
         db,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ from identity_probe import FAST_PASSWORDS, HUB_USER, Broker, Probe
 from hub.clock import SystemClock
 from hub.identity.dynsec import DynSecAdmin
 from hub.identity.service import Identity
-from hub.storage.database import Database
+from tests.stores import open_db
 
 
 def test_row27_no_secret_in_logs(
@@ -32,7 +31,7 @@ def test_row27_no_secret_in_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     token_secret = "row27-" + secrets.token_hex(16)
-    db = Database(tmp_path / "hub.db")
+    db = open_db(tmp_path / "hub.db")
     identity = Identity(db, dynsec, SystemClock(), token_secret, passwords=FAST_PASSWORDS)
     found: list[str] = []
     admin = identity.create_admin(f"{uid}-root")
@@ -123,9 +122,11 @@ def test_row27_no_secret_in_logs(
             client.post(f"/admin/accounts/{p['username']}/disable", headers=auth).status_code == 204
         )
         assert client.delete(f"/admin/accounts/{h['username']}", headers=auth).status_code == 204
+    hashes = [
+        r["password_hash"] for r in db.query("SELECT password_hash FROM accounts WHERE password_hash IS NOT NULL")
+    ]
     db.close()
     lines = [caplog.text, broker.log.read_text(errors="replace")]
-    hashes = [r["password_hash"] for r in db_rows(tmp_path / "hub.db")]
     for text in lines:
         found += [s[:6] + "..." for s in handled | set(hashes) if s and s in text]
     print(
@@ -136,13 +137,3 @@ def test_row27_no_secret_in_logs(
     assert found == []
     assert len(caplog.records) > 20  # the scenario was logged, at DEBUG
 
-
-def db_rows(path: Path) -> list[dict[str, str]]:
-    with sqlite3.connect(path) as conn:
-        conn.row_factory = sqlite3.Row
-        return [
-            dict(r)
-            for r in conn.execute(
-                "SELECT password_hash FROM accounts WHERE password_hash IS NOT NULL"
-            )
-        ]

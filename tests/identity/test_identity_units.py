@@ -28,8 +28,8 @@ from hub.identity.broker_config import (
 from hub.identity.errors import AuthFailed, BrokerConfigError, InvalidName, TooManyAttempts
 from hub.identity.limits import BodySizeLimitMiddleware, LoginLimiter
 from hub.identity.service import Identity
-from hub.storage.database import Database
 from hub.storage.outbox import Outbox
+from tests.stores import open_db
 
 TEMPLATE = REPO / "mosquitto" / "mosquitto.conf"
 
@@ -205,7 +205,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def ident(tmp_path: Path, clock: FakeClock) -> Identity:
     identity = Identity(
-        Database(tmp_path / "u.db"),
+        open_db(tmp_path / "u.db"),
         None,
         clock,
         "unit-secret-0123456789",
@@ -411,4 +411,4 @@ def test_short_secret_refused(tmp_path: Path) -> None:
     from hub.errors import ConfigError
 
     with pytest.raises(ConfigError, match="16 characters"):
-        Identity(Database(tmp_path / "s.db"), None, FakeClock(), "short")
+        Identity(open_db(tmp_path / "s.db"), None, FakeClock(), "short")

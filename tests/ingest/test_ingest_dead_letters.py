@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from hub.ingest.dead_letters import DeadLetters, reason_kind
-from hub.storage import Database
+from tests.stores import open_db
 
 
 def test_store_is_bounded_and_keeps_the_newest(tmp_path: Path) -> None:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     dead = DeadLetters(db, max_rows=100)
     for i in range(350):
         dead.add("h1", f"home/h1/plug/{i}", "malformed JSON: line 1", b"{" * 2000)
@@ -27,7 +27,7 @@ def test_store_is_bounded_and_keeps_the_newest(tmp_path: Path) -> None:
 
 
 def test_logging_is_limited_per_topic(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    dead = DeadLetters(Database(tmp_path / "hub.sqlite3"))
+    dead = DeadLetters(open_db(tmp_path / "hub.sqlite3"))
     with caplog.at_level(logging.WARNING, logger="hub.ingest.dead_letters"):
         for _ in range(50):
             dead.add("h1", "home/h1/zigbee2mqtt/flood", "malformed JSON", b"{")

@@ -17,6 +17,7 @@ from hub.metrics import Metrics
 from hub.state.twin import Twin
 from hub.storage import Database, Outbox
 from hub.transport.base import InboundMessage
+from tests.stores import open_db
 
 
 class JsonPowerAdapter:
@@ -64,7 +65,7 @@ class OfferingRules(RecordingRules):
 
 @pytest.fixture
 def parts(tmp_path: Path) -> tuple[Database, Outbox, Twin, RecordingRules, list[int]]:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     return db, Outbox(db), Twin(db), RecordingRules(), []
 
 

@@ -21,14 +21,14 @@ from hub.offers.context import Context
 from hub.offers.live import LiveUpdates
 from hub.offers.seed import seed_story
 from hub.offers.uow import UnitOfWork
-from hub.storage.database import Database
 from hub.storage.outbox import Outbox
 from tests.conftest import Broker
+from tests.stores import open_db
 
 
 @pytest.fixture
 def bank(tmp_path: Path) -> Iterator[Bank]:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     clock = FakeClock(SUNDAY)
     seed_story(db, clock)
     uow = UnitOfWork(db, Outbox(db), clock)

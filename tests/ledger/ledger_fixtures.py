@@ -50,7 +50,7 @@ class Bank:
 
     def messages(self, prefix: str) -> list[str]:
         return [r[0] for r in self.db.query("SELECT topic FROM outbox WHERE topic LIKE ?"
-                                            " ORDER BY rowid", (f"{prefix}%",))]
+                                            " ORDER BY seq", (f"{prefix}%",))]
 
 
 class NoDevices:
@@ -146,6 +146,8 @@ def hub_cli(*args: str, data_dir: Path) -> Any:
     import sys
 
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "HUB_DATA_DIR": str(data_dir), "PYTHONPATH": str(root)}
+    from tests.stores import store_env
+
+    env = {**os.environ, **store_env(data_dir), "PYTHONPATH": str(root)}
     return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True,
                           text=True, timeout=120, check=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +13,14 @@ from ledger_fixtures import Bank
 
 from hub.ledger.verify import LedgerWatch, alerts
 from hub.offers.ratings import append_rating
+from hub.storage import Database
+from tests.stores import on_postgresql, store_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_verify(data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HUB_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **store_env(data_dir), "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "hub.cli", "ledger", "verify"], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
 
@@ -36,13 +37,13 @@ def fill(bank: Bank) -> list[str]:
     return ids
 
 
-def tamper(db_file: Path, sql: str) -> None:
-    """What someone with the database file could do: drop the guard, edit a row."""
-    conn = sqlite3.connect(db_file, isolation_level=None)
-    conn.execute("DROP TRIGGER timebank_entries_no_update")
-    conn.execute("DROP TRIGGER offer_ratings_no_update")
-    conn.execute(sql)
-    conn.close()
+def tamper(db: Database, sql: str) -> None:
+    """What someone with write access to the store could do: drop the guard, edit a row."""
+    on = " ON {}" if on_postgresql() else ""
+    with db.transaction() as conn:
+        conn.execute("DROP TRIGGER timebank_entries_no_update" + on.format("timebank_entries"))
+        conn.execute("DROP TRIGGER offer_ratings_no_update" + on.format("offer_ratings"))
+        conn.execute(sql)
 
 
 def test_verify_counts_entries_and_exits_0(bank: Bank, tmp_path: Path) -> None:
@@ -55,7 +56,7 @@ def test_verify_counts_entries_and_exits_0(bank: Bank, tmp_path: Path) -> None:
 
 def test_one_edited_ledger_row_exits_1_naming_it(bank: Bank, tmp_path: Path) -> None:
     ids = fill(bank)
-    tamper(tmp_path / "hub.sqlite3", f"UPDATE timebank_entries SET cents = 15 WHERE id = '{ids[1]}'")
+    tamper(bank.db, f"UPDATE timebank_entries SET cents = 15 WHERE id = '{ids[1]}'")
     r = run_verify(tmp_path)
     assert r.returncode == 1
     assert f"timebank entry {ids[1]} is broken: hash does not match the entry's content" in r.stderr
@@ -63,16 +64,12 @@ def test_one_edited_ledger_row_exits_1_naming_it(bank: Bank, tmp_path: Path) -> 
 
 def test_an_edited_balance_or_rating_is_named_too(bank: Bank, tmp_path: Path) -> None:
     fill(bank)
-    conn = sqlite3.connect(tmp_path / "hub.sqlite3", isolation_level=None)
-    conn.execute("UPDATE timebank_accounts SET balance = balance + 100 WHERE account = 'h-ana'")
-    conn.close()
+    bank.db.execute("UPDATE timebank_accounts SET balance = balance + 100 WHERE account = 'h-ana'")
     r = run_verify(tmp_path)
     assert r.returncode == 1
     assert "timebank entry h-ana is broken: balance" in r.stderr
-    conn = sqlite3.connect(tmp_path / "hub.sqlite3", isolation_level=None)
-    conn.execute("UPDATE timebank_accounts SET balance = balance - 100 WHERE account = 'h-ana'")
-    conn.close()
-    tamper(tmp_path / "hub.sqlite3", "UPDATE offer_ratings SET stars = 1")
+    bank.db.execute("UPDATE timebank_accounts SET balance = balance - 100 WHERE account = 'h-ana'")
+    tamper(bank.db, "UPDATE offer_ratings SET stars = 1")
     r = run_verify(tmp_path)
     rid = bank.db.query_one("SELECT id FROM offer_ratings")[0]
     assert r.returncode == 1
@@ -85,7 +82,7 @@ async def test_scheduled_check_raises_one_admin_alert(bank: Bank, tmp_path: Path
     assert watch.check().ok
     assert alerts(bank.db) == []
     stream = bank.live.subscribe("community:riverside")
-    tamper(tmp_path / "hub.sqlite3", f"UPDATE timebank_entries SET note = 'x' WHERE id = '{ids[0]}'")
+    tamper(bank.db, f"UPDATE timebank_entries SET note = 'x' WHERE id = '{ids[0]}'")
     assert not watch.check().ok
     assert not watch.check().ok  # the same break is alerted once
     [alert] = alerts(bank.db)

@@ -39,7 +39,7 @@ def at_deadline(bank: Bank) -> None:
 
 def payloads(bank: Bank, prefix: str) -> list[dict]:
     return [orjson.loads(r[0]) for r in bank.db.query(
-        "SELECT payload FROM outbox WHERE topic LIKE ? ORDER BY rowid", (f"{prefix}%",))]
+        "SELECT payload FROM outbox WHERE topic LIKE ? ORDER BY seq", (f"{prefix}%",))]
 
 
 def test_met_threshold_makes_one_order_with_only_consented_pledgers(bank: Bank) -> None:

@@ -19,6 +19,7 @@ from hub.offers.seed import seed_story
 from hub.offers.uow import UnitOfWork
 from hub.storage.database import Database
 from hub.storage.outbox import Outbox
+from tests.stores import open_db
 
 PEOPLE = ("h-ana", "h-ben", "h-chen", "h-dan")
 LIMIT = -1000
@@ -29,7 +30,7 @@ step = st.tuples(st.sampled_from(PEOPLE), st.sampled_from(PEOPLE),
 
 
 def _bank(path: Path) -> tuple[Database, TimeBank]:
-    db = Database(path)
+    db = open_db(path)
     clock = FakeClock(datetime(2026, 11, 29, 14, tzinfo=UTC))
     seed_story(db, clock)
     return db, TimeBank(Context(uow=UnitOfWork(db, Outbox(db), clock), consent=AllowAll()))

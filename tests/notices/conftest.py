@@ -15,6 +15,7 @@ from hub.clock import FakeClock
 from hub.notices.book import NoticeBook
 from hub.storage.database import Database
 from hub.storage.outbox import Outbox
+from tests.stores import open_db
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +50,7 @@ class BookKit:
 
 @pytest.fixture
 def kit(tmp_path: Path) -> Iterator[BookKit]:
-    db = Database(tmp_path / "hub.db")
+    db = open_db(tmp_path / "hub.db")
     seed_households(db)
     outbox = Outbox(db)
     clock = FakeClock(START)

@@ -12,13 +12,13 @@ from hub.clock import FakeClock
 from hub.offers.events import OfferEvent
 from hub.offers.seed import seed_story
 from hub.offers.service import OffersService
-from hub.storage.database import Database
 from hub.storage.outbox import Outbox
+from tests.stores import open_db
 
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[Hub]:
-    db = Database(tmp_path / "hub.db")
+    db = open_db(tmp_path / "hub.db")
     clock = FakeClock(SATURDAY)
     outbox = Outbox(db)
     events: list[OfferEvent] = []

@@ -67,12 +67,12 @@ class Hub:
     def feed(self, provider: str) -> list[tuple[str, dict[str, Any]]]:
         """Outbox messages for a provider's feed, oldest first."""
         rows = self.db.query("SELECT topic, payload FROM outbox WHERE topic LIKE ?"
-                             " ORDER BY created_at, rowid", (f"providers/{provider}/%",))
+                             " ORDER BY created_at, seq", (f"providers/{provider}/%",))
         return [(r["topic"], orjson.loads(r["payload"])) for r in rows]
 
     def messages(self, prefix: str) -> list[tuple[str, dict[str, Any]]]:
         rows = self.db.query("SELECT topic, payload FROM outbox WHERE topic LIKE ?"
-                             " ORDER BY created_at, rowid", (f"{prefix}%",))
+                             " ORDER BY created_at, seq", (f"{prefix}%",))
         return [(r["topic"], orjson.loads(r["payload"])) for r in rows]
 
     def kinds(self, kind: str) -> list[OfferEvent]:

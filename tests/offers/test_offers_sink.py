@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import orjson
 import pytest
@@ -13,8 +14,8 @@ import hub.offers
 from hub.clock import FakeClock
 from hub.errors import PayloadRejected
 from hub.offers.service import OffersService
-from hub.storage.database import Database
 from hub.storage.outbox import Outbox
+from tests.stores import open_db
 
 
 def bench_offer(i: int, household: str = "h17", ts: float = 1764072000.0) -> Action:
@@ -25,12 +26,19 @@ def bench_offer(i: int, household: str = "h17", ts: float = 1764072000.0) -> Act
 
 
 def test_offer_batch_one_transaction_and_exact_outbox(hub: Hub) -> None:
-    statements: list[str] = []
-    hub.db._conn.set_trace_callback(statements.append)
-    hub.offers.sink.submit([bench_offer(i) for i in range(100)])
-    hub.db._conn.set_trace_callback(None)
-    assert sum(1 for s in statements if s.startswith("BEGIN")) == 1
-    assert sum(1 for s in statements if s == "COMMIT") == 1
+    outermost: list[bool] = []
+    begin = hub.db.transaction
+
+    def counting() -> Any:
+        outermost.append(not hub.db.in_transaction)
+        return begin()
+
+    hub.db.transaction = counting  # type: ignore[method-assign]
+    try:
+        hub.offers.sink.submit([bench_offer(i) for i in range(100)])
+    finally:
+        del hub.db.transaction
+    assert outermost.count(True) == 1, "one outermost transaction (one BEGIN, one COMMIT)"
     msgs = hub.messages("offers/grocery/h17")
     assert len(msgs) == 100
     topic, first = msgs[0]
@@ -38,7 +46,7 @@ def test_offer_batch_one_transaction_and_exact_outbox(hub: Hub) -> None:
     assert first["ts"] == 1764072000.0
     assert "topic" not in first
     raw = hub.db.query_one("SELECT payload FROM outbox WHERE topic = 'offers/grocery/h17'"
-                           " ORDER BY rowid LIMIT 1")
+                           " ORDER BY seq LIMIT 1")
     assert raw is not None
     # The load generator reads the first "ts": number in the message.
     assert bytes(raw[0]).index(b'"ts":') < bytes(raw[0]).index(b'"items"')
@@ -67,7 +75,7 @@ def test_bad_offer_topic_is_dropped_others_kept(hub: Hub) -> None:
 def test_restart_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
     path = tmp_path / "hub.db"
     clock = FakeClock(SATURDAY)
-    db = Database(path)
+    db = open_db(path)
     hub.offers.seed_story(db, clock)
     svc = OffersService(db, Outbox(db), clock)
     svc.sink.submit([bench_offer(i) for i in range(10)])
@@ -80,7 +88,7 @@ def test_restart_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
     assert svc.handle_claim("fresh-grocer", claim).status == "claimed"
     db.close()  # the hub dies; the broker redelivers what was not acked
 
-    db2 = Database(path)
+    db2 = open_db(path)
     svc2 = OffersService(db2, Outbox(db2), clock)
     svc2.sink.submit([bench_offer(i) for i in range(10)])
     svc2.sink.submit([Action(kind="suggest", household="h-ana", key="low:h-ana",

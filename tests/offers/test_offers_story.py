@@ -12,6 +12,7 @@ from offers_fixtures import Action, Hub
 from hub.errors import Conflict
 from hub.offers.seed import LAKE_PIER
 from hub.offers.slots import get_slot
+from tests.stores import on_postgresql
 
 DAY = "2026-11-28"
 
@@ -308,7 +309,7 @@ def test_step5_fulfil_rate_chain_and_tamper(hub: Hub) -> None:
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         hub.db.execute("DELETE FROM offer_ratings")
     # Someone with file access drops the guard and edits silently: the chain tells.
-    hub.db.execute("DROP TRIGGER offer_ratings_no_update")
+    hub.db.execute("DROP TRIGGER offer_ratings_no_update" + (" ON offer_ratings" if on_postgresql() else ""))
     hub.db.execute("UPDATE offer_ratings SET stars = 1 WHERE id = ?", (rating["id"],))
     broken = o.verify_ratings()
     assert (broken.ok, broken.broken_at) == (False, rating["id"])

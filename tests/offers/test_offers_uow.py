@@ -10,13 +10,13 @@ import pytest
 from hub.clock import FakeClock
 from hub.errors import Conflict
 from hub.offers.uow import UnitOfWork
-from hub.storage.database import Database
 from hub.storage.outbox import Outbox
+from tests.stores import open_db
 
 
 @pytest.fixture
 def uow(tmp_path: Path) -> UnitOfWork:
-    db = Database(tmp_path / "u.db")
+    db = open_db(tmp_path / "u.db")
     return UnitOfWork(db, Outbox(db), FakeClock())
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from hub.storage import Database, Outbox
+from hub.storage import Outbox
 from hub.transport.paho import PahoTransport
 from hub.transport.relay import OutboxRelay
 from tests.conftest import Broker
 from tests.mqtt_helpers import client, wait_until
+from tests.stores import open_db
 
 N = 40
 
@@ -29,7 +30,7 @@ class Crash(Exception):
 
 async def run_relay_until(broker: Broker, db_path: Path, topic: str, step: str) -> None:
     """Commit N messages and run a relay that 'crashes' at ``step``."""
-    db = Database(db_path)
+    db = open_db(db_path)
     outbox = Outbox(db)
     with db.transaction() as conn:
         for i in range(N):
@@ -71,7 +72,7 @@ async def test_outbox_delivers_every_committed_message_after_a_crash(
     with client(broker.port, subscribe=[(f"{topic_prefix}/#", 1)]) as (_, sink):
         await run_relay_until(broker, db_path, topic_prefix, step)
         # The restart: a new process, the same database file.
-        db = Database(db_path)
+        db = open_db(db_path)
         outbox = Outbox(db)
         transport = PahoTransport(broker.host, broker.port, client_id=f"{topic_prefix}-b", clean_start=True)
         await transport.start(lambda _b: None, [])

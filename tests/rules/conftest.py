@@ -13,6 +13,7 @@ from hub.clock import FakeClock
 from hub.rules.actions import ListSink
 from hub.rules.engine import RuleEngine
 from hub.storage.database import Database
+from tests.stores import open_db
 
 START = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
@@ -24,7 +25,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "hub.db")
+    database = open_db(tmp_path / "hub.db")
     yield database
     database.close()
 

@@ -17,11 +17,11 @@ from hub.clock import SystemClock
 from hub.events import Reading
 from hub.rules.actions import DatabaseSink
 from hub.rules.engine import RuleEngine
-from hub.storage.database import Database
+from tests.stores import open_location
 
 
 def main(db_path: str, pack: str, mode: str) -> int:
-    db = Database(db_path)
+    db = open_location(db_path)
     clock = SystemClock()
     engine = RuleEngine(db, clock, DatabaseSink(db))
     result = engine.reload([pack])

@@ -18,7 +18,7 @@ from hub.clock import FakeClock
 from hub.events import Reading
 from hub.rules.actions import ListSink
 from hub.rules.engine import RuleEngine
-from hub.storage.database import Database
+from tests.stores import location, open_db
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("rules_worker.py")
@@ -44,7 +44,7 @@ def test_restart_before_due_fires_once_at_due(
     tmp_path: Path, clock: FakeClock, write_pack: Callable[..., Path]
 ) -> None:
     pack = write_pack(PACK.format(misfire="fire", delay="30m"))
-    db = Database(tmp_path / "a.db")
+    db = open_db(tmp_path / "a.db")
     first = RuleEngine(db, clock, ListSink())
     first.reload([pack])
     first.on_readings("h-ana", milk(0.1))
@@ -52,7 +52,7 @@ def test_restart_before_due_fires_once_at_due(
     db.close()
 
     clock.advance(timedelta(minutes=10))
-    db = Database(tmp_path / "a.db")
+    db = open_db(tmp_path / "a.db")
     sink = ListSink()
     second = RuleEngine(db, clock, sink)
     second.reload([pack])
@@ -71,13 +71,13 @@ def test_came_due_while_down_fires_once_or_is_skipped(
 ) -> None:
     for misfire, expected in (("fire", 1), ("skip", 0)):
         pack = write_pack(PACK.format(misfire=misfire, delay="30m"), name=misfire)
-        db = Database(tmp_path / f"{misfire}.db")
+        db = open_db(tmp_path / f"{misfire}.db")
         first = RuleEngine(db, clock, ListSink())
         first.reload([pack])
         first.on_readings("h-ana", milk(0.1))
         db.close()
         clock.advance(timedelta(hours=1))
-        db = Database(tmp_path / f"{misfire}.db")
+        db = open_db(tmp_path / f"{misfire}.db")
         sink = ListSink()
         second = RuleEngine(db, clock, sink)
         second.reload([pack])
@@ -94,14 +94,14 @@ def test_cooldown_and_open_keys_survive_a_restart(
     tmp_path: Path, clock: FakeClock, write_pack: Callable[..., Path]
 ) -> None:
     pack = write_pack(PACK.format(misfire="fire", delay="0s"))
-    db = Database(tmp_path / "c.db")
+    db = open_db(tmp_path / "c.db")
     sink = ListSink()
     first = RuleEngine(db, clock, sink)
     first.reload([pack])
     first.on_readings("h-ana", milk(0.1))
     assert len(sink.actions) == 1
     db.close()
-    db = Database(tmp_path / "c.db")
+    db = open_db(tmp_path / "c.db")
     second = RuleEngine(db, clock, sink)
     second.reload([pack])
     second.on_readings("h-ana", milk(1.5))
@@ -125,7 +125,7 @@ def test_a_failing_sink_rolls_back_and_retries(
             self.got.extend(actions)  # type: ignore[call-overload]
 
     pack = write_pack(PACK.format(misfire="fire", delay="30m"))
-    db = Database(tmp_path / "f.db")
+    db = open_db(tmp_path / "f.db")
     flaky = Flaky()
     engine = RuleEngine(db, clock, flaky)
     engine.reload([pack])
@@ -162,7 +162,7 @@ def _no_leftover_workers() -> Iterator[None]:
 def _spawn(db: Path, pack: Path, mode: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, str(WORKER), str(db), str(pack), mode],
+        [sys.executable, str(WORKER), location(db), str(pack), mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -184,7 +184,7 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _fired(db_path: Path) -> list[float]:
-    db = Database(db_path)
+    db = open_db(db_path)
     try:
         rows = db.query("SELECT body, created_at FROM rules_action_log ORDER BY created_at")
         assert all(orjson.loads(r["body"])["title"] == "Milk low" for r in rows)
@@ -263,13 +263,13 @@ def test_schedules_survive_restarts_and_coalesce_or_skip_misfires(
     for misfire, expected in (("fire", 1), ("skip", 0)):
         start = clock.now()
         pack = write_pack(SCHEDULED.format(misfire=misfire), name=f"s-{misfire}")
-        db = Database(tmp_path / f"s-{misfire}.db")
+        db = open_db(tmp_path / f"s-{misfire}.db")
         first = RuleEngine(db, clock, ListSink())
         first.reload([pack])
         assert first.next_due() == start + timedelta(hours=1)
         db.close()
         clock.advance(timedelta(hours=3, minutes=30))  # down for three due times
-        db = Database(tmp_path / f"s-{misfire}.db")
+        db = open_db(tmp_path / f"s-{misfire}.db")
         sink = ListSink()
         second = RuleEngine(db, clock, sink)
         second.reload([pack])

@@ -85,7 +85,7 @@ def test_bench_pack_raises_one_offer_per_trigger_with_numeric_ts(
         "h17",
         [Reading(device="fridge-17", metric="stock", channel="milk", value=0.9, unit="l", ts=iso)],
     )
-    rows = db.query("SELECT topic, payload FROM outbox ORDER BY rowid")
+    rows = db.query("SELECT topic, payload FROM outbox ORDER BY seq")
     assert [r["topic"] for r in rows] == ["offers/grocery/h17", "offers/grocery/h17"]
     payload = bytes(rows[0]["payload"])
     assert payload.index(b'"ts":') < payload.index(b'"device"')

@@ -14,14 +14,14 @@ from hub.clock import FakeClock
 from hub.offers.seed import seed_story
 from hub.offers.service import OffersService
 from hub.sharing.service import SharingService
-from hub.storage.database import Database
 from hub.storage.outbox import Outbox
 from tests.offers.offers_fixtures import Server
+from tests.stores import open_db
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    db = Database(tmp_path / "hub.db")
+    db = open_db(tmp_path / "hub.db")
     clock = FakeClock(SUNDAY)
     outbox = Outbox(db)
     offers = OffersService(db, outbox, clock)

@@ -31,7 +31,7 @@ class World:
     def messages(self, prefix: str) -> list[tuple[str, dict[str, Any]]]:
         """Outbox messages whose topic starts with ``prefix``, oldest first."""
         rows = self.db.query("SELECT topic, payload FROM outbox WHERE topic LIKE ?"
-                             " ORDER BY rowid", (f"{prefix}%",))
+                             " ORDER BY seq", (f"{prefix}%",))
         return [(r["topic"], orjson.loads(r["payload"])) for r in rows]
 
 

@@ -12,8 +12,8 @@ from hub.clock import FakeClock
 from hub.offers.service import OffersService
 from hub.sharing.service import SharingService
 from hub.sharing.things import NewThing
-from hub.storage.database import Database
 from hub.storage.outbox import Outbox
+from tests.stores import open_db
 
 START = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 END = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -48,7 +48,7 @@ def test_jobs_are_planned_sent_once_and_survive_a_restart(world: World, tmp_path
     # The hub stops; it is down while the return reminder and the overdue notice come due.
     world.offers.close()
     world.db.close()
-    db = Database(tmp_path / "hub.db")
+    db = open_db(tmp_path / "hub.db")
     clock = FakeClock(datetime(2026, 11, 29, 12, 30, tzinfo=UTC))
     offers = OffersService(db, Outbox(db), clock)
     again = SharingService(offers, tmp_path / "photos")
@@ -57,7 +57,7 @@ def test_jobs_are_planned_sent_once_and_survive_a_restart(world: World, tmp_path
         assert again.run_due() == []
         loan = again.loans.get("h-ana", lid)
         assert loan["overdue"] is True
-        rows = db.query("SELECT payload FROM outbox WHERE topic = ? ORDER BY rowid",
+        rows = db.query("SELECT payload FROM outbox WHERE topic = ? ORDER BY seq",
                         (f"home/h-ana/hub/sharing/loans/{lid}",))
         assert [r["payload"] for r in rows][-1].find(b'"loan-overdue"') > 0
     finally:

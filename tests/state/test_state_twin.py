@@ -6,11 +6,11 @@ from pathlib import Path
 
 from hub.events import DeviceAvailability, MetricSpec, Reading, Registration
 from hub.state.twin import Twin
-from hub.storage import Database
+from tests.stores import open_db
 
 
 def test_latest_values_and_availability_survive_a_restart(tmp_path: Path) -> None:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     twin = Twin(db)
     events: list[DeviceAvailability] = []
     twin.on_availability(events.append)
@@ -33,7 +33,7 @@ def test_latest_values_and_availability_survive_a_restart(tmp_path: Path) -> Non
 
 
 def test_silence_past_the_expiry_marks_a_device_offline_once(tmp_path: Path) -> None:
-    twin = Twin(Database(tmp_path / "hub.sqlite3"))
+    twin = Twin(open_db(tmp_path / "hub.sqlite3"))
     events: list[DeviceAvailability] = []
     twin.on_availability(events.append)
     twin.update("h1", [Reading(device="fridge", metric="temperature", value=4.0, unit="°C")], 1000.0)

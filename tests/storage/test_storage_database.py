@@ -1,4 +1,4 @@
-"""The SQLite adapter and the outbox, on real SQLite files."""
+"""The storage adapters and the outbox, on real SQLite files and on PostgreSQL (--store)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,26 @@ from pathlib import Path
 import orjson
 import pytest
 
-from hub.storage import Database, Outbox
+from hub.storage import Outbox
+from tests.stores import on_postgresql, open_db
 
 
 def test_migrations_apply_once_and_wal_is_on(tmp_path: Path) -> None:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     names = [r["name"] for r in db.query("SELECT name FROM schema_migrations ORDER BY name")]
     assert names[0] == "0001_core.sql"
     assert db.migrate() == []
-    assert db.query_one("PRAGMA journal_mode")[0] == "wal"
+    if not on_postgresql():
+        assert db.query_one("PRAGMA journal_mode")[0] == "wal"
     assert db.integrity_check() == "ok"
     db.close()
-    again = Database(tmp_path / "hub.sqlite3")
+    again = open_db(tmp_path / "hub.sqlite3")
     assert again.migrate() == []
     again.close()
 
 
 def test_transaction_rolls_back_everything_on_error(tmp_path: Path) -> None:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     outbox = Outbox(db)
 
 
@@ -41,7 +43,7 @@ def test_transaction_rolls_back_everything_on_error(tmp_path: Path) -> None:
 
 
 def test_nested_transactions_join_the_outer_one(tmp_path: Path) -> None:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     with db.transaction() as outer:
         outer.execute("INSERT INTO communities (id, name, created_at) VALUES ('c1', 'C', 0)")
         with db.transaction() as inner:
@@ -50,7 +52,7 @@ def test_nested_transactions_join_the_outer_one(tmp_path: Path) -> None:
 
 
 def test_outbox_keeps_order_ids_and_drops_replays(tmp_path: Path) -> None:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     outbox = Outbox(db)
     with db.transaction() as conn:
         first = outbox.add(conn, "a/1", {"n": 1})
@@ -73,7 +75,7 @@ def test_outbox_keeps_order_ids_and_drops_replays(tmp_path: Path) -> None:
 
 
 def test_purge_removes_only_messages_already_sent(tmp_path: Path) -> None:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     outbox = Outbox(db)
     with db.transaction() as conn:
         sent = outbox.add(conn, "a/1", {"n": 1})

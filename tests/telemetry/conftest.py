@@ -23,6 +23,7 @@ from telemetry_servers import HoldingServer, InfluxServer, InfluxTarget
 from hub.clock import FakeClock
 from hub.storage.database import Database
 from hub.telemetry import HistoryStore, InfluxHistory, MemoryHistory, SQLiteHistory
+from tests.stores import open_db
 
 Waiter = Callable[..., None]
 
@@ -66,7 +67,7 @@ def store(
     if request.param == "memory":
         made = MemoryHistory(clock=clock, max_buffer=1000)
     else:
-        db = Database(tmp_path / "hub.sqlite3")
+        db = open_db(tmp_path / "hub.sqlite3")
         made = SQLiteHistory(db, clock=clock, flush_interval_s=None, max_buffer=1000)
     try:
         yield made

@@ -22,13 +22,14 @@ from hub.telemetry import (
     SQLiteHistory,
     build_history,
 )
+from tests.stores import open_db
 
 T0 = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "hub.sqlite3")
+    database = open_db(tmp_path / "hub.sqlite3")
     try:
         yield database
     finally:

@@ -19,6 +19,7 @@ from telemetry_servers import InfluxServer
 from hub.events import Reading
 from hub.storage.database import Database
 from hub.telemetry import HistoryWriter, InfluxHistory, MemoryHistory, SQLiteHistory
+from tests.stores import open_db
 
 T0 = datetime(2026, 11, 28, 7, 0, tzinfo=UTC).timestamp()
 LIMIT = 1000
@@ -36,7 +37,7 @@ def writer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryWr
     if request.param == "memory":
         made = MemoryHistory(max_buffer=LIMIT)
     elif request.param == "sqlite":
-        db = Database(tmp_path / "hub.sqlite3")
+        db = open_db(tmp_path / "hub.sqlite3")
         made = SQLiteHistory(db, flush_interval_s=None, max_buffer=LIMIT)
     elif request.param == "influx-v2":
         made = InfluxHistory(

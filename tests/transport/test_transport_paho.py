@@ -9,12 +9,13 @@ from pathlib import Path
 
 import orjson
 
-from hub.storage import Database, Outbox
+from hub.storage import Outbox
 from hub.transport.base import InboundMessage
 from hub.transport.paho import PahoTransport
 from hub.transport.relay import OutboxRelay
 from tests.conftest import Broker
 from tests.mqtt_helpers import client, wait_until
+from tests.stores import open_db
 
 
 async def test_messages_arrive_in_batches_in_order(broker: Broker, topic_prefix: str) -> None:
@@ -91,7 +92,7 @@ async def test_a_full_queue_stops_reading_and_loses_nothing(broker: Broker, topi
 async def test_relay_publishes_committed_messages_and_marks_them_sent(
     broker: Broker, topic_prefix: str, tmp_path: Path
 ) -> None:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     outbox = Outbox(db)
     transport = PahoTransport(broker.host, broker.port, client_id=f"{topic_prefix}-relay", clean_start=True)
     await transport.start(lambda _b: None, [])

@@ -8,10 +8,10 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from hub.storage.database import Database
 from hub.storage.outbox import Outbox
 from hub.transport.relay import OutboxRelay
 from tests.mqtt_helpers import wait_until
+from tests.stores import open_db
 
 
 class RecordingTransport:
@@ -34,7 +34,7 @@ class RecordingTransport:
 
 
 async def test_kicks_from_many_threads_publish_each_message_once_on_the_loop(tmp_path: Path) -> None:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     outbox = Outbox(db)
     transport = RecordingTransport(asyncio.get_running_loop())
     relay = OutboxRelay(outbox, transport, batch=7)  # type: ignore[arg-type]
@@ -62,7 +62,7 @@ async def test_kicks_from_many_threads_publish_each_message_once_on_the_loop(tmp
 
 
 def test_without_a_loop_kick_dispatches_at_once(tmp_path: Path) -> None:
-    db = Database(tmp_path / "hub.sqlite3")
+    db = open_db(tmp_path / "hub.sqlite3")
     outbox = Outbox(db)
     sent: list[str] = []
 
