@@ -62,3 +62,19 @@ bench-scale: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Languages (hub/i18n): extract the messages of templates and code, fill the catalogues from
+# scripts/i18n_translations.py, compile the .mo files that ship in the package (committed).
+PYBABEL := $(BIN)/pybabel
+LOCALES := hub/i18n/locales
+
+.PHONY: i18n-extract i18n-update i18n-compile
+i18n-extract: $(STAMP)
+	$(PYBABEL) -q extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k N_ --no-location \
+	  --sort-output --omit-header -o $(LOCALES)/messages.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/python scripts/i18n_fill.py
+
+i18n-compile: $(STAMP)
+	$(PYBABEL) -q compile -d $(LOCALES) -D messages --statistics

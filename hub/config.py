@@ -50,9 +50,15 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(default=REPO_ROOT / "rules", description="Rule packs.")
     rule_packs: list[str] = Field(default_factory=list, description="Pack files to load (default: all in rules_dir).")
     ingest_queue_max: int = Field(
-        default=5000, ge=100, description="Inbound messages held; when full the hub stops reading (backpressure)."
+        default=20000, ge=100, description="Inbound messages held; when full the hub stops reading (backpressure)."
     )
-    ingest_batch_max: int = Field(default=2000, ge=1, description="Messages processed per batch.")
+    ingest_shed_at: int | None = Field(
+        default=None, ge=0, description="Messages waiting above which superseded QoS 0 readings are dropped "
+        "(default: half of ingest_queue_max; 0: never).",
+    )
+    ingest_batch_max: int = Field(
+        default=500, ge=1, description="Messages processed per batch (the API waits at most one batch)."
+    )
     device_rate_limit: int = Field(default=200, ge=1, description="Messages a second per device before shedding.")
     dead_letters_max: int = Field(default=10000, ge=100, description="Dead letters kept (oldest dropped).")
     history_raw_days: int = Field(default=7, ge=1, description="Raw telemetry kept this many days.")

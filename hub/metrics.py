@@ -10,6 +10,11 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
+DROP_REASONS = ("superseded", "rate_limited", "bad_topic")
+"""Why the hub drops an inbound message: a newer reading of the same topic was waiting while
+the hub was behind (overload shedding), the device is over its rate limit, or the topic is
+not UTF-8."""
+
 
 class Metrics:
     """The hub's instruments."""
@@ -29,6 +34,12 @@ class Metrics:
             "hub_ingest_backpressure", "Times the hub stopped reading because its queue was full", registry=r
         )
         self.rate_limited = Counter("hub_messages_rate_limited", "Messages over a device's rate limit", registry=r)
+        self.dropped = Counter(
+            "hub_ingest_dropped", "Inbound messages dropped, by reason (see hub/transport/mqtt.py)", ["reason"],
+            registry=r,
+        )
+        # Pre-bound children: the ingest path never looks a label up.
+        self.dropped_by_reason = {reason: self.dropped.labels(reason=reason) for reason in DROP_REASONS}
         self.rule_actions = Counter(
             "hub_rule_actions", "Actions the rules committed (offers, suggestions, requests, notices)", registry=r
         )

@@ -196,14 +196,14 @@ class Hub:
         await asyncio.to_thread(self.broker.start)
 
     def _make_transport(self) -> Transport:
-        from hub.transport.paho import PahoTransport
+        from hub.transport.mqtt import MqttTransport
 
         if self.settings.embedded_broker:
             host, port = "127.0.0.1", self.broker.port
             username, password = self.mqtt_login
         else:
             host, port, username, password = self.settings.broker_address()
-        return PahoTransport(
+        return MqttTransport(
             host,
             port,
             client_id=self.settings.mqtt_client_id,
@@ -211,6 +211,7 @@ class Hub:
             password=password,
             session_expiry_s=self.settings.mqtt_session_expiry_s,
             queue_max=self.settings.ingest_queue_max,
+            shed_at=self.settings.ingest_shed_at,
             batch_max=self.settings.ingest_batch_max,
             connect_wait_s=self.settings.mqtt_connect_wait_s,
         )
@@ -221,7 +222,6 @@ class Hub:
         m.gauge_from(m.outbox_unsent, lambda: float(self.outbox.unsent_count()))
         m.gauge_from(m.devices, lambda: float(len(self.twin)))
         stats = self.transport.stats
-        paused_seen = [0]
 
         def dead_letter_kinds() -> None:
             for kind, count in self.dead_letters.by_kind.items():
@@ -229,13 +229,18 @@ class Hub:
 
         self.every(5.0, dead_letter_kinds)
 
-        def backpressure() -> None:
-            paused = stats.extra.get("backpressure", 0)
-            if paused > paused_seen[0]:
-                m.backpressure.inc(paused - paused_seen[0])
-                paused_seen[0] = paused
+        seen: dict[str, int] = {}
 
-        self.every(1.0, backpressure)
+        def transport_counts() -> None:
+            # The transport counts on its hot path in plain ints; /metrics catches up here.
+            for reason, counter in (("backpressure", m.backpressure), *(
+                    (r, m.dropped_by_reason[r]) for r in ("superseded", "bad_topic"))):
+                now = stats.extra.get(reason, 0)
+                if now > seen.get(reason, 0):
+                    counter.inc(now - seen.get(reason, 0))
+                    seen[reason] = now
+
+        self.every(1.0, transport_counts)
 
     async def _serve_api(self) -> None:
         config = uvicorn.Config(

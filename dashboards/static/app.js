@@ -55,8 +55,15 @@
     if (!url || !window.EventSource) return;
     var state = document.getElementById("live-state");
     var source = new EventSource(url);
-    source.addEventListener("open", function () { if (state) state.textContent = "Live updates on."; });
-    source.addEventListener("error", function () { if (state) state.textContent = "Live updates paused, reconnecting."; });
+    // The words come from the page (data-*), in the reader's language; #live-state is a
+    // polite live region, so screen readers announce each change.
+    function say(key) {
+      if (!state || !state.dataset[key]) return;
+      state.textContent = "";
+      window.requestAnimationFrame(function () { state.textContent = state.dataset[key]; });
+    }
+    source.addEventListener("open", function () { say("on"); });
+    source.addEventListener("error", function () { say("paused"); });
     source.addEventListener("devices", function (e) { applyDevices(JSON.parse(e.data)); });
     source.addEventListener("logout", function () {
       source.close();
@@ -64,6 +71,7 @@
     });
     source.addEventListener("offers", function () {
       document.body.dispatchEvent(new CustomEvent("hub-offers"));
+      say("updated");
     });
     window.addEventListener("pagehide", function () { source.close(); });
   }
@@ -75,7 +83,7 @@
     var colours = ["#c0392b", "#2c6fbb", "#8e44ad", "#d68910"];
     box.innerHTML = "";
     box.setAttribute("role", "region");
-    box.setAttribute("aria-label", "Map of the affected areas");
+    box.setAttribute("aria-label", box.dataset.label || "Map of the affected areas");
     var map = L.map(box, { keyboard: true });
     L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: "&copy; map tiles" }).addTo(map);
     // Bounds from the data itself: a circle knows its bounds only once the map has a view.
@@ -97,7 +105,14 @@
     layers.forEach(function (layer) { layer.addTo(map); });
   }
 
+  // The installable app: the service worker keeps the offline page and shows pushes.
+  function startWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.register("/ui/sw.js", { scope: "/ui/" }).catch(function () {});
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    startWorker();
     startStream();
     startMap();
   });

@@ -11,7 +11,7 @@ Templates and assets live in ``dashboards/`` at the repository root; all data go
 
 from fastapi import APIRouter
 
-from hub.dashboards import actions, pages, sharing, static, stream
+from hub.dashboards import actions, links, pages, sharing, static, stream, webapp
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
@@ -19,5 +19,7 @@ router.include_router(actions.router)
 router.include_router(sharing.router)
 router.include_router(stream.router)
 router.include_router(static.router)
+router.include_router(webapp.router)
+router.include_router(links.router)
 
 __all__ = ["router"]

@@ -88,8 +88,10 @@ def fulfil(hub: Any, p: PrincipalLike, request_id: str) -> ActionResult:
 # -- notices ----------------------------------------------------------------------------------
 
 
-def notices(hub: Any, p: PrincipalLike, *, whole_community: bool = False) -> list[dict[str, Any]]:
-    """Active notices: a household's own (or its community's), an admin's community's."""
+def notices(hub: Any, p: PrincipalLike, *, whole_community: bool = False,
+            language: str | None = None) -> list[dict[str, Any]]:
+    """Active notices: a household's own (or its community's), an admin's community's; each
+    in ``language`` when it comes in that language (CAP ``info`` blocks)."""
     book = component(hub, "notices")
     if book is None or not hasattr(book, "active"):
         return []
@@ -101,6 +103,8 @@ def notices(hub: Any, p: PrincipalLike, *, whole_community: bool = False) -> lis
         found = book.active()
     else:
         return []
+    if language:
+        found = [n.in_language(language) if hasattr(n, "in_language") else n for n in found]
     return [n.marshal() if hasattr(n, "marshal") else dict(n) for n in found]
 
 

@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.dashboards import data, session, svg
 from hub.dashboards.forms import read_form
-from hub.dashboards.render import page
+from hub.dashboards.render import page, reader_for
 from hub.errors import HubError
+from hub.i18n import messages
 
 router = APIRouter(include_in_schema=False)
 
@@ -114,14 +115,16 @@ async def household_view(request: Request) -> Response:
     if isinstance(p, Response):
         return p
     hub = _hub(request)
+    who = reader_for(request, p)
     devices = data.devices(hub, p)
     for d in devices:
         d["charts"] = data.device_charts(hub, p, d)
-    notices = data.notices(hub, p)
+    notices = data.notices(hub, p, language=who.language)
     area = svg.area_map(notices, marker=_home_marker(hub, p), marker_label="home") if notices else ""
     return page(
-        request, "household.html", viewer=p, active="household",
-        devices=devices, pantry=data.pantry(hub, p), suggestions=data.suggestions(hub, p),
+        request, "household.html", viewer=p, active="household", reader=who,
+        devices=devices, pantry=data.pantry(hub, p),
+        suggestions=[messages.suggestion(who, s) for s in data.suggestions(hub, p)],
         bookings=data.calendar(hub, p), gatherings=data.gatherings(hub, p), notices=notices, area_svg=area,
         consents=data.consents(hub, p),
         has_offers=data.component(hub, "offers") is not None,
@@ -163,12 +166,13 @@ async def community_view(request: Request) -> Response:
     if isinstance(p, Response):
         return p
     hub = _hub(request)
-    notices = data.notices(hub, p, whole_community=True)
+    who = reader_for(request, p)
+    notices = data.notices(hub, p, whole_community=True, language=who.language)
     areas = [{"id": n.get("id"), "headline": n.get("headline") or n.get("event"),
               "polygons": (n.get("area") or {}).get("polygons", []),
               "circles": (n.get("area") or {}).get("circles", [])} for n in notices]
     return page(
-        request, "community.html", viewer=p, active="community",
+        request, "community.html", viewer=p, active="community", reader=who,
         notices=notices,
         area_svg=svg.area_map(notices, marker=_home_marker(hub, p), marker_label="home",
                               homes=data.household_places(hub, p)),

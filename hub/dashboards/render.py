@@ -1,60 +1,92 @@
-"""Jinja2 rendering of the dashboards' templates (``dashboards/templates``)."""
+"""Jinja2 rendering of the dashboards' templates (``dashboards/templates``).
+
+Every page is rendered for a :class:`hub.i18n.Reader`: Jinja's i18n extension translates
+the template's text into the reader's language, and the ``when``/``number`` filters format
+in their locale and their community's time zone.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from hub.config import REPO_ROOT
 from hub.dashboards import cookies as session
 from hub.dashboards import svg
+from hub.i18n import Reader, messages, reader, translations
 
 UI_ROOT = REPO_ROOT / "dashboards"
 TEMPLATES = UI_ROOT / "templates"
 STATIC = UI_ROOT / "static"
 
 
-def when(value: Any, fmt: str = "%a %H:%M") -> str:
-    """An ISO 8601 time or epoch seconds as a short UTC label (``Sat 18:00``)."""
-    if value in (None, ""):
-        return ""
-    try:
-        if isinstance(value, int | float):
-            dt = datetime.fromtimestamp(value, UTC)
-        else:
-            dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except (ValueError, OverflowError, OSError):
-        return str(value)
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC)
-    return dt.strftime(fmt)
+@pass_context
+def _when(ctx: Context, value: Any, fmt: str = "%a %H:%M") -> str:
+    """A moment as a short label in the reader's locale and zone (``Sat 18:00``)."""
+    return _reader_of(ctx).when(value, fmt)
 
 
-def number(value: Any) -> str:
-    """A reading for display: booleans as words, floats without noise."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.2f}".rstrip("0").rstrip(".")
-    return "" if value is None else str(value)
+@pass_context
+def _number(ctx: Context, value: Any) -> str:
+    """A reading for display, in the reader's locale."""
+    return _reader_of(ctx).number(value)
 
 
-def _environment(path: Path) -> Environment:
+@pass_context
+def _item(ctx: Context, name: Any) -> str:
+    """A pantry item's name in the reader's language."""
+    return messages.item_name(_reader_of(ctx), str(name))
+
+
+def _reader_of(ctx: Context) -> Reader:
+    found = ctx.get("reader")
+    return found if isinstance(found, Reader) else Reader()
+
+
+def _environment(path: Path, language: str) -> Environment:
     env = Environment(loader=FileSystemLoader(str(path)), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
-    env.filters["when"] = when
-    env.filters["number"] = number
+                      trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["when"] = _when
+    env.filters["number"] = _number
+    env.filters["item"] = _item
     env.filters["chart"] = lambda spec: Markup(svg.chart(spec))
     return env
 
 
-_ENV = _environment(TEMPLATES)
+@cache
+def environment(language: str) -> Environment:
+    """The templates' environment for one language (one per shipped language, kept)."""
+    return _environment(TEMPLATES, language)
+
+
+def reader_for(request: Request, viewer: Any = None) -> Reader:
+    """The reader of this request: the household's language setting, else Accept-Language;
+    the viewer's community's time zone (UTC when unknown)."""
+    hub = request.app.state.hub
+    setting: str | None = None
+    zone: str | None = None
+    db = getattr(hub, "db", None)
+    if viewer is not None and db is not None:
+        household = getattr(viewer, "household", None)
+        community = getattr(viewer, "community", None)
+        if household:
+            row = db.query_one(
+                "SELECT h.language, c.time_zone FROM households h"
+                " JOIN communities c ON c.id = h.community WHERE h.id = ?", (household,))
+            if row is not None:
+                setting, zone = row["language"], row["time_zone"]
+        elif community:
+            row = db.query_one("SELECT time_zone FROM communities WHERE id = ?", (community,))
+            zone = row["time_zone"] if row is not None else None
+    return reader(setting, request.headers.get("accept-language"), zone)
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -62,10 +94,13 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     token = session.token_of(request)
     hub = request.app.state.hub
     context.setdefault("viewer", None)
-    # An htmx refresh of one section must not eat the message meant for the next full page.
-    partial = bool(request.headers.get("hx-request"))
-    body = _ENV.get_template(template).render(
+    # An htmx refresh of one section (or the offline page a service worker fetches in the
+    # background) must not eat the message meant for the next full page.
+    partial = bool(request.headers.get("hx-request")) or bool(context.pop("keep_flash", False))
+    who = context.pop("reader", None) or reader_for(request, context["viewer"])
+    body = environment(who.language).get_template(template).render(
         request=request,
+        reader=who,
         csrf=session.csrf_for(token) if token else "",
         flash=None if partial else session.take_flash(request),
         tile_url=getattr(hub.settings, "map_tile_url", None),
@@ -79,6 +114,8 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         "default-src 'self'; img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; "
         "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
     )
+    response.headers["Content-Language"] = who.html_lang
+    response.headers["Vary"] = "Accept-Language"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     return response

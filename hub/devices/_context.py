@@ -48,6 +48,8 @@ class Household:
     ha_configs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """config topic -> the state/availability topics it registered (to undo on removal)."""
     z2m_units: dict[str, dict[str, str]] = field(default_factory=dict)
+    tasmota_topics: dict[str, str] = field(default_factory=dict)
+    """Tasmota MAC -> its MQTT topic (the device id), from ``tasmota/discovery/<mac>/config``."""
     """zigbee2mqtt friendly name -> {property: unit} from ``bridge/devices``."""
     shelly_alias: dict[str, str] = field(default_factory=dict)
     """Shelly custom topic prefix -> device id (``src``) seen on ``events/rpc``."""

@@ -3,7 +3,8 @@
 Dispatch is by the topic's first segment (a dict lookup), then by the last segment for
 profiles whose first segment is the device (``{device}/telemetry``), then by the shapes
 that can sit under any prefix (Home Assistant state topics registered by discovery, Tasmota
-``.../tele/SENSOR``, Shelly ``.../events/rpc``, dsmr2mqtt ``<prefix>/gas``). A topic none of
+``.../tele/SENSOR``, Shelly ``.../events/rpc``, dsmr2mqtt ``<prefix>/gas``, OpenMQTTGateway
+``.../BTtoMQTT/<mac>``, ESPHome ``<node>/status``). A topic none of
 them claims is rejected. Adapters never see more than the household's own state.
 """
 
@@ -18,7 +19,7 @@ from hub.clock import Clock
 from hub.errors import PayloadRejected
 from hub.events import Normalized
 
-from . import _convert, _dsmr, _fridge, _homeassistant, _shelly, _tasmota, _z2m
+from . import _convert, _dsmr, _esphome, _fridge, _homeassistant, _omg, _shelly, _tasmota, _tasmota_discovery, _z2m
 from ._context import Handler, Household
 from ._payload import MAX_PAYLOAD
 from ._profiles import Profile, load_profiles
@@ -86,6 +87,8 @@ class Normalizer:
             "gas2mqtt": _dsmr.gas2mqtt,
             "homeconnect": _fridge.hcpy,
             "bridge": self._bridge,
+            "tasmota": _tasmota_discovery.handle,
+            "esphome": lambda h, parts, topic, payload: _esphome.discover(parts, topic, payload),
         }
         # Profiles: indexed by a literal first segment, else by (segment count, last).
         self._profile_first: dict[str, list[tuple[Profile, int]]] = {}
@@ -268,6 +271,14 @@ class Normalizer:
             return _dsmr.dsmr2mqtt(h, parts, topic, payload)
         if n >= 2 and last == "p1":
             return _dsmr.parse_telegram(payload, topic)
+        if n >= 3 and parts[-2] == "BTtoMQTT":
+            return _omg.handle(parts, topic, payload)
+        if n == 2 and last == "status":
+            found = _esphome.status(parts, topic, payload)
+            if found is not None:
+                return found
+        if n == 4 and last == "state" and parts[1] in _esphome.COMPONENTS:
+            raise _esphome.undeclared_state(topic)
         raise PayloadRejected("unknown topic: no adapter or profile matches", topic=topic)
 
 

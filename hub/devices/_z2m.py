@@ -6,6 +6,7 @@ Topics (base topic ``zigbee2mqtt``; friendly names may themselves contain ``/``)
 - ``zigbee2mqtt/<name>/availability``: ``{"state": "online"}`` or, legacy, bare ``online``
 - ``zigbee2mqtt/bridge/state``: the same two forms, for the bridge itself
 - ``zigbee2mqtt/bridge/devices``: every paired device with its ``definition.exposes``
+- ``zigbee2mqtt/bridge/config/devices``, ``bridge/log``: the 1.x legacy API (``_z2m_legacy``)
 - ``zigbee2mqtt/<name>/set|get`` and other ``bridge/...`` topics: understood, no readings
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from hub.errors import PayloadRejected
 from hub.events import EMPTY, MetricSpec, Normalized, Reading, Registration
 
+from . import _z2m_legacy
 from ._context import Household, bounded_set
 from ._convert import convert_unit, iso_any, to_bool, to_num
 from ._payload import loads, text
@@ -212,6 +214,10 @@ def handle(h: Household, parts: list[str], topic: str, payload: bytes) -> Normal
                                                 None),))
         if sub == "devices":
             return _bridge_devices(h, payload, topic)
+        if sub == "config/devices":
+            return _z2m_legacy.config_devices(payload, topic)
+        if sub == "log":
+            return _z2m_legacy.log(payload, topic)
         return EMPTY  # bridge/info, bridge/logging, bridge/response/...: nothing to read
     last = parts[-1]
     if len(parts) > 2:

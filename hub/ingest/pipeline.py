@@ -39,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 MAX_PAYLOAD = 256 * 1024
 HOUSEHOLD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+MAX_ROUTES = 200_000
+# What a topic is (first item of a route): device readings, a command, a household command,
+# the hub's own output, or a topic no one handles (dead letter).
+_READINGS, _COMMAND, _HOUSEHOLD_COMMAND, _OWN, _DEAD = "readings", "command", "household-command", "own", "dead"
 
 
 class NormalizerPort(Protocol):
@@ -107,6 +111,7 @@ class Pipeline:
         self._history_last: dict[tuple[str, str], tuple[float, tuple[object, ...]]] = {}
         self.history_skipped = 0
         self.processed = 0
+        self._topic_routes: dict[str, tuple[Any, ...]] = {}
 
     def handle_batch(self, messages: Sequence[InboundMessage]) -> None:
         """Process one batch; commit its effects in one transaction; then ack it."""
@@ -126,34 +131,28 @@ class Pipeline:
         dead = self.dead_letters
         allow = self._limiter.allow
         commands: list[tuple[CommandHandler, str, InboundMessage]] = []
-        household_commands = self._ports.household_commands
         readings_count = 0
+        rate_limited = 0
         dead_before = dead.total
+        routes = self._topic_routes
         for message in messages:
             topic = message.topic
-            if not topic.startswith("home/"):
-                handler = self._route_command(topic)
-                if handler is None:
-                    dead.add(None, topic, "no handler for this topic", message.payload)
-                else:
-                    commands.append((*handler, message))
-                continue
-            parts = topic.split("/", 2)
-            if len(parts) < 3 or not parts[2] or not _valid_household(parts[1]):
-                dead.add(None, topic, "topic must be home/<household>/<device topic>", message.payload)
-                continue
-            household, vendor_topic = parts[1], parts[2]
-            if vendor_topic.startswith("hub/"):
-                continue  # the hub's own output for this household
-            household_command = household_commands.get(vendor_topic)
-            if household_command is not None:
-                commands.append((household_command, household, message))
-                continue
+            route = routes.get(topic)
+            if route is None:
+                route = self._route(topic)
+            kind = route[0]
+            if kind is not _READINGS:
+                if kind is _COMMAND or kind is _HOUSEHOLD_COMMAND:
+                    commands.append((route[1], route[2], message))
+                elif kind is _DEAD:
+                    dead.add(route[2], topic, route[1], message.payload)
+                continue  # _OWN: the hub's own output for a household
+            household, vendor_topic = route[1], route[2]
             if len(message.payload) > MAX_PAYLOAD:
                 dead.add(household, topic, f"payload of {len(message.payload)} bytes is over 256 KiB", b"")
                 continue
-            if not allow(household + "/" + vendor_topic, now):
-                self._metrics.rate_limited.inc()
+            if not allow(topic, now):
+                rate_limited += 1
                 continue
             try:
                 result = normalize(vendor_topic, message.payload, household=household)
@@ -183,6 +182,9 @@ class Pipeline:
         self._metrics.messages_in.inc(len(messages))
         self._metrics.readings.inc(readings_count)
         self._metrics.batches.inc()
+        if rate_limited:
+            self._metrics.rate_limited.inc(rate_limited)
+            self._metrics.dropped_by_reason["rate_limited"].inc(rate_limited)
         self._metrics.dead_letters.inc(dead.total - dead_before)
 
     def _sample_history(self, history: HistoryPort, household: str, readings: Sequence[Reading], now: float) -> None:
@@ -215,11 +217,30 @@ class Pipeline:
                     self.dead_letters.add(None, message.topic, f"handler error: {type(exc).__name__}", message.payload)
             self.dead_letters.write(conn)
 
-    def _route_command(self, topic: str) -> tuple[CommandHandler, str] | None:
-        for prefix, handler in self._ports.commands.items():
-            if topic.startswith(prefix):
-                return handler, topic[len(prefix):]
-        return None
+    def _route(self, topic: str) -> tuple[Any, ...]:
+        """What a topic is, worked out once and remembered (topics repeat, message after message)."""
+        route: tuple[Any, ...]
+        if not topic.startswith("home/"):
+            for prefix, handler in self._ports.commands.items():
+                if topic.startswith(prefix):
+                    route = (_COMMAND, handler, topic[len(prefix):])
+                    break
+            else:
+                route = (_DEAD, "no handler for this topic", None)
+        else:
+            parts = topic.split("/", 2)
+            if len(parts) < 3 or not parts[2] or not _valid_household(parts[1]):
+                route = (_DEAD, "topic must be home/<household>/<device topic>", None)
+            elif parts[2].startswith("hub/"):
+                route = (_OWN,)
+            elif parts[2] in self._ports.household_commands:
+                route = (_HOUSEHOLD_COMMAND, self._ports.household_commands[parts[2]], parts[1])
+            else:
+                route = (_READINGS, parts[1], parts[2])
+        if len(self._topic_routes) >= MAX_ROUTES:
+            self._topic_routes.clear()  # bounded: a flood of one-off topics cannot grow it
+        self._topic_routes[topic] = route
+        return route
 
 
 def _states(readings: Sequence[Reading]) -> tuple[object, ...]:

@@ -1,4 +1,4 @@
-"""Community notices: CAP alerts, CAP index feeds and utility outage lists.
+"""Community notices: CAP alerts, CAP index feeds, JSON warning services, utility outages.
 
 Flow: a document arrives (feed poller, MQTT intake, REST POST) -> :func:`parse_document`
 (safe: size limit, no DTD/entities) -> :class:`Notice` values -> :class:`NoticeBook`
@@ -6,7 +6,8 @@ decides what changes (arrived, updated, cancelled, expired), targets households
 (:func:`households_for`) and publishes retained messages through the outbox ->
 :class:`NoticeChange` values go to the rules.
 
-Modules: ``model`` (values), ``parse`` / ``cap`` / ``index`` / ``outage`` (reading),
+Modules: ``model`` (values), ``parse`` / ``cap`` / ``index`` / ``jsonalerts`` (NWS GeoJSON,
+NINA) / ``outage`` (reading),
 ``geo`` (targeting), ``book`` (lifecycle, storage, publishing), ``feeds`` (pollers),
 ``intake`` (CAP over MQTT), ``api`` (REST routes), ``cli`` (``hub notices parse``).
 """

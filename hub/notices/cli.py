@@ -15,10 +15,10 @@ from hub.notices.parse import DEFAULT_MAX_BYTES, parse_document
 
 def register(sub: Any) -> None:
     """Add ``hub notices ...`` to the ``hub`` parser."""
-    notices = sub.add_parser("notices", help="community notices (CAP, outage lists)")
+    notices = sub.add_parser("notices", help="community notices (CAP, warning JSON, outages)")
     notices_sub = notices.add_subparsers(dest="notices_command", required=True)
     parse = notices_sub.add_parser(
-        "parse", help="parse a CAP alert, CAP Atom/RSS index feed or outage JSON"
+        "parse", help="parse a CAP alert, CAP Atom/RSS index, NWS GeoJSON, NINA JSON or outage JSON"
     )
     parse.add_argument("file", help="the document to parse ('-' for stdin)")
     parse.add_argument("--language", default=None, help="preferred language, e.g. en-US")

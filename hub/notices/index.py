@@ -100,7 +100,8 @@ def _index_notice(
         expires=parse_time(_cap_text(entry, "expires"), "cap:expires"),
         area=area,
     )
-    msg_type_text = _cap_text(entry, "msgType")
+    # MeteoAlarm's CAP-Atom feeds spell it cap:message_type.
+    msg_type_text = _cap_text(entry, "msgType") or _cap_text(entry, "message_type")
     return Notice.from_infos(
         infos=[info],
         language=None,

@@ -1,4 +1,4 @@
-"""Safe parsing of notice documents: CAP alerts, CAP index feeds, utility outage JSON.
+"""Safe parsing of notice documents: CAP alerts, CAP index feeds, JSON warnings, outages.
 
 Every document is untrusted. Before anything is parsed the size is checked
 (:data:`DEFAULT_MAX_BYTES`, configurable per call). XML goes through defusedxml with
@@ -11,16 +11,19 @@ parser allocates anything for them. Whatever is refused raises
 from __future__ import annotations
 
 import logging
+from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
+import orjson
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from hub.errors import NoticeRejected
 from hub.notices.cap import CAP_NAMESPACES, is_cap_alert, local, namespace, parse_alert
 from hub.notices.index import ATOM, parse_atom, parse_rss
+from hub.notices.jsonalerts import is_alert_json, parse_alert_json
 from hub.notices.model import Notice
-from hub.notices.outage import parse_outage_json
+from hub.notices.outage import looks_like_outage_json, parse_outage_json
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,8 @@ def parse_document(
 
     Args:
         data: the raw document: CAP 1.1/1.2 ``<alert>`` XML, a CAP Atom or RSS index feed,
-            or a utility outage list in the Tauron JSON form.
+            a utility outage list in the Tauron JSON form, NWS alerts GeoJSON, a NINA
+            dashboard list or NINA (CAP as JSON) warning details.
         language: preferred language (BCP 47) for alerts with several ``<info>`` blocks;
             the others stay in :attr:`Notice.infos`. None picks the first block.
         max_bytes: size limit; larger documents are refused unread.
@@ -50,7 +54,7 @@ def parse_document(
         raise NoticeRejected(f"document is {len(data)} bytes, above the limit of {max_bytes}")
     head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] in (b"{", b"["):
-        return parse_outage_json(data, language=language)
+        return _parse_json(data, language=language)
     if head[:1] != b"<":
         raise NoticeRejected("not a notice document (neither XML nor JSON)")
     root = parse_xml(data)
@@ -66,6 +70,17 @@ def parse_document(
             f"CAP namespace {namespace(tag)!r} is not supported (expected one of {CAP_NAMESPACES})"
         )
     raise NoticeRejected(f"XML root <{local(tag)}> is not a CAP alert, Atom or RSS feed")
+
+
+def _parse_json(data: bytes, *, language: str | None) -> list[Notice]:
+    """A JSON document: utility outage list, NWS GeoJSON, NINA dashboard or CAP JSON."""
+    try:
+        obj: Any = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise NoticeRejected(f"malformed JSON: {exc}") from exc
+    if looks_like_outage_json(obj) or not is_alert_json(obj):
+        return parse_outage_json(data, language=language)  # says what an outage list lacks
+    return parse_alert_json(obj, language=language)
 
 
 def parse_xml(data: bytes) -> Element:

@@ -20,6 +20,7 @@ engine's memory is restored from the database.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,19 @@ from hub.storage.outbox import Outbox
 ActionKind = Literal[
     "suggest", "notify", "request", "offer", "reschedule", "cancel", "set_flag", "withdraw"
 ]
+
+
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count()
+
+
+def _next_action_id() -> str:
+    """A unique action id: 64 random bits per process and a counter.
+
+    Not ``os.urandom`` per action: it releases the GIL, and on a hub whose history thread is
+    busy, taking the GIL back cost up to a switch interval (5 ms) per firing (profiled).
+    """
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +80,7 @@ class Action:
     message: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     created_at: datetime
-    id: str = field(default_factory=lambda: os.urandom(16).hex())  # as unique as uuid4, cheaper
+    id: str = field(default_factory=lambda: _next_action_id())
 
     def marshal(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -186,12 +186,16 @@ class CompiledRule:
     schedules: list[ScheduleEntry] = field(default_factory=list)
     names: frozenset[str] = frozenset()
     tracked: set[tuple[str, str | None]] = field(default_factory=set)
+    _needs_home: bool | None = None
 
     @property
     def needs_home(self) -> bool:
-        return "home" in self.names or any(
-            isinstance(c, HouseholdCondition) for c in _walk_conditions(self.spec.conditions)
-        )
+        # Asked at every firing; the rule does not change once compiled, so walk it once.
+        if self._needs_home is None:
+            self._needs_home = "home" in self.names or any(
+                isinstance(c, HouseholdCondition) for c in _walk_conditions(self.spec.conditions)
+            )
+        return self._needs_home
 
 
 def compile_pack(loaded: LoadedPack) -> list[CompiledRule]:

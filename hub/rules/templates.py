@@ -21,6 +21,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 _PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*$")
+_NAME_EXPR = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*\}\}")
 _SINGLE_EXPR = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}|\{\{|\{%|\{#).)*)\}\}$", re.S)
 
 
@@ -99,7 +100,46 @@ def compile_template(text: str, *, native: bool = False) -> tuple[Renderer, froz
     def render(ctx: Mapping[str, Any]) -> Any:
         return template.render(ctx)
 
-    return render, names
+    return _concat(text, render) or render, names
+
+
+def _concat(text: str, render: Renderer) -> Renderer | None:
+    """Text and plain dotted names only (``offers/grocery/{{ household }}``): a join of the
+    parts looked up in mappings, about twenty times cheaper than a Jinja context (profiled:
+    the benchmark's offer topic). Whatever a dict lookup cannot answer goes to ``render``,
+    so the output (``str`` of each value, no autoescape) and the errors stay Jinja's."""
+    if "{%" in text or "{#" in text or text.endswith("\n"):
+        return None
+    pieces = _NAME_EXPR.split(text)
+    segments: list[tuple[str, tuple[str, ...] | None]] = []
+    for i in range(0, len(pieces), 2):
+        literal = pieces[i]
+        if "{{" in literal or "}}" in literal:
+            return None  # an expression with filters, calls or operators
+        name = pieces[i + 1] if i + 1 < len(pieces) else None
+        if name is None:
+            segments.append((literal, None))
+            continue
+        parts = tuple(name.split("."))
+        if any(hasattr(dict, part) for part in parts[1:]):
+            return None  # Jinja reads attributes first: ``x.items`` is the method there
+        segments.append((literal, parts))
+
+    def render_concat(ctx: Mapping[str, Any]) -> Any:
+        out = []
+        for literal, parts in segments:
+            out.append(literal)
+            if parts is None:
+                continue
+            current: Any = ctx
+            for part in parts:
+                if type(current) is not dict or part not in current:
+                    return render(ctx)
+                current = current[part]
+            out.append(current if type(current) is str else str(current))
+        return "".join(out)
+
+    return render_concat
 
 
 def compile_data(value: Any) -> tuple[Callable[[Mapping[str, Any]], Any], frozenset[str]]:

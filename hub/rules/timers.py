@@ -40,7 +40,11 @@ async def run_timers(engine: RuleEngine, clock: Clock, *, max_sleep: float = 60.
             delay = max_sleep
             if due is not None:
                 delay = min(max(0.0, (due - clock.now()).total_seconds()), max_sleep)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+            # that arrives as the wake-up completes, and the hub's task group then waits
+            # on this loop until max_sleep (seen as a hung shutdown).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await wake.wait()
     finally:
         engine.set_wakeup(None)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from hub.events import DeviceAvailability, Reading, Registration, Value
 from hub.storage.database import Database
 
@@ -166,13 +168,13 @@ class Twin:
         for household, device in values:
             twin = self._devices[(household, device)]
             for (metric, channel), (value, unit, ts, at) in twin.metrics.items():
-                value_rows.append((household, device, metric, channel, json.dumps(value), unit, ts, at))
+                value_rows.append((household, device, metric, channel, dumps(value).decode(), unit, ts, at))
         device_rows = []
         for key in devices:
             t = self._devices[key]
             online = None if t.online is None else int(t.online)
             device_rows.append((t.household, t.device, t.kind, t.model, t.manufacturer, t.name,
-                                json.dumps(t.declared), t.first_seen, t.last_seen, online))
+                                dumps(t.declared).decode(), t.first_seen, t.last_seen, online))
         with self._db.transaction() as conn:
             conn.executemany(
                 "INSERT INTO devices (household, device, kind, model, manufacturer, name, metrics,"
@@ -210,6 +212,9 @@ class Twin:
             )
         if self._devices:
             logger.info("restored %d devices from storage", len(self._devices))
+
+
+dumps = orjson.dumps  # the flush encodes every changed value: several times faster than json
 
 
 def now() -> float:

@@ -1,6 +1,7 @@
 """The MQTT port: the hub sees batches of inbound messages and a publish call, nothing more.
 
-Only :mod:`hub.transport.paho` imports the MQTT client library.
+The real adapter, :mod:`hub.transport.mqtt`, speaks MQTT v5 itself on the event loop (why:
+``docs/perf/README.md``); paho stays for tools and tests.
 """
 
 from hub.transport.base import InboundMessage, Transport, TransportStats

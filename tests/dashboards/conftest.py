@@ -32,6 +32,7 @@ from hub.ingest.pipeline import PipelinePorts
 from hub.notices import NoticeBook
 from hub.service import Hub
 from tests.conftest import Broker
+from tests.dashboards.a11y import assert_accessible
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -140,9 +141,14 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
+PHONE = {"width": 360, "height": 780}
+
+
 @pytest.fixture
 def screenshot(tmp_path: Path) -> Callable[[Page, str], Any]:
-    """Save a full-page screenshot of a view.
+    """Save full-page screenshots of a view, at its own width and at phone width (360 px),
+    after checking both with axe-core (0 WCAG 2.2 AA violations) and that nothing makes the
+    page scroll sideways on the phone.
 
     They go to the test's temporary folder, so that a test run changes no tracked file;
     ``make screenshots`` (HUB_UPDATE_SCREENSHOTS=1) writes them to docs/screenshots/.
@@ -151,9 +157,22 @@ def screenshot(tmp_path: Path) -> Callable[[Page, str], Any]:
     folder.mkdir(parents=True, exist_ok=True)
 
     async def take(page: Page, name: str) -> Path:
+        await assert_accessible(page, name)
         path = folder / f"{name}.png"
         await page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 10_000, f"the {name} screenshot is nearly empty"
+        size = page.viewport_size
+        if size and size["width"] <= PHONE["width"]:  # already a phone-width view
+            return path
+        await page.set_viewport_size(PHONE)
+        try:
+            await assert_accessible(page, f"{name} at 360 px")
+            wide = await page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= PHONE["width"], f"{name} scrolls sideways at 360 px ({wide} px wide)"
+            await page.screenshot(path=str(folder / f"{name}-phone.png"), full_page=True)
+        finally:
+            if size:
+                await page.set_viewport_size(size)
         return path
 
     return take

@@ -416,10 +416,23 @@ def test_every_corpus_file_is_covered() -> None:
         "fridge/grocy_product_detail_milk_fridge.json",
         "fridge/grocy_stock_overview.json",
         "fridge/grocy_shopping_list.json",
+        # test_devices_formats.py
+        "openmqttgateway/BTtoMQTT_LYWSD03MMC_PVVX_theengs.json",
+        "openmqttgateway/BTtoMQTT_BeeWi_BSDOO_door_open_theengs.json",
+        "esphome/sequence_garagedoor1_esphome_2026_8.json",
+        "tasmota/discovery_config_huzzah_ifan_9_3_0.json",
+        "tasmota/discovery_sensors_time_only_9_3_0.json",
+        "zigbee2mqtt/bridge_log_legacy_pairing_interview_successful.json",
+        "zigbee2mqtt/bridge_log_legacy_pairing_unsupported.json",
+        "zigbee2mqtt/bridge_log_legacy_device_removed_left_network.json",
+        "shelly/events_rpc_NotifyFullStatus_plus1.json",
+        "shelly/events_rpc_NotifyEvent_input_config_changed_1minig3.json",
+        "shelly/events_rpc_NotifyEvent_sys_btn_down_pro3.json",
     }
     present = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file()
                and p.name != "SOURCES.md" and p.parent.name in
-               ("zigbee2mqtt", "tasmota", "shelly", "homeassistant", "dsmr", "fridge")}
+               ("zigbee2mqtt", "tasmota", "shelly", "homeassistant", "dsmr", "fridge",
+                                   "esphome", "openmqttgateway")}
     assert present == covered
 
 

@@ -173,3 +173,6 @@ def test_a_flooding_device_is_rate_limited_and_others_are_not(parts) -> None:  #
     noisy_calls = [c for c in rules.calls if c[0] == "h1"]
     assert len(noisy_calls) == 50, "the default limit is 50 messages a second per device"
     assert twin.device("h2", "quiet").value("power") == 3  # type: ignore[union-attr]
+    text = pipeline._metrics.render().decode()
+    assert 'hub_ingest_dropped_total{reason="rate_limited"} 150.0' in text
+    assert 'hub_ingest_dropped_total{reason="superseded"} 0.0' in text, "every reason is listed from the start"

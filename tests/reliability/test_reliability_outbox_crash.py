@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from hub.storage import Outbox
-from hub.transport.paho import PahoTransport
+from hub.transport.mqtt import MqttTransport
 from hub.transport.relay import OutboxRelay
 from tests.conftest import Broker
 from tests.mqtt_helpers import client, wait_until
@@ -46,10 +46,10 @@ async def run_relay_until(broker: Broker, db_path: Path, topic: str, step: str) 
     if step == "after-commit":
         db.close()
         return
-    transport = PahoTransport(broker.host, broker.port, client_id=f"{topic}-a", clean_start=True)
+    transport = MqttTransport(broker.host, broker.port, client_id=f"{topic}-a", clean_start=True)
     await transport.start(lambda _b: None, [])
     if step == "after-handover":
-        transport._client.disconnect()  # the connection dies with the messages in flight
+        transport.drop_connections()  # the connections die with the messages in flight
         OutboxRelay(outbox, transport).kick()
         await asyncio.sleep(0)
     else:  # after-puback: acknowledged by the broker, but the 'marked sent' write never happens
@@ -74,7 +74,7 @@ async def test_outbox_delivers_every_committed_message_after_a_crash(
         # The restart: a new process, the same database file.
         db = open_db(db_path)
         outbox = Outbox(db)
-        transport = PahoTransport(broker.host, broker.port, client_id=f"{topic_prefix}-b", clean_start=True)
+        transport = MqttTransport(broker.host, broker.port, client_id=f"{topic_prefix}-b", clean_start=True)
         await transport.start(lambda _b: None, [])
         OutboxRelay(outbox, transport).kick()
         await wait_until(lambda: outbox.unsent_count() == 0, within=20)

@@ -68,3 +68,28 @@ def test_a_bad_template_is_a_load_error(write_pack: Callable[..., Path]) -> None
         load_pack(path)
     assert info.value.errors[0].line == 6
     assert info.value.errors[0].message.startswith("actions.0.data: template error")
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        ("offers/grocery/{{ household }}", {"household": "h17"}),
+        ("{{ reading.device }}: {{reading.value}} {{ reading.unit }}", {"reading": {"device": "f", "value": 0.2,
+                                                                                     "unit": None}}),
+        ("flag {{ on }} at {{ n }}", {"on": True, "n": 3}),
+        ("{{ a.b }} and {{ a.c }}", {"a": {"b": "x"}}),  # a.c is missing: Jinja's error, not ours
+        ("{{ a.keys }}", {"a": {"keys": 1}}),  # Jinja reads the dict's method first
+        ("ends with a newline {{ x }}\n", {"x": 1}),
+    ],
+)
+def test_text_and_name_templates_render_as_jinja_does(text: str, ctx: dict[str, object]) -> None:
+    from hub.rules.templates import ENV
+
+    render, _ = compile_template(text)
+    try:
+        expected: object = ENV.from_string(text).render(ctx)
+    except Exception as exc:  # the same error, raised the same way
+        with pytest.raises(type(exc)):
+            render(ctx)
+        return
+    assert render(ctx) == expected
