@@ -3,12 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+AUDIT_VENV  := .venv-audit
+AUDIT_STAMP := $(AUDIT_VENV)/.installed
 
 RUNTIME_PACKAGES := mosquitto mosquitto-clients
 TEST_PACKAGES    := $(RUNTIME_PACKAGES) chromium influxdb postgresql
 BENCH_PACKAGES   := $(RUNTIME_PACKAGES) wrk util-linux
 
-.PHONY: setup demo run test test-all check bench bench-http bench-scale screenshots clean
+.PHONY: setup demo run test test-all check audit bench bench-http bench-scale screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +41,20 @@ test-all: $(STAMP)
 	scripts/system-packages.sh $(TEST_PACKAGES)
 	$(BIN)/python -m pytest -m "slow or not slow"
 
-check: $(STAMP)
+check: $(STAMP) audit
 	$(BIN)/ruff check hub tests bench
 	$(BIN)/mypy hub
 	$(BIN)/lint-imports
+
+# pip-audit lives in a venv of its own (pinned in scripts/audit-constraints.txt), so that its
+# dependencies never mix with the hub's; it audits constraints.txt without installing it.
+$(AUDIT_STAMP): scripts/audit-constraints.txt
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install -q -r scripts/audit-constraints.txt
+	touch $(AUDIT_STAMP)
+
+audit: $(AUDIT_STAMP)
+	$(AUDIT_VENV)/bin/python scripts/audit.py constraints.txt
 
 screenshots: $(STAMP)
 	scripts/system-packages.sh $(TEST_PACKAGES)
@@ -61,7 +73,7 @@ bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(AUDIT_VENV) var .pytest_cache .mypy_cache .ruff_cache
 
 # Languages (hub/i18n): extract the messages of templates and code, fill the catalogues from
 # scripts/i18n_translations.py, compile the .mo files that ship in the package (committed).

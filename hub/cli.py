@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hub.notices import cli as notices_cli
     from hub.rules import cli as rules_cli
     from hub.runner import register as runner_register
+    from hub.storage import cli as storage_cli
     from hub.trust import cli as trust_cli
 
     parser = argparse.ArgumentParser(prog="hub", description="The community hub.")
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     identity_cli.register(sub)
     notices_cli.register(sub)
     rules_cli.register(sub)
+    storage_cli.register(sub)
     ledger_cli.register(sub)
     trust_cli.register(sub)
     return parser

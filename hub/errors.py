@@ -6,7 +6,8 @@ Every error the hub raises on purpose derives from :class:`HubError`::
     ├── ConfigError          settings or files that cannot be used
     ├── PayloadRejected      an inbound message refused, with the reason
     ├── TransportError       the MQTT connection failed or a publish was refused
-    ├── StorageError         the database could not be opened or migrated
+    ├── StorageError         the database could not be opened, migrated or written
+    │   └── StorageFull      the disk under the store is full (HTTP 503, retry later)
     ├── BrokerError          the managed Mosquitto did not start or died
     ├── RuleError            a rule pack is invalid (file, line, rule id)
     ├── NoticeRejected       a notice document was refused (hostile, malformed)
@@ -50,6 +51,14 @@ class TransportError(HubError):
 
 class StorageError(HubError):
     """The database could not be opened, migrated or written."""
+
+
+class StorageFull(StorageError):
+    """A write failed because the disk (or the store's size cap) is full; nothing was committed.
+
+    The hub keeps running and serves reads; writes succeed again by themselves once space
+    returns. The API answers 503 with ``Retry-After``.
+    """
 
 
 class BrokerError(HubError):

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub.broker.supervisor import BrokerSupervisor
 from hub.clock import Clock, SystemClock
 from hub.config import REPO_ROOT, Settings
-from hub.errors import ConfigError, DomainError, PayloadRejected
+from hub.errors import ConfigError, DomainError, PayloadRejected, StorageFull
 from hub.ingest.pipeline import PipelinePorts
 from hub.metrics import Metrics
 from hub.state.twin import Twin
@@ -160,6 +160,7 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     from hub.identity.auth import require_role
     from hub.offers import OffersService, http_problem_handler, problem_handler, validation_problem_handler
     from hub.offers import api as offers_api
+    from hub.offers.problems import storage_full_handler
     from hub.rules import RuleEngine
     from hub.rules.api import build_router as rules_router
     from hub.rules.timers import run_timers
@@ -199,6 +200,7 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     hub.add_exception_handler(DomainError, problem_handler)
     hub.add_exception_handler(RequestValidationError, validation_problem_handler)
     hub.add_exception_handler(StarletteHTTPException, http_problem_handler)
+    hub.add_exception_handler(StorageFull, storage_full_handler)
 
 
 def _build_sharing(hub: Hub, components: dict[str, Any]) -> None:

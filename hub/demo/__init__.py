@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import shutil
 import threading
 from datetime import UTC, datetime, time
@@ -61,13 +62,15 @@ async def _start(hub: Any, stop: asyncio.Event, clock: ScaledClock, households: 
 
     seed = seed_story(hub.db, clock, day=clock.now().date())
     seed_sharing(hub.db, clock, datetime.combine(seed.day, time(0), UTC))
-    credentials = await asyncio.to_thread(_provision, hub, seed, households)
-    api = f"http://127.0.0.1:{hub.api_port}"
-    credentials = {"api": api, "mqtt": {"host": "127.0.0.1", "port": hub.broker.port}, **credentials}
     path = DEMO_DIR / "credentials.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(credentials, indent=2))
-    path.chmod(0o600)
+    resumed = _resume(hub, path)
+    if resumed is None:
+        credentials = await asyncio.to_thread(_provision, hub, seed, households)
+    else:
+        credentials = resumed
+    api = f"http://127.0.0.1:{hub.api_port}"
+    credentials = {**credentials, "api": api, "mqtt": {"host": "127.0.0.1", "port": hub.broker.port}}
+    _write_private(path, json.dumps(credentials, indent=2))
     # Ana's devices are played by the story itself (it logs in as her gateway, whose client
     # id is pinned): the fleet simulates everyone else's.
     simulated = {h: c for h, c in credentials["households"].items() if h != STORY_HOUSEHOLD}
@@ -75,7 +78,50 @@ async def _start(hub: Any, stop: asyncio.Event, clock: ScaledClock, households: 
     devices.start()
     hub.components["closers"].append(("demo-devices", devices.stop))
     _print_welcome(api, credentials, path, clock)
+    if resumed is not None:
+        # The story's steps are in the store already; playing them again would only collide.
+        print("Resumed the demo on its existing store: same accounts and logins.", flush=True)
+        return
     asyncio.get_running_loop().create_task(_play(api, hub, credentials, clock), name="demo-story")
+
+
+def _resume(hub: Any, path: Path) -> dict[str, Any] | None:
+    """The logins of an earlier run on this store, or None when it was never provisioned.
+
+    Provisioning happens once per store: its accounts (and their broker logins, kept in the
+    broker's dynamic-security file beside the store) survive any stop, ``kill -9`` included,
+    and ``credentials.json`` is written atomically right after them.
+    """
+    admin = hub.db.query_one("SELECT 1 FROM accounts WHERE username = ?", (ADMIN_USER,))
+    if admin is None:
+        return None
+    if not path.exists():
+        raise HubError(f"the demo store {DEMO_DIR} holds accounts but not their logins ({path} is missing): "
+                       "start the demo with --fresh")
+    credentials: dict[str, Any] = json.loads(path.read_text())
+    usernames = [credentials["admin"]["username"]]
+    for group in ("households", "providers"):
+        usernames += [c["username"] for c in credentials[group].values()]
+    known = {r["username"] for r in hub.db.query("SELECT username FROM accounts")}
+    missing = [u for u in usernames if u not in known]
+    if missing:
+        raise HubError(f"{path} names accounts the store does not hold ({', '.join(missing[:5])}): "
+                       "start the demo with --fresh")
+    logger.info("resuming the demo: %d households and %d providers already provisioned",
+                len(credentials["households"]), len(credentials["providers"]))
+    return credentials
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (mode 0600) atomically: a crash leaves the old file or the new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)
 
 
 def _provision(hub: Any, seed: Any, households: int) -> dict[str, Any]:

@@ -9,13 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.errors import DomainError
+from hub.errors import DomainError, StorageFull
 
 PROBLEM_TYPE_BASE = "https://community-hub.example/problems/"
 MEDIA_TYPE = "application/problem+json"
 
 _TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found",
-           409: "Conflict", 413: "Too large", 422: "Unprocessable request"}
+           409: "Conflict", 413: "Too large", 422: "Unprocessable request",
+           503: "Unavailable"}
 
 
 class Unauthenticated(DomainError):
@@ -99,3 +100,17 @@ async def http_problem_handler(request: Request, exc: Exception) -> JSONResponse
     code = {400: "bad-request", 404: "not-found", 405: "method-not-allowed",
             413: "too-large"}.get(status, "http-error")
     return problem_response(status, problem_body(status, code, detail, request.url.path))
+
+
+# A full disk passes; a client may try the same write again (with its idempotency key).
+STORAGE_FULL_RETRY_S = 30
+
+
+async def storage_full_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Exception handler for :class:`hub.errors.StorageFull`: 503 with a reason and Retry-After."""
+    assert isinstance(exc, StorageFull)
+    body = problem_body(503, "storage-full", "the hub's disk is full: the write was not saved; try again later",
+                        request.url.path)
+    response = problem_response(503, body)
+    response.headers["Retry-After"] = str(STORAGE_FULL_RETRY_S)
+    return response

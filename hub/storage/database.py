@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hub.errors import StorageError
+from hub.errors import StorageError, StorageFull
 from hub.storage.schema import check_not_newer
 
 logger = logging.getLogger(__name__)
@@ -118,15 +118,18 @@ class Database:
             self._writer_thread = threading.get_ident()
             try:
                 yield self._conn
-            except BaseException:
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
                 self._depth = 0
                 self._writer_thread = None
                 self._after_commit.clear()
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                    self._conn.execute("ROLLBACK")
+                if _disk_full(exc):
+                    raise StorageFull(f"the disk under {self.path} is full: nothing was written") from exc
                 raise
             self._depth = 0
             self._writer_thread = None
-            self._conn.execute("COMMIT")
             callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:
@@ -259,6 +262,11 @@ class _Reader:
 
     def __del__(self) -> None:
         self.conn.close()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """True for SQLite's "database or disk is full" (SQLITE_FULL), whatever the statement."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 def _split_sql(sql: str) -> list[str]:
