@@ -13,8 +13,6 @@ import signal
 import sys
 from typing import Any
 
-import uvloop
-
 from hub.config import Settings, load_settings
 from hub.errors import HubError
 from hub.service import Hub
@@ -72,11 +70,7 @@ def run_until_signal(settings: Settings, *, clock: Any = None, after_ready: Any 
         return 0
 
     try:
-        # uvloop: the event loop in C (libuv); the API answers measurably faster on it
-        # (docs/perf/http.md). Everything the hub does is plain asyncio, so either loop works.
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            return runner.run(main())
+        return asyncio.run(main())
     except HubError as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return 2
-
