@@ -8,8 +8,9 @@ AUDIT_STAMP := $(AUDIT_VENV)/.installed
 
 RUNTIME_PACKAGES := mosquitto mosquitto-clients
 TEST_PACKAGES    := $(RUNTIME_PACKAGES) chromium influxdb postgresql
+BENCH_PACKAGES   := $(RUNTIME_PACKAGES) wrk util-linux
 
-.PHONY: setup demo run test test-all check audit bench bench-scale screenshots clean
+.PHONY: setup demo run test test-all check audit bench bench-http bench-scale screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,11 @@ screenshots: $(STAMP)
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# The API beside a bare FastAPI route under wrk (README, "A fast API").
+bench-http: $(STAMP)
+	scripts/system-packages.sh $(BENCH_PACKAGES)
+	$(BIN)/python bench/bench_http.py
 
 bench-scale: $(STAMP)
 	scripts/system-packages.sh $(TEST_PACKAGES)

@@ -255,6 +255,7 @@ class Hub:
             # The caller of a login is the peer, or the X-Forwarded-For client of a trusted proxy.
             proxy_headers=True,
             forwarded_allow_ips=self.settings.trusted_proxies or [],
+            http="httptools",  # the C parser (a dependency); h11 parses in Python
         )
         server = _QuietServer(config)
         self._api_server = server

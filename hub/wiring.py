@@ -173,7 +173,7 @@ def build(hub: Hub) -> dict[str, Any]:
 def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     """Offers (suggestions, bookings, feeds) and the rules engine that raises them."""
     from hub.dashboards import router as dashboards_router
-    from hub.identity.auth import current_principal, require_role
+    from hub.identity.auth import require_role
     from hub.offers import OffersService, http_problem_handler, problem_handler, validation_problem_handler
     from hub.offers import api as offers_api
     from hub.offers.problems import storage_full_handler
@@ -210,8 +210,6 @@ def _build_offers_and_rules(hub: Hub, components: dict[str, Any]) -> None:
     hub.every(60.0, offers.expire_due)
     components["closers"].append(("offers", offers.close))
 
-    offers_api_dependency = offers_api.get_principal
-    hub.dependency_overrides[offers_api_dependency] = current_principal
     hub.add_router(offers_api.router)
     hub.add_router(rules_router([Depends(require_role("admin"))]))
     hub.add_router(dashboards_router)

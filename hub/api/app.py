@@ -47,7 +47,7 @@ def create_app(hub: AppHost) -> FastAPI:
     app.state.hub = hub
 
     @app.get("/healthz", tags=["operations"], summary="The process answers")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # async: nothing to wait for, no thread hop
         return {"status": "ok"}
 
     @app.get(

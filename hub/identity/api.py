@@ -207,7 +207,7 @@ def logout(
 
 
 @router.get("/me", response_model=PrincipalOut, tags=["auth"])
-def me(principal: Annotated[Principal, Depends(current_principal)]) -> PrincipalOut:
+async def me(principal: Annotated[Principal, Depends(current_principal)]) -> PrincipalOut:
     """Who the token belongs to."""
     return PrincipalOut(**principal.marshal())
 
@@ -303,7 +303,7 @@ def _household(principal: Principal) -> str:
 
 
 @router.get("/consents", response_model=list[GrantOut], tags=["consents"])
-def list_consents(
+async def list_consents(
     request: Request, principal: HouseholdOnly, limit: Limit = 50, offset: Offset = 0
 ) -> list[GrantOut]:
     """The household's grants, newest first."""
@@ -345,7 +345,7 @@ def consent_audit(
 
 
 @router.get("/consents/{grant_id}", response_model=GrantOut, tags=["consents"])
-def get_consent(grant_id: Name, request: Request, principal: HouseholdOnly) -> GrantOut:
+async def get_consent(grant_id: Name, request: Request, principal: HouseholdOnly) -> GrantOut:
     """One of the household's grants (404 for anyone else's)."""
     try:
         return _grant(identity_of(request).consent.get(grant_id, _household(principal)))

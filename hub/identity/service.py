@@ -23,6 +23,7 @@ from hub.identity.dynsec import DynSecAdmin
 from hub.identity.errors import AccountExists, AuthFailed, InvalidInput
 from hub.identity.limits import LoginLimiter
 from hub.identity.sessions import SessionPurger
+from hub.identity.token_cache import TokenCache
 from hub.identity.tokens import TokenStore
 from hub.storage.database import Database
 
@@ -59,7 +60,9 @@ class Identity:
         self.db = db
         self.dynsec = dynsec
         self.clock = clock
-        self.tokens = TokenStore(db, secret, clock)
+        # Resolved tokens, for a moment: most requests then read no row to authenticate.
+        self.auth_cache: TokenCache[tuple[Principal, float | None]] = TokenCache()
+        self.tokens = TokenStore(db, secret, clock, on_revoke=self.auth_cache.invalidate)
         self.passwords = passwords or Passwords()
         self.session_ttl_s = session_ttl_s
         self.limiter = limiter or LoginLimiter(clock)
@@ -324,13 +327,22 @@ class Identity:
         Raises:
             AuthFailed: unknown, revoked or expired token, or a disabled account.
         """
+        digest = self.tokens.digest(token)
+        cached = self.auth_cache.get(digest)
+        if cached is not None:
+            principal, expires_at = cached
+            if expires_at is None or expires_at > self.clock.timestamp():
+                return principal
+        epoch = self.auth_cache.epoch
         record = self.tokens.resolve(token)
         if record is None:
             raise AuthFailed("unknown or expired token")
         row = self.db.query_one("SELECT * FROM accounts WHERE id = ?", (record.account_id,))
         if row is None or row["disabled"]:
             raise AuthFailed("unknown or expired token")
-        return self._principal(row)
+        principal = self._principal(row)
+        self.auth_cache.put(digest, (principal, record.expires_at), epoch)
+        return principal
 
     # -- disabling and deleting --------------------------------------------------------
 
@@ -342,6 +354,7 @@ class Identity:
         rows = self._with_devices(self._account_row(account))
         now = self.clock.timestamp()
         with self.db.transaction() as conn:
+            self.db.after_commit(self.auth_cache.invalidate)
             for row in rows:
                 conn.execute(
                     "UPDATE accounts SET disabled = 1, disabled_at = ? WHERE id = ?",
@@ -359,6 +372,7 @@ class Identity:
         """Enable a disabled account, and a household's devices (old tokens stay revoked)."""
         rows = self._with_devices(self._account_row(account))
         with self.db.transaction() as conn:
+            self.db.after_commit(self.auth_cache.invalidate)
             for row in rows:
                 conn.execute(
                     "UPDATE accounts SET disabled = 0, disabled_at = NULL WHERE id = ?",
@@ -378,6 +392,7 @@ class Identity:
         """
         rows = self._with_devices(self._account_row(account))
         with self.db.transaction() as conn:
+            self.db.after_commit(self.auth_cache.invalidate)
             for row in rows:
                 conn.execute("DELETE FROM api_tokens WHERE account = ?", (row["id"],))
                 conn.execute("DELETE FROM accounts WHERE id = ?", (row["id"],))

@@ -1,8 +1,9 @@
 """Bearer tokens: opaque random strings, stored as HMAC-SHA256 under the hub's secret.
 
 Why opaque rather than signed (JWT-like) tokens: every request must see a logout, a
-disabled account or a revoked provider token at once, so a lookup is needed anyway, and
-one primary-key read in SQLite costs microseconds. Opaque tokens also need no key
+disabled account or a revoked provider token at once, so a lookup is needed anyway (the
+identity service keeps resolved tokens for a moment in a
+:class:`~hub.identity.token_cache.TokenCache` that every revocation empties). Opaque tokens also need no key
 rotation story and reveal nothing. Keying the hash with the secret from the settings
 means a stolen database alone cannot be used to check guessed tokens.
 
@@ -16,6 +17,7 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.clock import Clock
@@ -37,12 +39,21 @@ class TokenRecord:
 class TokenStore:
     """Issue, resolve and revoke bearer tokens."""
 
-    def __init__(self, db: Database, secret: str | bytes, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        secret: str | bytes,
+        clock: Clock,
+        *,
+        on_revoke: Callable[[], None] = lambda: None,
+    ) -> None:
+        """``on_revoke`` runs once a revocation has committed (caches drop what they hold)."""
         if len(secret) < 16:
             raise ConfigError("the hub's secret must hold at least 16 characters (settings)")
         self._db = db
         self._key = secret.encode("utf-8") if isinstance(secret, str) else secret
         self._clock = clock
+        self._on_revoke = on_revoke
 
     def digest(self, token: str) -> str:
         """The stored form of a token."""
@@ -94,10 +105,12 @@ class TokenStore:
             "UPDATE api_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
             (self._clock.timestamp(), self.digest(token)),
         )
+        self._db.after_commit(self._on_revoke)  # at once, unless inside a caller's transaction
         return cur.rowcount > 0
 
     def revoke_all(self, conn: sqlite3.Connection, account_id: str) -> int:
         """Revoke every token of an account inside the caller's transaction."""
+        self._db.after_commit(self._on_revoke)
         cur = conn.execute(
             "UPDATE api_tokens SET revoked_at = ? WHERE account = ? AND revoked_at IS NULL",
             (self._clock.timestamp(), account_id),

@@ -68,7 +68,7 @@ def _member(principal: Principal, community: str) -> None:
         raise HTTPException(status_code=404, detail="no such community")
 
 
-def get_book(request: Request) -> NoticeBook:
+async def get_book(request: Request) -> NoticeBook:
     """The hub's notice book (``app.state.hub.notices``)."""
     book: NoticeBook = request.app.state.hub.notices
     return book
@@ -186,7 +186,7 @@ def _view(book: NoticeBook, notice: Notice) -> dict[str, Any]:
 
 
 @router.get("/communities/{community}/notices", responses=problem_responses(401, 404))
-def community_notices(
+async def community_notices(
     community: str,
     book: Annotated[NoticeBook, Depends(get_book)],
     principal: Annotated[Principal, Depends(current_principal)],
@@ -197,7 +197,7 @@ def community_notices(
 
 
 @router.get("/households/{household}/notices", responses=problem_responses(401, 404))
-def household_notices(
+async def household_notices(
     household: str,
     book: Annotated[NoticeBook, Depends(get_book)],
     principal: Annotated[Principal, Depends(current_principal)],

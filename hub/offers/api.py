@@ -1,10 +1,12 @@
 """REST and SSE routes of the offers package (``router``; the lead mounts it).
 
-Every route takes the caller through :func:`get_principal` (a placeholder the lead
-overrides with ``app.dependency_overrides[get_principal] = <real dependency>``). Objects
-are scoped to their owner: asking for someone else's gives 404, never their data. POSTs
-accept an ``Idempotency-Key`` header: a replay gets the first answer. Lists are cursor
-paginated (``limit`` at most 100, larger is 422). Errors are RFC 9457 problems.
+Every route takes the caller through the identity package's
+:func:`~hub.identity.auth.current_principal`, declared once here (an app-wide
+``dependency_overrides`` entry would make FastAPI rebuild every route's dependencies on
+every request; tests override it in their own apps). Objects are scoped to their owner:
+asking for someone else's gives 404, never their data. POSTs accept an ``Idempotency-Key``
+header: a replay gets the first answer. Lists are cursor paginated (``limit`` at most 100,
+larger is 422). Errors are RFC 9457 problems.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from hub.errors import Forbidden, NotFound
+from hub.identity.auth import current_principal
 from hub.offers.gatherings import Place
 from hub.offers.idempotency import fingerprint
 from hub.offers.pagination import MAX_PAGE, Page
-from hub.offers.problems import MEDIA_TYPE, Unauthenticated, problem_response, problem_responses
+from hub.offers.problems import MEDIA_TYPE, problem_response, problem_responses
 from hub.offers.ratings import ratings_of
 from hub.offers.schemas import (
     AcceptBody,
@@ -77,30 +80,28 @@ class PrincipalLike(Protocol):
     def community(self) -> str | None: ...
 
 
-def get_principal(request: Request) -> PrincipalLike:
-    """Placeholder: the principal a middleware put on ``request.state.principal``."""
-    principal = getattr(request.state, "principal", None)
-    if principal is None:
-        raise Unauthenticated("sign in first")
-    return principal  # type: ignore[no-any-return]
+#: The caller dependency under its former name: routes of other packages written against
+#: the offers' placeholder (``Depends(get_principal)``) get the real check, with no override.
+get_principal = current_principal
+
+#: The caller (401 without a live token). The checks below are ``async`` because they
+#: never block: a sync dependency would cost a hop to the thread pool on every request.
+Principal = Annotated[PrincipalLike, Depends(current_principal)]
 
 
-Principal = Annotated[PrincipalLike, Depends(get_principal)]
-
-
-def _household(p: Principal) -> PrincipalLike:
+async def _household(p: Principal) -> PrincipalLike:
     if p.role != "household" or not p.household:
         raise Forbidden("this route is for households")
     return p
 
 
-def _provider(p: Principal) -> PrincipalLike:
+async def _provider(p: Principal) -> PrincipalLike:
     if p.role != "provider" or not p.provider:
         raise Forbidden("this route is for providers")
     return p
 
 
-def _admin(p: Principal) -> PrincipalLike:
+async def _admin(p: Principal) -> PrincipalLike:
     if p.role != "admin" or not p.community:
         raise Forbidden("this route is for community admins")
     return p
@@ -147,9 +148,12 @@ def _post(request: Request, p: PrincipalLike, key: str | None, body: Any,
 
 
 # -- households -----------------------------------------------------------------------
+# Reads are ``async``: each is a few indexed reads on this thread's own SQLite reader (a
+# WAL snapshot that never waits for a writer), cheaper than the hop to the thread pool that
+# FastAPI makes for a sync route. Writes stay sync: they wait for the write lock and commit.
 
 @router.get("/suggestions", response_model=SuggestionPage, summary="My suggestions")
-def list_suggestions(request: Request, p: HouseholdP, cursor: Cursor = None,
+async def list_suggestions(request: Request, p: HouseholdP, cursor: Cursor = None,
                      limit: Limit = 50,
                      state: Annotated[str | None, Query(max_length=20)] = None) -> Any:
     assert p.household
@@ -159,7 +163,7 @@ def list_suggestions(request: Request, p: HouseholdP, cursor: Cursor = None,
 
 @router.get("/suggestions/{sid}", response_model=SuggestionOut,
             responses=problem_responses(404), summary="One of my suggestions")
-def get_suggestion(request: Request, p: HouseholdP, sid: ObjId) -> Any:
+async def get_suggestion(request: Request, p: HouseholdP, sid: ObjId) -> Any:
     assert p.household
     return _svc(request).suggestions.get(p.household, sid).marshal()
 
@@ -188,7 +192,7 @@ def decline_suggestion(request: Request, p: HouseholdP, sid: ObjId,
 
 @router.get("/grocery/slots", response_model=list[SlotOut],
             summary="Next free delivery slots of providers I consented to")
-def grocery_slots(request: Request, p: HouseholdP,
+async def grocery_slots(request: Request, p: HouseholdP,
                   limit: Annotated[int, Query(ge=1, le=50)] = 6) -> Any:
     assert p.household
     return [{"id": s["slot"], "provider": s["provider"], "kind": "grocery",
@@ -201,7 +205,7 @@ def grocery_slots(request: Request, p: HouseholdP,
             summary="My bookings of every kind, soonest first, with clash flags")
 @router.get("/calendar", response_model=BookingPage,
             summary="My calendar: bookings of every kind, soonest first, with clash flags")
-def calendar(request: Request, p: HouseholdP, cursor: Cursor = None, limit: Limit = 50,
+async def calendar(request: Request, p: HouseholdP, cursor: Cursor = None, limit: Limit = 50,
              include_ended: bool = False) -> Any:
     assert p.household
     return _page(_svc(request).calendar.page(p.household, include_ended=include_ended,
@@ -210,7 +214,7 @@ def calendar(request: Request, p: HouseholdP, cursor: Cursor = None, limit: Limi
 
 @router.get("/bookings/{bid}", response_model=BookingOut, responses=problem_responses(404),
             summary="One of my bookings")
-def get_booking(request: Request, p: HouseholdP, bid: ObjId) -> Any:
+async def get_booking(request: Request, p: HouseholdP, bid: ObjId) -> Any:
     assert p.household
     return _svc(request).calendar.get(p.household, bid).marshal()
 
@@ -238,7 +242,7 @@ def cancel_booking(request: Request, p: HouseholdP, bid: ObjId, body: EmptyBody 
 
 @router.get("/requests/{rid}", response_model=RequestOut, responses=problem_responses(404),
             summary="One of my delivery requests")
-def get_request(request: Request, p: HouseholdP, rid: ObjId) -> Any:
+async def get_request(request: Request, p: HouseholdP, rid: ObjId) -> Any:
     assert p.household
     return _svc(request).grocery.get(p.household, rid)
 
@@ -256,7 +260,7 @@ def rate_request(request: Request, p: HouseholdP, rid: ObjId, body: RateBody,
 
 @router.get("/gatherings", response_model=GatheringPage,
             summary="Gatherings I host or was invited to")
-def list_gatherings(request: Request, p: HouseholdP, cursor: Cursor = None,
+async def list_gatherings(request: Request, p: HouseholdP, cursor: Cursor = None,
                     limit: Limit = 50) -> Any:
     assert p.household
     return _page(_svc(request).gatherings.page(p.household, cursor=cursor, limit=limit))
@@ -279,7 +283,7 @@ def create_gathering(request: Request, p: HouseholdP, body: GatheringBody,
 
 @router.get("/gatherings/{gid}", response_model=GatheringOut, responses=problem_responses(404),
             summary="A gathering I host or was invited to")
-def get_gathering(request: Request, p: HouseholdP, gid: ObjId) -> Any:
+async def get_gathering(request: Request, p: HouseholdP, gid: ObjId) -> Any:
     assert p.household
     return _svc(request).gatherings.get(p.household, gid)
 
@@ -306,7 +310,7 @@ def rsvp(request: Request, p: HouseholdP, gid: ObjId, body: RsvpBody,
 
 
 @router.get("/rides", response_model=RidePage, summary="Rides I drive or ride in")
-def list_rides(request: Request, p: HouseholdP, cursor: Cursor = None, limit: Limit = 50
+async def list_rides(request: Request, p: HouseholdP, cursor: Cursor = None, limit: Limit = 50
                ) -> Any:
     assert p.household
     return _page(_svc(request).rides.page(p.household, cursor=cursor, limit=limit))
@@ -330,7 +334,7 @@ def offer_ride(request: Request, p: HouseholdP, body: RideBody,
 @router.get("/rides/matches", response_model=list[RideMatchOut],
             responses=problem_responses(404),
             summary="Rides that fit a gathering I go to (time window and distance)")
-def ride_matches(request: Request, p: HouseholdP,
+async def ride_matches(request: Request, p: HouseholdP,
                  gathering: Annotated[str, Query(min_length=1, max_length=160)]) -> Any:
     assert p.household
     svc = _svc(request)
@@ -343,7 +347,7 @@ def ride_matches(request: Request, p: HouseholdP,
 
 @router.get("/rides/{rid}", response_model=RideOut, responses=problem_responses(404),
             summary="A ride I drive or ride in (drivers see pickup times)")
-def get_ride(request: Request, p: HouseholdP, rid: ObjId) -> Any:
+async def get_ride(request: Request, p: HouseholdP, rid: ObjId) -> Any:
     assert p.household
     return _svc(request).rides.get(p.household, rid)
 
@@ -385,7 +389,7 @@ def leave_ride(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | No
 
 @router.get("/provider/feed", response_model=FeedPage,
             summary="Open requests sent to me (only what households consented to share)")
-def provider_feed(request: Request, p: ProviderP, cursor: Cursor = None, limit: Limit = 50
+async def provider_feed(request: Request, p: ProviderP, cursor: Cursor = None, limit: Limit = 50
                   ) -> Any:
     assert p.provider
     return _page(_svc(request).grocery.feed(p.provider, cursor=cursor, limit=limit))
@@ -403,7 +407,7 @@ def claim(request: Request, p: ProviderP, rid: ObjId, body: EmptyBody | None = N
 
 
 @router.get("/provider/schedule", response_model=FeedPage, summary="Requests I claimed")
-def provider_schedule(request: Request, p: ProviderP, cursor: Cursor = None,
+async def provider_schedule(request: Request, p: ProviderP, cursor: Cursor = None,
                       limit: Limit = 50) -> Any:
     assert p.provider
     return _page(_svc(request).grocery.schedule(p.provider, cursor=cursor, limit=limit))
@@ -420,7 +424,7 @@ def fulfil(request: Request, p: ProviderP, rid: ObjId, body: EmptyBody | None = 
 
 
 @router.get("/provider/slots", response_model=list[SlotOut], summary="My slots and capacity")
-def provider_slots(request: Request, p: ProviderP) -> Any:
+async def provider_slots(request: Request, p: ProviderP) -> Any:
     assert p.provider
     return [{"id": s.id, "provider": s.provider, "kind": s.kind, "starts_at": s.starts_at,
              "ends_at": s.ends_at, "capacity": s.capacity, "free": s.free}
@@ -428,7 +432,7 @@ def provider_slots(request: Request, p: ProviderP) -> Any:
 
 
 @router.get("/provider/ratings", response_model=list[RatingOut], summary="Ratings of me")
-def provider_ratings(request: Request, p: ProviderP) -> Any:
+async def provider_ratings(request: Request, p: ProviderP) -> Any:
     assert p.provider
     return ratings_of(_svc(request).db, p.provider)
 
@@ -437,7 +441,7 @@ def provider_ratings(request: Request, p: ProviderP) -> Any:
 
 @router.get("/admin/gatherings", response_model=GatheringPage,
             summary="Every gathering of my community")
-def admin_gatherings(request: Request, p: AdminP, cursor: Cursor = None, limit: Limit = 50
+async def admin_gatherings(request: Request, p: AdminP, cursor: Cursor = None, limit: Limit = 50
                      ) -> Any:
     assert p.community
     return _page(_svc(request).gatherings.list_community(p.community, cursor=cursor,
@@ -446,7 +450,7 @@ def admin_gatherings(request: Request, p: AdminP, cursor: Cursor = None, limit: 
 
 @router.get("/admin/requests", response_model=RequestPage,
             summary="Every request of my community's households")
-def admin_requests(request: Request, p: AdminP, cursor: Cursor = None, limit: Limit = 50
+async def admin_requests(request: Request, p: AdminP, cursor: Cursor = None, limit: Limit = 50
                    ) -> Any:
     assert p.community
     return _page(_svc(request).grocery.community_page(p.community, cursor=cursor, limit=limit))

@@ -64,10 +64,13 @@ class Gatherings:
             raise NotFound(f"no gathering {gid}")
         return row
 
-    def view(self, conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
-        members = conn.execute(
-            "SELECT household, status, position FROM gathering_members WHERE gathering = ?"
-            " ORDER BY position, household", (row["id"],)).fetchall()
+    def view(self, conn: sqlite3.Connection, row: sqlite3.Row,
+             members: list[sqlite3.Row] | None = None) -> dict[str, Any]:
+        """The gathering as the API shows it (``members`` when the caller read them already)."""
+        if members is None:
+            members = conn.execute(
+                "SELECT household, status, position FROM gathering_members WHERE gathering = ?"
+                " ORDER BY position, household", (row["id"],)).fetchall()
         going = [m["household"] for m in members if m["status"] == "going"]
         return {
             "id": row["id"], "title": row["title"], "host": row["host"],
@@ -83,7 +86,7 @@ class Gatherings:
 
     def get(self, household: str, gid: str) -> dict[str, Any]:
         """A gathering its host or a member may see; NotFound for anyone else."""
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             return self.view(conn, self._visible(conn, household, gid))
 
     def create(self, host: str, *, title: str, starts_at: datetime, ends_at: datetime | None,
@@ -315,9 +318,24 @@ class Gatherings:
             args += [after[0], after[0], after[1]]
         sql += " ORDER BY g.starts_at, g.id LIMIT ?"
         args.append(limit + 1)
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             rows = conn.execute(sql, args).fetchall()
-            items = [self.view(conn, r) for r in rows[:limit]]
+            page = rows[:limit]
+            members = _members_of(conn, [r["id"] for r in page])
+            items = [self.view(conn, r, members.get(r["id"], [])) for r in page]
         nxt = encode_cursor(rows[limit - 1]["starts_at"], rows[limit - 1]["id"]) if len(
             rows) > limit else None
         return Page(items=items, next_cursor=nxt)
+
+
+def _members_of(conn: sqlite3.Connection, gids: list[str]) -> dict[str, list[sqlite3.Row]]:
+    """The members of a page of gatherings in one query (not one per gathering)."""
+    out: dict[str, list[sqlite3.Row]] = {}
+    if not gids:
+        return out
+    marks = ", ".join("?" for _ in gids)
+    for m in conn.execute(
+            f"SELECT gathering, household, status, position FROM gathering_members"
+            f" WHERE gathering IN ({marks}) ORDER BY gathering, position, household", gids):
+        out.setdefault(m["gathering"], []).append(m)
+    return out

@@ -19,6 +19,8 @@ from hub.offers.uow import UnitOfWork, dumps, loads
 
 MAX_KEY = 200
 
+_STORED = "SELECT fingerprint, status, body FROM offer_idempotency WHERE principal = ? AND key = ?"
+
 
 def fingerprint(method: str, path: str, body: Any) -> str:
     """What identifies a request for replay purposes."""
@@ -41,6 +43,13 @@ class Idempotency:
             return 200, fn(), False
         if not 0 < len(key) <= MAX_KEY or not key.isprintable():
             raise Unprocessable(f"Idempotency-Key must be 1-{MAX_KEY} printable characters")
+        # A replay is answered from a plain read: a row another transaction can see is
+        # committed with its final answer (the claim below and the answer commit together),
+        # so it needs no write lock and replays never queue behind writers. A first run
+        # claims the key inside its transaction, where racing first runs are serialised.
+        stored = self._uow.db.query_one(_STORED, (principal, key))
+        if stored is not None:
+            return _replay(stored, fp)
         with self._uow.tx() as conn:
             # Claim the key first: a concurrent request with the same key (another worker)
             # waits on this row until the first commits, then finds its answer and replays it.
@@ -49,12 +58,7 @@ class Idempotency:
                 " created_at) VALUES (?, ?, ?, 0, '', ?) ON CONFLICT (principal, key) DO NOTHING",
                 (principal, key, fp, self._uow.now())).rowcount == 1
             if not claimed:
-                row = conn.execute(
-                    "SELECT fingerprint, status, body FROM offer_idempotency WHERE principal = ?"
-                    " AND key = ?", (principal, key)).fetchone()
-                if row["fingerprint"] != fp:
-                    raise Conflict("this Idempotency-Key was used for a different request")
-                return int(row["status"]), loads(row["body"]), int(row["status"]) >= 400
+                return _replay(conn.execute(_STORED, (principal, key)).fetchone(), fp)
             try:
                 with self._uow.savepoint(conn, "idem"):
                     body = fn()
@@ -66,3 +70,10 @@ class Idempotency:
                 "UPDATE offer_idempotency SET status = ?, body = ? WHERE principal = ? AND key = ?",
                 (status, dumps(body), principal, key))
             return status, body, problem
+
+
+def _replay(row: Any, fp: str) -> tuple[int, Any, bool]:
+    """The stored answer of a key, or 409 when the key came with a different request."""
+    if row["fingerprint"] != fp:
+        raise Conflict("this Idempotency-Key was used for a different request")
+    return int(row["status"]), loads(row["body"]), int(row["status"]) >= 400

@@ -77,13 +77,18 @@ class Rides:
         return int(conn.execute("SELECT COUNT(*) FROM ride_riders WHERE ride = ? AND"
                                 " status = 'booked'", (rid,)).fetchone()[0])
 
-    def view(self, conn: sqlite3.Connection, row: sqlite3.Row, viewer: str) -> dict[str, Any]:
-        """The ride; the driver sees every rider, a rider sees only their own seat."""
-        riders = conn.execute(
-            "SELECT household, status, position, pickup_at, pickup_label, arrive_at"
-            " FROM ride_riders WHERE ride = ? ORDER BY status, position, pickup_at",
-            (row["id"],)).fetchall()
-        seen = [dict(r) for r in riders if viewer == row["driver"] or r["household"] == viewer]
+    def view(self, conn: sqlite3.Connection, row: sqlite3.Row, viewer: str,
+             riders: list[sqlite3.Row] | None = None) -> dict[str, Any]:
+        """The ride; the driver sees every rider, a rider sees only their own seat.
+
+        ``riders``: the ride's riders when the caller read them already (a page does).
+        """
+        if riders is None:
+            riders = conn.execute(
+                f"SELECT {_RIDER_FIELDS} FROM ride_riders WHERE ride = ?"
+                " ORDER BY status, position, pickup_at", (row["id"],)).fetchall()
+        seen = [{k: r[k] for k in _RIDER_KEYS} for r in riders
+                if viewer == row["driver"] or r["household"] == viewer]
         booked = sum(1 for r in riders if r["status"] == "booked")
         return {
             "id": row["id"], "driver": row["driver"], "origin": row["origin_label"],
@@ -99,7 +104,7 @@ class Rides:
 
     def get(self, household: str, rid: str) -> dict[str, Any]:
         """A ride its driver or a rider may see; NotFound for anyone else."""
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             row = self._row(conn, rid)
             if row["driver"] != household and conn.execute(
                 "SELECT 1 FROM ride_riders WHERE ride = ? AND household = ?",
@@ -331,9 +336,28 @@ class Rides:
             args += [after[0], after[0], after[1]]
         sql += " ORDER BY depart_earliest, id LIMIT ?"
         args.append(limit + 1)
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             rows = conn.execute(sql, args).fetchall()
-            items = [self.view(conn, r, household) for r in rows[:limit]]
+            page = rows[:limit]
+            riders = _riders_of(conn, [r["id"] for r in page])
+            items = [self.view(conn, r, household, riders.get(r["id"], [])) for r in page]
         nxt = encode_cursor(rows[limit - 1]["depart_earliest"], rows[limit - 1]["id"]) if len(
             rows) > limit else None
         return Page(items=items, next_cursor=nxt)
+
+
+_RIDER_KEYS = ("household", "status", "position", "pickup_at", "pickup_label", "arrive_at")
+_RIDER_FIELDS = ", ".join(_RIDER_KEYS)
+
+
+def _riders_of(conn: sqlite3.Connection, rids: list[str]) -> dict[str, list[sqlite3.Row]]:
+    """The riders of a page of rides in one query (not one per ride)."""
+    out: dict[str, list[sqlite3.Row]] = {}
+    if not rids:
+        return out
+    marks = ", ".join("?" for _ in rids)
+    for r in conn.execute(
+            f"SELECT ride, {_RIDER_FIELDS} FROM ride_riders WHERE ride IN ({marks})"
+            " ORDER BY ride, status, position, pickup_at", rids):
+        out.setdefault(r["ride"], []).append(r)
+    return out

@@ -1,9 +1,11 @@
 """The storage port's SQLite adapter.
 
 SQLite in WAL mode is the embedded default for everything that must survive a restart.
-The hub's domain code runs on one event-loop thread, so one connection serves it; the
-connection is still opened with ``check_same_thread=False`` so that tools and tests can
-hand it to a worker thread under their own lock.
+Writes go through one connection under one lock (SQLite has one writer anyway); reads
+outside a transaction go through a connection of the calling thread's own, so that the
+API's readers never queue behind that lock or behind each other: in WAL mode a reader sees
+the last committed state and never waits for the writer. A read inside a transaction uses
+the writer's connection (it must see the transaction's own writes).
 
 Migrations are numbered ``.sql`` files in ``hub/storage/migrations`` (``0001_core.sql``,
 ``0010_rules.sql``, ...), applied in order, each in its own transaction, and recorded in
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -52,6 +55,12 @@ class Database:
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
+        self._writer_thread: int | None = None
+        self._readers = threading.local()
+        # Weak: a reader goes (and closes) with its thread; close() closes those left.
+        self._reader_conns: weakref.WeakSet[_Reader] = weakref.WeakSet()
+        self._readers_lock = threading.Lock()
+        self._closed = False
         self._after_commit: list[Callable[[], None]] = []
         if synchronous not in {"NORMAL", "FULL"}:
             raise StorageError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
@@ -106,11 +115,13 @@ class Database:
                 return
             self._conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
+            self._writer_thread = threading.get_ident()
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 self._depth = 0
+                self._writer_thread = None
                 self._after_commit.clear()
                 if self._conn.in_transaction:  # SQLite may have rolled back already (disk full)
                     self._conn.execute("ROLLBACK")
@@ -118,12 +129,35 @@ class Database:
                     raise StorageFull(f"the disk under {self.path} is full: nothing was written") from exc
                 raise
             self._depth = 0
+            self._writer_thread = None
             callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:
                 callback()
             except Exception:
                 logger.exception("after-commit callback failed")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read-only transaction: several reads that see one committed state.
+
+        It takes no write lock, so readers never queue behind writers (nor writers behind
+        them). Inside this thread's own :meth:`transaction` it joins that transaction
+        instead (and so sees its writes). A write through the yielded connection fails.
+        """
+        reader = self._reader()
+        if reader is None:
+            with self._lock:
+                yield self._conn
+            return
+        if reader.in_transaction:  # a snapshot inside a snapshot: the outer one holds
+            yield reader
+            return
+        reader.execute("BEGIN")
+        try:
+            yield reader
+        finally:
+            reader.execute("COMMIT")
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current outermost transaction commits (dropped on rollback).
@@ -143,15 +177,57 @@ class Database:
         return self._depth > 0
 
     def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        """Run a read query and return all rows."""
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+        """Run a read query and return all rows (the last committed state, or the current
+        transaction's when called inside one)."""
+        reader = self._reader()
+        if reader is None:
+            with self._lock:
+                return self._conn.execute(sql, params).fetchall()
+        cur = reader.execute(sql, params)
+        try:
+            return cur.fetchall()
+        finally:
+            cur.close()
 
     def query_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """Run a read query and return the first row, or None."""
-        with self._lock:
-            row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
-            return row
+        reader = self._reader()
+        if reader is None:
+            with self._lock:
+                row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
+                return row
+        cur = reader.execute(sql, params)
+        try:
+            found: sqlite3.Row | None = cur.fetchone()
+        finally:
+            cur.close()  # ends the statement, so that its snapshot is not held
+        return found
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read connection; None when the read must use the writer's
+        (inside this thread's transaction, or an in-memory database, which is private to
+        its one connection)."""
+        if self._writer_thread == threading.get_ident() or self.path == ":memory:":
+            return None
+        held: _Reader | None = getattr(self._readers, "reader", None)
+        if held is not None:
+            return held.conn
+        with self._readers_lock:
+            if self._closed:
+                raise StorageError(f"database {self.path} is closed")
+            try:
+                conn = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+                )
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA busy_timeout=10000")
+                conn.execute("PRAGMA query_only=ON")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot open a reader on {self.path}: {exc}") from exc
+            held = _Reader(conn)
+            self._reader_conns.add(held)
+        self._readers.reader = held
+        return conn
 
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         """Run one statement in its own transaction (or the current one)."""
@@ -164,8 +240,28 @@ class Database:
         return str(row[0]) if row else "no answer"
 
     def close(self) -> None:
+        """Close the writer and every thread's reader."""
+        with self._readers_lock:
+            self._closed = True
+            readers = list(self._reader_conns)
+            self._reader_conns.clear()
+        for reader in readers:
+            reader.conn.close()
         with self._lock:
             self._conn.close()
+
+
+class _Reader:
+    """One thread's read connection, closed when its thread ends (the thread-local that
+    holds it goes) or when the database closes."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        self.conn.close()
 
 
 def _disk_full(exc: BaseException) -> bool:

@@ -443,6 +443,13 @@ class PostgresDatabase(Database):
             except Exception:
                 logger.exception("after-commit callback failed")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Several reads in one transaction (PostgreSQL's readers never wait for writers, so
+        unlike SQLite's this needs no separate reader connection); joins an open one."""
+        with self.transaction() as conn:
+            yield conn
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this thread's outermost transaction commits (dropped on rollback)."""
         if self._local.depth:

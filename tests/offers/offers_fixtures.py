@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from fastapi import Request
 
 from hub.clock import FakeClock
 from hub.offers.events import OfferEvent
@@ -102,15 +103,26 @@ def principal_from_header(value: str) -> FakePrincipal:
     return FakePrincipal(f"acct-admin-{who}", "admin", community=who)
 
 
+async def principal_from_request(request: Request) -> FakePrincipal:
+    """Stands in for the identity package's ``current_principal`` (401 without the header)."""
+    from hub.offers.problems import Unauthenticated
+
+    header = request.headers.get("x-test-principal")
+    if not header:
+        raise Unauthenticated("sign in first")
+    return principal_from_header(header)
+
+
 def build_app(offers: OffersService) -> Any:
-    """The offers router in an app with the placeholder principal middleware."""
+    """The offers router in an app whose caller comes from an ``X-Test-Principal`` header."""
     from types import SimpleNamespace
 
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from hub.errors import DomainError
+    from hub.identity.auth import current_principal
     from hub.offers.api import router
     from hub.offers.problems import (
         http_problem_handler,
@@ -125,12 +137,7 @@ def build_app(offers: OffersService) -> Any:
     app.add_exception_handler(RequestValidationError, validation_problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
 
-    @app.middleware("http")
-    async def principal(request: Request, call_next: Any) -> Any:
-        header = request.headers.get("x-test-principal")
-        if header:
-            request.state.principal = principal_from_header(header)
-        return await call_next(request)
+    app.dependency_overrides[current_principal] = principal_from_request
 
     return app
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
+from fastapi import Request
 
 from hub.clock import FakeClock
 from hub.offers.service import OffersService
@@ -45,12 +46,13 @@ def add_other_community(db: Database) -> None:
 
 
 def build_app(world: World) -> Any:
-    """The offers and sharing routers with the test-header principal of the offers tests."""
-    from fastapi import FastAPI, Request
+    """The offers and sharing routers; the caller comes from an ``X-Test-Principal`` header."""
+    from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from hub.errors import DomainError
+    from hub.identity.auth import current_principal
     from hub.identity.limits import BodySizeLimitMiddleware
     from hub.offers.api import router
     from hub.offers.problems import (
@@ -60,8 +62,6 @@ def build_app(world: World) -> Any:
     )
     from hub.sharing.api import routers
     from hub.sharing.photos import MAX_BYTES, UPLOAD_PATH
-    from tests.offers.offers_fixtures import FakePrincipal, principal_from_header
-
     app = FastAPI()
     app.add_middleware(BodySizeLimitMiddleware, larger=[(UPLOAD_PATH, MAX_BYTES)])
     app.state.hub = SimpleNamespace(offers=world.offers, sharing=world.sharing)
@@ -72,17 +72,23 @@ def build_app(world: World) -> Any:
     app.add_exception_handler(RequestValidationError, validation_problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
 
-    @app.middleware("http")
-    async def principal(request: Request, call_next: Any) -> Any:
-        header = request.headers.get("x-test-principal")
-        if header:
-            p = principal_from_header(header)
-            if p.household == "h-zed":
-                p = FakePrincipal(p.account_id, p.role, household="h-zed", community="hillside")
-            request.state.principal = p
-        return await call_next(request)
-
+    app.dependency_overrides[current_principal] = principal_from_request
     return app
+
+
+async def principal_from_request(request: Request) -> Any:
+    """Stands in for the identity's ``current_principal``: the ``X-Test-Principal`` header
+    (h-zed lives in another community), 401 without it."""
+    from hub.offers.problems import Unauthenticated
+    from tests.offers.offers_fixtures import FakePrincipal, principal_from_header
+
+    header = request.headers.get("x-test-principal")
+    if not header:
+        raise Unauthenticated("sign in first")
+    p = principal_from_header(header)
+    if p.household == "h-zed":
+        p = FakePrincipal(p.account_id, p.role, household="h-zed", community="hillside")
+    return p
 
 
 def who(household: str) -> dict[str, str]:
