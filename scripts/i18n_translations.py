@@ -141,6 +141,7 @@ TEXTS = {
 "Credit limit (hours, 0 or below)": ("Kreditlimit (Stunden, 0 oder weniger)", "信用额度（小时，0 或以下）"),
 "Dead letters": ("Unzustellbare Nachrichten", "死信"),
 "Deadline (UTC)": ("Frist (UTC)", "截止时间（UTC）"),
+"Deadline": ("Frist", "截止时间"),
 "Decline %(hours)s h from %(payer)s": ("%(hours)s h von %(payer)s ablehnen", "拒绝来自 %(payer)s 的 %(hours)s 小时"),
 "Description": ("Beschreibung", "描述"),
 "Details": ("Einzelheiten", "详情"),

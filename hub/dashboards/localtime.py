@@ -2,26 +2,19 @@
 
 The API and the store speak UTC; the dashboards show and read local times of the viewer's
 community (``communities.time_zone``, an IANA name, ``UTC`` when unset or unknown). Locale
-formatting (names of days, 12/24 h) goes here too when it comes, on top of :func:`show`.
+formatting (names of days, 12/24 h) is :class:`hub.i18n.locale.Reader`; this module reads
+zones and moments through it, so there is one parser of each.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hub.i18n.locale import moment as to_datetime
+from hub.i18n.locale import zone as zone_named
 
 DEFAULT_FORMAT = "%a %H:%M"
-
-
-def zone_named(name: str | None) -> tzinfo:
-    """The zone of an IANA name; UTC for None, empty or unknown names."""
-    if not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
 
 
 def community_zone(db: Any, community: str | None) -> tzinfo:
@@ -35,22 +28,6 @@ def community_zone(db: Any, community: str | None) -> tzinfo:
 def zone_label(zone: tzinfo) -> str:
     """``Europe/Amsterdam``, or ``UTC``."""
     return getattr(zone, "key", None) or "UTC"
-
-
-def to_datetime(value: Any) -> datetime | None:
-    """An ISO 8601 text, epoch seconds or a datetime as an aware datetime; None if unreadable."""
-    if value in (None, ""):
-        return None
-    try:
-        if isinstance(value, datetime):
-            dt = value
-        elif isinstance(value, int | float):
-            dt = datetime.fromtimestamp(value, UTC)
-        else:
-            dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except (ValueError, OverflowError, OSError):
-        return None
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 def show(value: Any, zone: tzinfo = UTC, fmt: str = DEFAULT_FORMAT) -> str:

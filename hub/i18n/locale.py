@@ -89,7 +89,8 @@ def zone(name: str | None) -> tzinfo:
         return UTC
 
 
-def _moment(value: Any) -> datetime | None:
+def moment(value: Any) -> datetime | None:
+    """An ISO 8601 text, epoch seconds or a datetime as an aware datetime; None if unreadable."""
     if value in (None, ""):
         return None
     try:
@@ -145,7 +146,7 @@ class Reader:
 
     def when(self, value: Any, fmt: str = "%a %H:%M") -> str:
         """A moment (ISO 8601 text, epoch seconds or datetime) in the community's zone."""
-        dt = _moment(value)
+        dt = moment(value)
         if dt is None:
             return "" if value in (None, "") else str(value)
         local = dt.astimezone(self._tz)
@@ -156,12 +157,12 @@ class Reader:
 
     def date(self, value: Any, format: str = "medium") -> str:
         """The calendar date of a moment, in the community's zone."""
-        dt = _moment(value)
+        dt = moment(value)
         return "" if dt is None else dates.format_date(dt.astimezone(self._tz), format, locale=self.locale)
 
     def datetime(self, value: Any, format: str = "medium") -> str:
         """A full date and time, in the community's zone."""
-        dt = _moment(value)
+        dt = moment(value)
         if dt is None:
             return ""
         return dates.format_datetime(dt, format, tzinfo=self._tz, locale=self.locale)
