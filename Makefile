@@ -34,12 +34,14 @@ run: setup
 # docs (no store), and rows 32-35, which test SQLite's own mechanisms (the demo's embedded
 # SQLite store under kill -9, SQLite's online backup API, the committed SQLite store of the
 # previous release, a full disk under a SQLite file); PostgreSQL's backup path has its own
-# test (tests/storage/test_storage_backup_postgres.py) and its restart row 36.
+# test (tests/storage/test_storage_backup_postgres.py; test_storage_backup.py is the SQLite
+# one) and its restart row 36.
 PG_SKIP := --ignore=tests/devices --ignore=tests/docs \
 	--ignore=tests/reliability/test_row32_kill9_restart.py \
 	--ignore=tests/reliability/test_row33_backup_restore.py \
 	--ignore=tests/reliability/test_row34_upgrade.py \
-	--ignore=tests/reliability/test_row35_disk_full.py
+	--ignore=tests/reliability/test_row35_disk_full.py \
+	--ignore=tests/storage/test_storage_backup.py
 
 test: $(STAMP)
 	scripts/system-packages.sh $(TEST_PACKAGES)
