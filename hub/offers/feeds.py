@@ -138,7 +138,9 @@ class Feeds:
             sql += f" AND m.provider IN ({', '.join('?' for _ in providers)})"
             args += providers
         dropped = 0
-        for row in conn.execute(sql, args).fetchall():
+        # An empty provider list matches no message (``IN ()`` is an error on PostgreSQL).
+        waiting = conn.execute(sql, args).fetchall() if providers != [] else []
+        for row in waiting:
             offer = conn.execute("SELECT * FROM offers WHERE id = ?", (row["offer"],)).fetchone()
             if offer is None:
                 continue
