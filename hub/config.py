@@ -8,6 +8,7 @@ Settings are built once in the entry point and passed down; nothing reads them a
 from __future__ import annotations
 
 import ipaddress
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -97,6 +98,18 @@ class Settings(BaseSettings):
     )
     map_tile_url: str | None = Field(default=None, description="Leaflet tile URL; unset: plain background.")
     timer_max_sleep_s: float = Field(default=60.0, gt=0, description="Longest sleep of the rule timers.")
+    smtp_host: str | None = Field(default=None, description="Mail server for email notifications (unset: no email).")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Its port (587: submission with STARTTLS).")
+    smtp_user: str | None = Field(default=None, description="Login at the mail server (unset: none).")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="Its password.")
+    smtp_from: str | None = Field(default=None, description="Sender address of notification emails (required with "
+                                  "HUB_SMTP_HOST), e.g. Riverside hub <hub@riverside.example>.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS (refuse if "
+                                "the server cannot); off only for a server on loopback.")
+    notify_max_attempts: int = Field(default=8, ge=1, le=50, description="Tries of one email or push before it "
+                                     "becomes a dead letter.")
+    notify_retry_s: float = Field(default=30.0, gt=0, description="First retry delay of a failed delivery; "
+                                  "doubled per failure, at most an hour.")
     demo: bool = Field(default=False, description="Demo mode: allows the demo secret.")
     bench: bool = Field(default=False, description="Benchmark mode: bench profile and rule pack only.")
 
@@ -150,6 +163,28 @@ class Settings(BaseSettings):
             if not community or not url.startswith(("http://", "https://")):
                 raise ValueError(f"feed {entry!r} must look like community=https://...")
         return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _check_from(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        _, address = parseaddr(value)
+        local, at, domain = address.rpartition("@")
+        domain_ok = "." in domain or domain == "localhost"
+        if not at or not local or not domain_ok or any(c in value for c in "\r\n"):
+            raise ValueError(f"HUB_SMTP_FROM {value!r} is not an email address (like hub@example.org)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_smtp(self) -> Settings:
+        if self.smtp_host == "":
+            self.smtp_host = None
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("HUB_SMTP_HOST is set but HUB_SMTP_FROM is not: emails need a sender address")
+        if self.smtp_user and not self.smtp_password.get_secret_value():
+            raise ValueError("HUB_SMTP_USER is set but HUB_SMTP_PASSWORD is not")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

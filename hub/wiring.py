@@ -117,6 +117,7 @@ def build(hub: Hub) -> dict[str, Any]:
     from hub import wiring_sharing
 
     wiring_sharing.build(hub, components)  # time bank, pooled projects, trust export
+    _build_notify(hub, components)
     rules = components["rules"]
     offers = components["offers"]
 
@@ -236,6 +237,56 @@ def _build_sharing(hub: Hub, components: dict[str, Any]) -> None:
     hub.every(10.0, sharing.run_due)
 
 
+def _build_notify(hub: Hub, components: dict[str, Any]) -> None:
+    """Notifications by email and Web Push, fed by the outbox's household messages."""
+    from email.utils import parseaddr
+
+    from hub.notify import ActionLinks, Notifier
+    from hub.notify import api as notify_api
+    from hub.notify.email import Mailer
+    from hub.notify.push import Push
+
+    settings = hub.settings
+    links = ActionLinks(hub.db, hub.clock)
+    components["action_links"] = links
+    mailer = Mailer(settings) if settings.smtp_host else None
+    sender = parseaddr(settings.smtp_from or "")[1]
+    public = settings.public_url or ""
+    # The push services' contact for this hub (RFC 8292 "sub").
+    subject = f"mailto:{sender}" if sender else (public if public.startswith("https://") else "mailto:hub@localhost")
+
+    def base_url() -> str:
+        port = getattr(hub, "api_port", None) or settings.api_port
+        return public or f"http://{settings.api_host}:{port}"
+
+    notifier = Notifier(hub.db, hub.clock, links=links, push=Push(hub.db, hub.clock.timestamp, subject=subject),
+                        mailer=mailer, base_url=base_url, max_attempts=settings.notify_max_attempts,
+                        first_retry_s=settings.notify_retry_s)
+    components["notifier"] = notifier
+    hub.outbox.tap("home/", notifier.tap)
+    hub.add_router(notify_api.router)
+    if not settings.bench:
+        components["tasks"].append(("notify", notifier.run))
+
+
+def _probe_mail(hub: Hub) -> None:
+    """Check the SMTP settings at start: a refused login stops the hub, an unreachable server is
+    said clearly (the emails wait in the queue and are retried)."""
+    from hub.notify.email import SendFailed
+
+    notifier = hub.components.get("notifier")
+    if notifier is None or notifier.mailer is None:
+        return
+    try:
+        notifier.mailer.probe()
+    except SendFailed as exc:
+        if exc.permanent:
+            raise ConfigError(f"email notifications: {exc.reason}") from exc
+        logger.error("email notifications: %s; emails wait and are retried", exc.reason)
+        return
+    logger.info("email notifications through %s", notifier.mailer.where)
+
+
 class CountingSink:
     """The offers sink, counting for ``/metrics`` the actions whose transaction committed."""
 
@@ -283,9 +334,13 @@ def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
 
 
 def connect(hub: Hub) -> None:
-    """Attach what needs the running broker: the dynamic-security admin of the accounts."""
+    """Attach what needs the running broker: the dynamic-security admin of the accounts.
+
+    Also checks the mail server's settings (once, at start)."""
     from hub.identity import DynSecAdmin
     from hub.identity.sessions import SessionPurger
+
+    _probe_mail(hub)
 
     if hub.broker is not None:
         admin_password = hub.broker_secrets["admin"]

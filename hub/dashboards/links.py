@@ -25,7 +25,7 @@ ACCEPT = "accept_suggestion"
 
 def links_of(hub: Any) -> ActionLinks:
     """The hub's action links (one per hub, on its store and clock)."""
-    found = getattr(hub, "action_links", None)
+    found = getattr(hub, "components", {}).get("action_links") or getattr(hub, "action_links", None)
     if found is None:
         found = ActionLinks(hub.db, hub.clock)
         hub.action_links = found

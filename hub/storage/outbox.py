@@ -6,6 +6,10 @@ commit a relay (``hub.transport.relay``) publishes what is pending and marks eac
 sent once the broker acknowledged it, so a crash anywhere between commit and publish
 loses nothing: the relay resends on start. Every message carries its id in the payload
 (``"id"``), so a consumer that sees it twice can drop the copy.
+
+A *tap* (:meth:`Outbox.tap`) sees every message added under a topic prefix, on the adding
+transaction's connection: what it writes commits or rolls back with the message (the
+notifications of :mod:`hub.notify` follow the households' MQTT messages this way).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from typing import Any
 import orjson
 
 from hub.storage.database import Database
+
+#: A tap: ``(conn, topic, payload, message_id)``, called inside the adding transaction.
+Tap = Callable[[sqlite3.Connection, str, "dict[str, Any] | bytes", str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +52,16 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._listeners: list[Callable[[], None]] = []
+        self._taps: list[tuple[str, Tap]] = []
         self._added = False
+
+    def tap(self, prefix: str, listener: Tap) -> None:
+        """Call ``listener`` for each message added under ``prefix``, in its transaction.
+
+        A listener that raises rolls the caller's transaction back, like any failed write
+        of it: a listener must only write rows of its own and catch what it can survive.
+        """
+        self._taps.append((prefix, listener))
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after :meth:`notify` (the relay wakes up on it)."""
@@ -87,6 +103,9 @@ class Outbox:
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (mid, topic, body, qos, int(retain), time.time()),
         )
+        for prefix, listener in self._taps:
+            if topic.startswith(prefix):
+                listener(conn, topic, payload, mid)
         return mid
 
     def added(self) -> None:
