@@ -99,12 +99,12 @@ class Mailer:
         msg["Subject"] = email.subject
         msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = make_msgid(domain=parseaddr(self.sender)[1].rpartition("@")[2] or None)
-        msg["Content-Language"] = email.language
         msg["Auto-Submitted"] = "auto-generated"
         msg["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg.set_content(email.text)
         msg.add_alternative(email.html, subtype="html")
+        msg["Content-Language"] = email.language  # after the body: set_content drops Content-* headers
         return msg
 
     def send(self, email: Email) -> None:
