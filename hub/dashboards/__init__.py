@@ -11,7 +11,18 @@ Templates and assets live in ``dashboards/`` at the repository root; all data go
 
 from fastapi import APIRouter, Depends
 
-from hub.dashboards import actions, link_pages, links, pages, session, sharing, static, stream, webapp
+from hub.dashboards import (
+    actions,
+    link_pages,
+    links,
+    notify_pages,
+    pages,
+    session,
+    sharing,
+    static,
+    stream,
+    webapp,
+)
 
 # Every state-changing request of the dashboards must come from the hub's own pages.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(session.same_origin)])
@@ -23,5 +34,6 @@ router.include_router(stream.router)
 router.include_router(static.router)
 router.include_router(webapp.router)
 router.include_router(links.router)
+router.include_router(notify_pages.router)
 
 __all__ = ["router"]

@@ -20,6 +20,10 @@ class Form:
     def __init__(self, fields: dict[str, str]) -> None:
         self._fields = fields
 
+    def has(self, name: str) -> bool:
+        """Whether the form carries the field (a checkbox left unticked is not sent)."""
+        return name in self._fields
+
     def get(self, name: str, *, max_length: int = 200, required: bool = False, default: str = "") -> str:
         """A field's value (stripped of nothing), checked against ``max_length``.
 

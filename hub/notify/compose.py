@@ -101,5 +101,5 @@ def email_text(reader: Reader, items: list[Message], *, unsubscribe_url: str, pr
 
 def digest_title(reader: Reader, count: int) -> str:
     """The subject of a daily digest."""
-    return reader.ngettext("Your day at the community hub: %(n)d message",
-                           "Your day at the community hub: %(n)d messages", count) % {"n": count}
+    return reader.ngettext("Your day at the community hub: %(num)d message",
+                           "Your day at the community hub: %(num)d messages", count) % {"num": count}
