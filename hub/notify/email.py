@@ -17,7 +17,6 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 from hub.config import Settings
 
-
 #: Long header lines are kept whole (a folded List-Unsubscribe URL would be RFC 2047-encoded).
 _POLICY = email.policy.SMTP.clone(max_line_length=998)
 

@@ -72,7 +72,7 @@ class MailServer:
                       data: Any) -> AuthResult:
                 ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == login
                 return AuthResult(success=ok, handled=False)
-            kwargs = {"authenticator": check, "auth_require_tls": False, "auth_required": True}
+            kwargs = {"authenticator": check, "auth_require_tls": False}
         self._controller = Controller(_Keeper(self), hostname="127.0.0.1", port=self.port, **kwargs)
 
     def __enter__(self) -> MailServer:

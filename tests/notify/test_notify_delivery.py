@@ -35,7 +35,8 @@ def test_a_suggestion_reaches_ana_once_by_email_and_push_with_one_tap_link(rig: 
     assert mail["From"] == "Riverside hub <hub@riverside.example>"
     # RFC 8058: one-click unsubscribe, by an HTTPS POST to the link in the header.
     unsubscribe = mail["List-Unsubscribe"]
-    assert unsubscribe.startswith(f"<{BASE}/ui/unsubscribe/") and unsubscribe.endswith(">")
+    assert unsubscribe.startswith(f"<{BASE}/ui/unsubscribe/")
+    assert unsubscribe.endswith(">")
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = mail.get_body(("plain",)).get_content()
     assert unsubscribe[1:-1] in text
@@ -50,7 +51,8 @@ def test_a_suggestion_reaches_ana_once_by_email_and_push_with_one_tap_link(rig: 
     assert push.payload["lang"] == "en"
     # Only what the message may say: no readings, no address.
     for raw in (mail.as_string(), str(push.payload)):
-        assert "temp_c" not in raw and "23.456" not in raw and "Elm Street" not in raw
+        for secret in ("temp_c", "23.456", "Elm Street"):
+            assert secret not in raw
     token = link.rsplit("/", 1)[1]
     assert rig.notifier.links.redeem(token, "accept_suggestion").target == \
         "sug-1|fresh-grocer@2026-11-28T18:00:00Z"
@@ -90,7 +92,8 @@ def test_an_expired_suggestion_held_by_quiet_hours_is_dropped_not_sent(rig: Rig)
     rig.notifier.work()
     assert [(d.state, d.last_error) for d in rig.deliveries()] == [
         ("dropped", "its event was over before it could be sent")] * 2
-    assert rig.mail.received == [] and rig.push.received == []
+    assert rig.mail.received == []
+    assert rig.push.received == []
 
 
 def test_kinds_and_severity_choices(rig: Rig) -> None:
@@ -122,7 +125,8 @@ def test_the_daily_digest_sends_the_day_in_one_email(rig: Rig) -> None:
     [_, (_, digest)] = rig.mail.wait_for(2)
     assert digest["Subject"] == "Your day at the community hub: 2 messages"
     text = digest.get_body(("plain",)).get_content()
-    assert "Groceries running low: milk, eggs. Delivery?" in text and "Moderate notice gas-moderate" in text
+    assert "Groceries running low: milk, eggs. Delivery?" in text
+    assert "Moderate notice gas-moderate" in text
     rig.clock.advance(timedelta(hours=1))
     rig.notifier.work()  # once a day
     assert len(rig.mail.received) == 2
@@ -149,5 +153,6 @@ def test_ana_reads_in_her_language(rig: Rig) -> None:
     [(_, mail)] = rig.mail.wait_for(1)
     [push] = rig.push.wait_for(1)
     assert mail["Subject"] == push.payload["title"] == "Lebensmittel werden knapp: Milch, Eier. Lieferung?"
-    assert mail["Content-Language"] == "de" and push.payload["lang"] == "de"
+    assert mail["Content-Language"] == "de"
+    assert push.payload["lang"] == "de"
     assert "Sa., 19:00 · fresh-grocer" in mail.get_body(("plain",)).get_content()
