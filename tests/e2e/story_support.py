@@ -22,8 +22,9 @@ class RunningHub:
     """One embedded hub (managed Mosquitto with dynamic security, SQLite, HTTP) that
     can be stopped and started again on the same data directory and ports."""
 
-    def __init__(self, data_dir: Path, clock: FakeClock) -> None:
+    def __init__(self, data_dir: Path, clock: FakeClock, **settings: Any) -> None:
         self.data_dir = data_dir
+        self.extra_settings = settings
         self.clock = clock
         self.api_port = free_port()
         self.broker_port = free_port()
@@ -43,7 +44,7 @@ class RunningHub:
 
     async def start(self) -> Hub:
         settings = Settings(data_dir=self.data_dir, api_port=self.api_port, broker_port=self.broker_port,
-                            secret_key=SECRET, timer_max_sleep_s=0.5)
+                            secret_key=SECRET, timer_max_sleep_s=0.5, **self.extra_settings)
         hub = Hub(settings, clock=self.clock)
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(hub.run(self._stop), name=f"story-hub-{self.starts}")
