@@ -12,15 +12,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from hub.errors import NotFound
 from hub.notify.prefs import Prefs, check
 from hub.notify.service import Notifier
 from hub.offers.api import HouseholdP
-from hub.offers.problems import Unprocessable, problem_responses
+from hub.offers.problems import problem_responses
 from hub.offers.schemas import Problem
 
 JsonBody = Annotated[dict[str, Any], Body()]
+
+
+class EndpointBody(BaseModel):
+    """Which subscription to forget."""
+
+    model_config = ConfigDict(extra="forbid")
+    endpoint: str = Field(min_length=1, max_length=1000)
 
 router = APIRouter(tags=["notifications"], responses=problem_responses(401, 403, 422) | {
     "default": {"model": Problem, "description": "A problem (RFC 9457)"}})
@@ -67,11 +76,8 @@ async def subscribe(request: Request, p: HouseholdP, body: JsonBody) -> JSONResp
 
 
 @router.delete("/me/push-subscriptions", status_code=204, summary="Forget a push subscription")
-async def unsubscribe(request: Request, p: HouseholdP, body: JsonBody) -> Response:
-    endpoint = body.get("endpoint") if isinstance(body, dict) else None
-    if not isinstance(endpoint, str) or not endpoint:
-        raise Unprocessable("name the subscription's endpoint")
-    removed = await run_in_threadpool(notifier_of(request).push.unsubscribe, p.account_id, endpoint[:1000])
+async def unsubscribe(request: Request, p: HouseholdP, body: EndpointBody) -> Response:
+    removed = await run_in_threadpool(notifier_of(request).push.unsubscribe, p.account_id, body.endpoint)
     if not removed:
-        raise Unprocessable("no such subscription of yours")
+        raise NotFound("no such subscription of yours")
     return Response(status_code=204)
