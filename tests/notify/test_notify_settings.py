@@ -82,10 +82,14 @@ async def test_a_refused_login_stops_the_start(broker: Broker, tmp_path: Path) -
         settings = _settings(tmp_path, guarded.port, smtp_user="hub", smtp_password="wrong",
                              mqtt_url=f"mqtt://127.0.0.1:{broker.port}", mqtt_client_id=f"n-{tmp_path.name}",
                              api_port=0, secret_key="k" * 32)
-        _hub, _stop, task = await _start(settings)
+        hub, _stop, task = await _start(settings)
         assert task.done()
         with pytest.raises(ConfigError) as refused:
             task.result()
+        # A start refused before the task group ran leaves the stores open: close them here.
+        for _name, closer in hub.components["closers"]:
+            closer()
+        hub.db.close()
     assert str(refused.value).startswith(
         f"email notifications: the SMTP server 127.0.0.1:{guarded.port} refused the login of HUB_SMTP_USER")
 
