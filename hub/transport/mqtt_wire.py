@@ -88,7 +88,8 @@ class Connection(asyncio.Protocol):
         self.name = name
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
-        self.paused = False
+        self.paused = False  # backpressure: the owner's queue is full
+        self.held = False  # a batch is lingering: let the kernel gather what follows
         self.connack: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.last_heard = time.monotonic()
@@ -201,6 +202,20 @@ class Connection(asyncio.Protocol):
         if self.paused:
             self.paused = False
             self.parse()
+            if not self.paused and not self.held and self.transport is not None:
+                self.transport.resume_reading()
+
+    def hold(self) -> None:
+        """Stop reading for a moment (while a batch lingers): what arrives meanwhile waits in
+        the socket and comes in one read, instead of one wake-up per message or two."""
+        if not self.held and not self.paused and self.transport is not None:
+            self.held = True
+            self.transport.pause_reading()
+
+    def release(self) -> None:
+        """Read again after :meth:`hold`."""
+        if self.held:
+            self.held = False
             if not self.paused and self.transport is not None:
                 self.transport.resume_reading()
 
