@@ -292,6 +292,7 @@ class Hub:
         Each closer runs on a worker thread with its own time box, so that one that hangs
         (a client library waiting on a dead socket) cannot hold up the others.
         """
+        gc.unfreeze()  # what start-up built may be collected again (tests start many hubs)
         started = time.monotonic()
         per_closer = 1.0
         try:
