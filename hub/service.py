@@ -307,6 +307,7 @@ class Hub:
                     logger.exception("closing %s failed", name)
             if self._started:
                 await asyncio.wait_for(self.transport.stop(), 1.5)
+                self.relay.close()  # the acknowledgements still gathering are recorded
             self.twin.flush()
         except TimeoutError:
             logger.error("the MQTT connection did not close in time; going on")
