@@ -26,7 +26,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
                                        "contextlib.py:144")),
     ("pipeline loop itself", ("Pipeline._process", "Pipeline.handle_batch")),
     ("relay: publish offers", ("OutboxRelay._dispatch", "Client.publish", "MqttTransport.publish")),
-    ("publish acks: mark sent", ("_drain_acks", "OutboxRelay._on_acked", "_on_publish")),
+    ("publish acks: mark sent", ("_drain_acks", "OutboxRelay._on_acked", "OutboxRelay._mark", "_on_publish")),
     ("periodic jobs (twin flush, expiry)", ("Hub._repeat",)),
     ("history writer thread", ("BufferedStore",)),
     ("paho network threads (other)", ("paho/mqtt",)),

@@ -329,9 +329,9 @@ class MqttTransport(Transport):
             self._unacked[mid] = (topic, payload, retain, token)
             if self._out is not None:
                 # Written now, or (while disconnected) again with DUP once the connection is back.
-                self._out.write(publish_packet(topic, payload, 1, retain, mid))
+                self._out.write_soon(publish_packet(topic, payload, 1, retain, mid))
         else:
-            if self._out is None or not self._out.write(publish_packet(topic, payload, 0, retain, 0)):
+            if self._out is None or not self._out.write_soon(publish_packet(topic, payload, 0, retain, 0)):
                 # Held for the next connection (as paho did): the relay bounds how many wait.
                 self._unsent0.append((topic, payload, retain, token))
                 return
