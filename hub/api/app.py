@@ -57,13 +57,17 @@ def create_app(hub: AppHost) -> FastAPI:
         responses={503: {"description": "Not ready: the checks say which part is down"}},
     )
     def readyz(request: Request) -> Response:
-        checks = request.app.state.hub.readiness()
+        hub = request.app.state.hub
+        checks = hub.readiness()
+        # A partitioned worker also says which shares it holds (hub.cluster).
+        status = getattr(hub, "cluster_status", lambda: None)()
+        extra = {} if status is None else {"cluster": status}
         if all(checks.values()):
-            return JSONResponse({"ready": True, "checks": checks})
+            return JSONResponse({"ready": True, "checks": checks, **extra})
         down = ", ".join(name for name, ok in checks.items() if not ok)
         # An error answer like every other (problem+json), with the checks as extension members.
         return problem_response(503, problem_body(503, "not-ready", f"not ready: {down} down", "/readyz",
-                                                  ready=False, checks=checks))
+                                                  ready=False, checks=checks, **extra))
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     def metrics(request: Request) -> Response:

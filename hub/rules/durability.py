@@ -34,6 +34,18 @@ class Durability(Firing):
             except Exception:
                 logger.exception("rules: wake-up callback failed")
 
+    def set_owner(self, owns: Callable[[str | None], bool] | None) -> None:
+        """Fire only the timers of households for which ``owns(household)`` is true, and the
+        schedules only while ``owns(None)`` is (partitioned workers, hub.cluster); None: all."""
+        self._owns = owns
+
+    def resync(self) -> None:
+        """Read the durable state again: a share moved here, its timers, cooldowns and open
+        keys were another worker's until now (they are in the database, committed per batch)."""
+        with self._lock:
+            self._flush()
+            self._restore(set(self._rules))
+
     def set_wakeup(self, callback: Callable[[], None] | None) -> None:
         """Called (from the thread that evaluates) when a timer becomes the earliest one."""
         self._wakeup = callback
