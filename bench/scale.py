@@ -17,10 +17,11 @@ goes to stderr as ``copies``. ``cpu_us_per_msg`` is all workers' CPU time over t
 sent.
 
 Rows: SQLite and PostgreSQL with one worker (as ``make bench``: QoS of ``--qos``); then the
-partitioned workers on PostgreSQL (``HUB_SHARES``, every trigger at QoS 1, the households
-seeded into the store): ``--workers`` (default 1 and 2), and ``--kill`` workers (default 3)
-of which one is SIGKILLed a third into the run. After the load generator ends, the sink
-waits (up to ``--settle`` s) for offers still on their way through a handover.
+partitioned workers on PostgreSQL (``HUB_SHARES``, the households seeded into the store,
+every trigger at QoS 1 from ``bench/scale_load.py``, as loadgen's publisher stalls at QoS 1):
+``--workers`` (default 1 and 2), and ``--kill`` workers (default 3) of which one is
+SIGKILLed a third into the run. After the load ends, the sink waits (up to ``--settle`` s)
+for offers still on their way through a handover.
 
     python bench/scale.py                         # all rows, 2000 msg/s, 10 s each
     python bench/scale.py --rate 1000 --seconds 5 --stores postgresql --workers 2 --kill 3
@@ -51,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run import KIT, cpu_seconds, free_port, probe_offer, wait_port  # noqa: E402
+from bench.scale_load import drive  # noqa: E402
 from tests.pg_server import remove, start_postgres  # noqa: E402
 
 
@@ -59,6 +61,7 @@ class OfferSink:
 
     def __init__(self, port: int) -> None:
         self.seen: dict[tuple[str, float], set[str]] = defaultdict(set)
+        self.first: dict[tuple[str, float], float] = {}  # when the trigger's first offer arrived
         self.copies = 0
         self._lock = threading.Lock()
         self._ready = threading.Event()
@@ -79,6 +82,7 @@ class OfferSink:
             return
         with self._lock:
             ids = self.seen[(msg.topic, ts)]
+            self.first.setdefault((msg.topic, ts), time.time())
             if oid in ids:
                 self.copies += 1
             ids.add(oid)
@@ -86,6 +90,7 @@ class OfferSink:
     def reset(self) -> None:
         with self._lock:
             self.seen.clear()
+            self.first.clear()
             self.copies = 0
 
     def counts(self, since: float) -> tuple[int, int]:
@@ -93,6 +98,14 @@ class OfferSink:
         with self._lock:
             items = [(k, len(ids)) for k, ids in self.seen.items() if k[1] >= since]
         return len(items), sum(n - 1 for _k, n in items)
+
+    def latency(self, since: float, until: float) -> tuple[float | None, float]:
+        """p99 of trigger-to-offer in ms, and offers a second, of the triggers in [since, until)."""
+        with self._lock:
+            lat = sorted((at - k[1]) * 1000 for k, at in self.first.items() if since <= k[1] < until)
+        if not lat:
+            return None, 0.0
+        return lat[min(len(lat) - 1, int(len(lat) * 0.99))], len(lat) / (until - since)
 
     def close(self) -> None:
         self._c.loop_stop()
@@ -177,29 +190,32 @@ def run_row(store: str, port: int, workdir: Path, database_url: str | None, a: a
         sink.reset()
         out = workdir / f"{label}.json"
         c0 = sum(cpu_seconds(w.proc.pid) for w in procs)
-        load = subprocess.Popen(
-            [sys.executable, str(KIT / "loadgen.py"), "--port", str(port), "--rate", str(a.rate),
-             "--seconds", str(a.seconds), "--households", str(a.households), "--qos", str(qos),
-             "--json", str(out), "--label", f"scale-{label}"],
-            stderr=subprocess.DEVNULL,
-        )
         killed_cpu = 0.0
-        if kill:
-            # A third into the measurement (after the load generator's 1 s warm-up).
-            try:
-                load.wait(1.0 + a.seconds / 3)
-            except subprocess.TimeoutExpired:
-                victim = procs[-1]
-                killed_cpu = cpu_seconds(victim.proc.pid)
-                victim.proc.send_signal(signal.SIGKILL)
-                victim.proc.wait(30)
-        if load.wait(a.seconds + 120) != 0:
-            raise RuntimeError("the load generator failed")
-        res = json.loads(out.read_text())
-        # Offers still on their way (through a handover) are not lost: wait for them a while.
-        deadline = time.monotonic() + (a.settle if partitioned else 0)
-        while sink.counts(res["t_meas_start"])[0] < res["expected"] and time.monotonic() < deadline:
-            time.sleep(0.2)  # polling the sink's count
+
+        def kill_one() -> None:
+            nonlocal killed_cpu
+            victim = procs[-1]
+            killed_cpu = cpu_seconds(victim.proc.pid)
+            victim.proc.send_signal(signal.SIGKILL)
+            victim.proc.wait(30)
+
+        if partitioned:
+            # QoS 1 (a handover must lose nothing), from a publisher that reads its PUBACKs.
+            res = drive(port, rate=a.rate, seconds=a.seconds, households=a.households,
+                        at=(a.seconds / 3, kill_one) if kill else None)
+            # Offers still on their way (through a handover) are not lost: wait for them a while.
+            deadline = time.monotonic() + a.settle
+            while sink.counts(res["t_meas_start"])[0] < res["expected"] and time.monotonic() < deadline:
+                time.sleep(0.2)  # polling the sink's count
+            res["p99_ms"], res["recv_per_s"] = sink.latency(res["t_meas_start"], res["t_meas_start"] + a.seconds)
+        else:
+            subprocess.run(
+                [sys.executable, str(KIT / "loadgen.py"), "--port", str(port), "--rate", str(a.rate),
+                 "--seconds", str(a.seconds), "--households", str(a.households), "--qos", str(qos),
+                 "--json", str(out), "--label", f"scale-{label}"],
+                check=True, stderr=subprocess.DEVNULL,
+            )
+            res = json.loads(out.read_text())
         cpu = sum(cpu_seconds(w.proc.pid) for w in procs if w.proc.poll() is None) + killed_cpu - c0
         unique, duplicates = sink.counts(res["t_meas_start"])
         print(f"[scale-{label}] qos {qos}, {res['expected']} triggers, {unique} offered, {sink.copies} copies"
