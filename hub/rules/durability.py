@@ -41,10 +41,14 @@ class Durability(Firing):
 
     def resync(self) -> None:
         """Read the durable state again: a share moved here, its timers, cooldowns and open
-        keys were another worker's until now (they are in the database, committed per batch)."""
+        keys (and, for share 0, the schedules) were another worker's until now (they are in the
+        database, committed per batch)."""
         with self._lock:
             self._flush()
             self._restore(set(self._rules))
+            # The schedules' next times too: share 0's previous holder advanced them.
+            self._sync_schedules()
+            self._flush()
 
     def set_wakeup(self, callback: Callable[[], None] | None) -> None:
         """Called (from the thread that evaluates) when a timer becomes the earliest one."""
