@@ -1,28 +1,40 @@
-"""REST routes of the time bank (OpenAPI tag ``timebank``; CONTRACTS.md "Sharing")."""
+"""REST routes of the time bank (OpenAPI tag ``timebank``; CONTRACTS.md "Sharing").
+
+Reads are ``async`` (a few indexed reads on this thread's own SQLite reader, no hop to the
+thread pool), as the offers' are; writes, and the ledger check that walks the whole chain,
+stay sync.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from hub.ledger.amounts import two_decimals
 from hub.ledger.chain import verify_ledger
-from hub.ledger.routes import AdminP, HouseholdP, Principal, actor, community_of, component, post
+from hub.ledger.routes import (
+    AdminP,
+    HouseholdP,
+    IdemKey,
+    ObjId,
+    Principal,
+    actor,
+    community_of,
+    component,
+    domain_router,
+    post,
+)
 from hub.ledger.skills import CATEGORIES, Skills
 from hub.ledger.timebank import TimeBank
-from hub.offers.api import IdemKey
 from hub.offers.problems import problem_responses
 from hub.offers.ratings import verify_chain
-from hub.offers.schemas import Problem
 
-ObjId = Annotated[str, Path(min_length=1, max_length=160)]
-
-router = APIRouter(tags=["timebank"], responses=problem_responses(401, 403, 422) | {
-    "default": {"model": Problem, "description": "A problem (RFC 9457)"}})
+router = domain_router("timebank")
 
 
 class _Strict(BaseModel):
@@ -163,7 +175,7 @@ def record_transfer(request: Request, p: HouseholdP, body: TransferBody,
 
 @router.get("/timebank/transfers", response_model=list[TransferOut],
             summary="My transfers, paid and received, newest first")
-def list_transfers(request: Request, p: HouseholdP,
+async def list_transfers(request: Request, p: HouseholdP,
                    limit: Annotated[int, Query(ge=1, le=100)] = 100) -> Any:
     assert p.household
     return _tb(request).transfers(p.household, limit)
@@ -171,7 +183,7 @@ def list_transfers(request: Request, p: HouseholdP,
 
 @router.get("/timebank/transfers/{tid}", response_model=TransferOut,
             responses=problem_responses(404), summary="One of my transfers")
-def get_transfer(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+async def get_transfer(request: Request, p: HouseholdP, tid: ObjId) -> Any:
     assert p.household
     return _tb(request).get(p.household, tid)
 
@@ -210,14 +222,16 @@ def reverse_transfer(request: Request, p: HouseholdP, tid: ObjId,
 
 
 @router.get("/timebank/balance", response_model=BalanceOut, summary="My balance in hours")
-def balance(request: Request, p: HouseholdP) -> Any:
+async def balance(request: Request, p: HouseholdP) -> Any:
     assert p.household
-    return _tb(request).balance(p.household)
+    tb = _tb(request)
+    # Read-only once the account is open; opening it (the first call) is a write.
+    return tb.balance_if_open(p.household) or await run_in_threadpool(tb.balance, p.household)
 
 
 @router.get("/timebank/statement", response_model=list[EntryOut],
             summary="My ledger entries with the running balance")
-def statement(request: Request, p: HouseholdP) -> Any:
+async def statement(request: Request, p: HouseholdP) -> Any:
     assert p.household
     return _tb(request).statement(p.household)
 
@@ -225,7 +239,7 @@ def statement(request: Request, p: HouseholdP) -> Any:
 @router.get("/timebank/statement.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "The statement as CSV"}},
             summary="My statement as CSV")
-def statement_csv(request: Request, p: HouseholdP) -> Response:
+async def statement_csv(request: Request, p: HouseholdP) -> Response:
     assert p.household
     return Response(_tb(request).statement_csv(p.household), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
@@ -234,7 +248,7 @@ def statement_csv(request: Request, p: HouseholdP) -> Response:
 
 @router.get("/timebank/settings", response_model=SettingsOut,
             summary="My community's credit limit and welcome grant")
-def get_settings(request: Request, p: Principal) -> Any:
+async def get_settings(request: Request, p: Principal) -> Any:
     return _tb(request).settings(community_of(request, p))
 
 
@@ -270,7 +284,7 @@ def add_skill(request: Request, p: HouseholdP, body: SkillBody,
 
 @router.get("/timebank/skills", response_model=list[SkillOut],
             summary="Open skill offers and requests of my community")
-def list_skills(request: Request, p: Principal,
+async def list_skills(request: Request, p: Principal,
                 side: Annotated[Literal["offer", "request"] | None, Query()] = None,
                 q: Annotated[str | None, Query(max_length=200)] = None) -> Any:
     return _skills(request).list(community_of(request, p), side=side, q=q)
@@ -278,7 +292,7 @@ def list_skills(request: Request, p: Principal,
 
 @router.get("/timebank/skills/{sid}/matches", response_model=list[SkillOut],
             responses=problem_responses(404), summary="Listings that fit one of mine")
-def skill_matches(request: Request, p: HouseholdP, sid: ObjId) -> Any:
+async def skill_matches(request: Request, p: HouseholdP, sid: ObjId) -> Any:
     assert p.household
     return _skills(request).matches(p.household, sid)
 

@@ -1,25 +1,36 @@
 """REST routes of the sharing package: ``things`` and ``loans`` (CONTRACTS.md "Sharing").
 
 Households only (providers and admins get 403). A thing of another community is 404, a
-loan is seen only by its two households. POSTs accept an ``Idempotency-Key``. Errors are
-RFC 9457 problems; a period that is taken is a 409 whose ``clash`` member names it.
+loan is seen only by its two households. POSTs accept an ``Idempotency-Key``
+(:func:`hub.offers.routing.idempotent_post`). Errors are RFC 9457 problems; a period that
+is taken is a 409 whose ``clash`` member names it. Reads are ``async``: a few indexed reads
+in one snapshot on this thread's own SQLite reader (no write lock, no hop to the thread
+pool), as the offers' reads do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import Query, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.errors import Forbidden
-from hub.offers.api import Cursor, HouseholdP, IdemKey, Limit, ObjId, PrincipalLike
-from hub.offers.idempotency import fingerprint
-from hub.offers.pagination import Page
-from hub.offers.problems import problem_response, problem_responses
-from hub.offers.schemas import EmptyBody, Problem
+from hub.offers.problems import problem_responses
+from hub.offers.routing import (
+    Cursor,
+    HouseholdP,
+    IdemKey,
+    Limit,
+    ObjId,
+    PrincipalLike,
+    actor,
+    domain_router,
+    idempotent_post,
+    page,
+)
+from hub.offers.schemas import EmptyBody
 from hub.sharing.common import iso
 from hub.sharing.schemas import (
     CloseWantedBody,
@@ -39,10 +50,8 @@ from hub.sharing.schemas import (
 from hub.sharing.service import SharingService
 from hub.sharing.things import NewThing, Terms
 
-_COMMON = problem_responses(401, 403, 422) | {
-    "default": {"model": Problem, "description": "A problem (RFC 9457)"}}
-things_router = APIRouter(tags=["things"], responses=_COMMON)
-loans_router = APIRouter(tags=["loans"], responses=_COMMON)
+things_router = domain_router("things")
+loans_router = domain_router("loans")
 
 
 def svc(request: Request) -> SharingService:
@@ -51,28 +60,9 @@ def svc(request: Request) -> SharingService:
     return service
 
 
-def actor(p: PrincipalLike) -> str:
-    return f"{p.role}:{p.account_id}"
-
-
 def me(p: PrincipalLike) -> str:
     assert p.household
     return p.household
-
-
-def post(request: Request, p: PrincipalLike, key: str | None, body: Any,
-         fn: Callable[[], Any], *, created: bool = False) -> Response:
-    """Run a change once per Idempotency-Key; 201 instead of 200 for ``created``."""
-    raw = body.model_dump(mode="json") if body is not None else None
-    status, answer, problem = svc(request).idempotency.run(
-        p.account_id, key, fingerprint("POST", request.url.path, raw), request.url.path, fn)
-    if problem:
-        return problem_response(status, answer)
-    return JSONResponse(answer, status_code=201 if created and status == 200 else status)
-
-
-def page(result: Page) -> dict[str, Any]:
-    return {"items": result.items, "next_cursor": result.next_cursor}
 
 
 # -- things ---------------------------------------------------------------------------
@@ -92,14 +82,14 @@ def create_thing(request: Request, p: HouseholdP, body: ThingBody,
         pickup_until=iso(body.pickup_until) if body.pickup_until else None,
         device=body.device, suggestion=body.suggestion)
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).create_thing(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).create_thing(
         h, new, actor(p)), created=True)
 
 
 @things_router.get("/things", response_model=PageOut,
                    summary="The community library: things matching text, category, mode,"
                    " distance")
-def search_things(request: Request, p: HouseholdP,
+async def search_things(request: Request, p: HouseholdP,
                   q: Annotated[str, Query(max_length=200)] = "",
                   category: Annotated[str | None, Query(max_length=40)] = None,
                   mode: Annotated[str | None, Query(pattern="^(lend|give|swap)$")] = None,
@@ -114,7 +104,7 @@ def search_things(request: Request, p: HouseholdP,
 
 @things_router.get("/things/{tid}", response_model=Out, responses=problem_responses(404),
                    summary="A thing of my community")
-def get_thing(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+async def get_thing(request: Request, p: HouseholdP, tid: ObjId) -> Any:
     return svc(request).things.get(me(p), tid)
 
 
@@ -135,7 +125,7 @@ def patch_thing(request: Request, p: HouseholdP, tid: ObjId, body: ThingPatch) -
 def withdraw_thing(request: Request, p: HouseholdP, tid: ObjId,
                    body: EmptyBody | None = None, idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).things.withdraw(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).things.withdraw(
         h, tid, actor(p)))
 
 
@@ -185,14 +175,14 @@ def delete_photo(request: Request, p: HouseholdP, tid: ObjId, pid: ObjId) -> Res
 def request_loan(request: Request, p: HouseholdP, tid: ObjId, body: LoanBody,
                  idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.request(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.request(
         h, tid, body.start, body.end, message=body.message, wanted=body.wanted,
         actor=actor(p)), created=True)
 
 
 @loans_router.get("/loans", response_model=PageOut,
                   summary="My loans: borrowed and lent, newest first")
-def list_loans(request: Request, p: HouseholdP,
+async def list_loans(request: Request, p: HouseholdP,
                role: Annotated[str | None, Query(pattern="^(owner|borrower)$")] = None,
                status: Annotated[str | None, Query(max_length=20)] = None,
                cursor: Cursor = None, limit: Limit = 50) -> Any:
@@ -202,7 +192,7 @@ def list_loans(request: Request, p: HouseholdP,
 
 @loans_router.get("/loans/{lid}", response_model=Out, responses=problem_responses(404),
                   summary="One of my loans")
-def get_loan(request: Request, p: HouseholdP, lid: ObjId) -> Any:
+async def get_loan(request: Request, p: HouseholdP, lid: ObjId) -> Any:
     return svc(request).loans.get(me(p), lid)
 
 
@@ -219,7 +209,7 @@ def accept_loan(request: Request, p: HouseholdP, lid: ObjId, body: EmptyBody | N
                 idempotency_key: IdemKey = None) -> Response:
     h = me(p)
     _owner_only(request, h, lid)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.accept(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.accept(
         h, lid, actor(p)))
 
 
@@ -230,7 +220,7 @@ def decline_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReasonBody |
     h = me(p)
     _owner_only(request, h, lid)
     reason = body.reason if body else ""
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.decline(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.decline(
         h, lid, reason, actor(p)))
 
 
@@ -241,7 +231,7 @@ def cancel_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReasonBody | 
                 idempotency_key: IdemKey = None) -> Response:
     h = me(p)
     reason = body.reason if body else ""
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.cancel(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.cancel(
         h, lid, reason, actor(p)))
 
 
@@ -251,7 +241,7 @@ def cancel_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReasonBody | 
 def handover_loan(request: Request, p: HouseholdP, lid: ObjId, body: EmptyBody | None = None,
                   idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.handover(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.handover(
         h, lid, actor(p)))
 
 
@@ -262,7 +252,7 @@ def return_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReturnBody | 
                 idempotency_key: IdemKey = None) -> Response:
     h = me(p)
     note = body.condition_note if body else ""
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.return_(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.return_(
         h, lid, note, actor(p)))
 
 
@@ -272,7 +262,7 @@ def return_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReturnBody | 
 def extend_loan(request: Request, p: HouseholdP, lid: ObjId, body: ExtendBody,
                 idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.extend(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.extend(
         h, lid, body.end, actor(p)))
 
 
@@ -282,7 +272,7 @@ def extend_loan(request: Request, p: HouseholdP, lid: ObjId, body: ExtendBody,
 def report_problem(request: Request, p: HouseholdP, lid: ObjId, body: ProblemBody,
                    idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.report_problem(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.report_problem(
         h, lid, body.text, actor(p)))
 
 
@@ -292,7 +282,7 @@ def report_problem(request: Request, p: HouseholdP, lid: ObjId, body: ProblemBod
 def rate_loan(request: Request, p: HouseholdP, lid: ObjId, body: LoanRateBody,
               idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.rate(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.rate(
         h, lid, body.stars, body.comment, actor(p)))
 
 
@@ -301,7 +291,7 @@ def rate_loan(request: Request, p: HouseholdP, lid: ObjId, body: LoanRateBody,
 @things_router.get("/things/{tid}/claims", response_model=Out,
                    responses=problem_responses(404, 409),
                    summary="Claims on a give-away (all for its owner, mine for others)")
-def giveaway_claims(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+async def giveaway_claims(request: Request, p: HouseholdP, tid: ObjId) -> Any:
     return svc(request).giveaways.claims(me(p), tid)
 
 
@@ -311,7 +301,7 @@ def giveaway_claims(request: Request, p: HouseholdP, tid: ObjId) -> Any:
 def claim_giveaway(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody | None = None,
                    idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.claim(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).giveaways.claim(
         h, tid, actor(p)), created=True)
 
 
@@ -321,7 +311,7 @@ def claim_giveaway(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody 
 def withdraw_claim(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody | None = None,
                    idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.withdraw(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).giveaways.withdraw(
         h, tid, actor(p)))
 
 
@@ -332,7 +322,7 @@ def giveaway_collected(request: Request, p: HouseholdP, tid: ObjId,
                        body: EmptyBody | None = None, idempotency_key: IdemKey = None
                        ) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.handed_over(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).giveaways.handed_over(
         h, tid, actor(p)))
 
 
@@ -342,12 +332,12 @@ def giveaway_collected(request: Request, p: HouseholdP, tid: ObjId,
 def propose_swap(request: Request, p: HouseholdP, tid: ObjId, body: SwapBody,
                  idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.propose(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).swaps.propose(
         h, tid, body.offered, body.message, actor(p)), created=True)
 
 
 @things_router.get("/swaps", response_model=list[Out], summary="Swaps proposed by me or to me")
-def list_swaps(request: Request, p: HouseholdP) -> Any:
+async def list_swaps(request: Request, p: HouseholdP) -> Any:
     return svc(request).swaps.list(me(p))
 
 
@@ -357,7 +347,7 @@ def list_swaps(request: Request, p: HouseholdP) -> Any:
 def accept_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | None = None,
                 idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.accept(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).swaps.accept(
         h, sid, actor(p)))
 
 
@@ -367,7 +357,7 @@ def accept_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | N
 def close_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | None = None,
                idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.close(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).swaps.close(
         h, sid, actor(p)))
 
 
@@ -377,20 +367,20 @@ def close_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | No
 def post_wanted(request: Request, p: HouseholdP, body: WantedBody,
                 idempotency_key: IdemKey = None) -> Response:
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).wanted.post(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).wanted.post(
         h, body.text, category=body.category, start=body.start, end=body.end,
         expires_at=body.expires_at, actor=actor(p)), created=True)
 
 
 @things_router.get("/wanted", response_model=list[Out],
                    summary="Open wanted posts of my community")
-def list_wanted(request: Request, p: HouseholdP) -> Any:
+async def list_wanted(request: Request, p: HouseholdP) -> Any:
     return svc(request).wanted.list_open(me(p))
 
 
 @things_router.get("/wanted/{wid}", response_model=Out, responses=problem_responses(404),
                    summary="A wanted post of my community (its matches if it is mine)")
-def get_wanted(request: Request, p: HouseholdP, wid: ObjId) -> Any:
+async def get_wanted(request: Request, p: HouseholdP, wid: ObjId) -> Any:
     return svc(request).wanted.get(me(p), wid)
 
 
@@ -401,7 +391,7 @@ def close_wanted(request: Request, p: HouseholdP, wid: ObjId,
                  ) -> Response:
     h = me(p)
     state = body.state if body else "fulfilled"
-    return post(request, p, idempotency_key, body, lambda: svc(request).wanted.close(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).wanted.close(
         h, wid, state, actor(p)))
 
 
