@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 
 from hub.api import openapi
 from hub.api.guard import InputGuardMiddleware
@@ -73,8 +74,7 @@ def create_app(hub: AppHost) -> FastAPI:
     # The input guard sits inside the body-size limit, so what it buffers is bounded.
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, larger=list(hub.body_limits))
-    for router in hub.routers():
-        app.include_router(router)
+    _mount(app, hub.routers(), flat=not hub.dependency_overrides)
     app.dependency_overrides.update(hub.dependency_overrides)
     for exc_class, handler in hub.exception_handlers():
         app.add_exception_handler(exc_class, handler)
@@ -83,3 +83,25 @@ def create_app(hub: AppHost) -> FastAPI:
     return app
 
 
+def _mount(app: FastAPI, routers: list[APIRouter], *, flat: bool) -> None:
+    """Add the packages' routes to the app.
+
+    FastAPI 0.165 keeps an included router nested and, on every request, walks each one in
+    turn through a layer of per-router bookkeeping: under load that was half of the
+    interpreter's time for a household read (docs/perf/http.md). A router of plain routes
+    carries everything of its own (tags, responses, dependencies are set on each route when
+    it is declared), so its routes go straight into the app's table, in order, and match
+    as ``@app.get`` routes do. A router that nests others (the dashboards: their origin check
+    is a dependency of the including router) is included as FastAPI does it, after the plain
+    ones (its paths, ``/ui/…``, ``/`` and ``/login``, are no API path, so the order changes
+    no match); so is every router of an app with dependency overrides (a plain route does
+    not see them).
+    """
+    nested = []
+    for router in routers:
+        if flat and all(isinstance(route, APIRoute) for route in router.routes):
+            app.router.routes.extend(router.routes)
+        else:
+            nested.append(router)
+    for router in nested:
+        app.include_router(router)
