@@ -2,10 +2,11 @@
 
 The hub is reached through ``request.app.state.hub`` (set here, never a global). The app
 receives it from the composition root (:mod:`hub.service`) and knows it only as an
-:class:`AppHost`: this package never imports the service. Every
-package contributes its routes as an ``APIRouter`` in ``hub/<package>/api.py``; this module
-mounts them and adds the operational endpoints: ``/healthz`` (the process answers),
-``/readyz`` (broker, storage and pipeline are up) and ``/metrics`` (Prometheus text).
+:class:`AppHost`: this package never imports the service. Every package contributes its
+routes as an ``APIRouter`` in ``hub/<package>/api.py``; this module mounts them (into one
+table found by path segment, :mod:`hub.api.routes`) and adds the operational endpoints:
+``/healthz`` (the process answers), ``/readyz`` (broker, storage and pipeline are up) and
+``/metrics`` (Prometheus text).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.routing import APIRoute
 
-from hub.api import openapi
+from hub.api import openapi, routes
 from hub.api.guard import InputGuardMiddleware
 from hub.identity.limits import BodySizeLimitMiddleware
 from hub.metrics import Metrics
@@ -74,7 +74,7 @@ def create_app(hub: AppHost) -> FastAPI:
     # The input guard sits inside the body-size limit, so what it buffers is bounded.
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, larger=list(hub.body_limits))
-    _mount(app, hub.routers(), flat=not hub.dependency_overrides)
+    routes.mount(app, hub.routers(), flat=not hub.dependency_overrides)
     app.dependency_overrides.update(hub.dependency_overrides)
     for exc_class, handler in hub.exception_handlers():
         app.add_exception_handler(exc_class, handler)
@@ -82,26 +82,3 @@ def create_app(hub: AppHost) -> FastAPI:
     openapi.install(app)
     return app
 
-
-def _mount(app: FastAPI, routers: list[APIRouter], *, flat: bool) -> None:
-    """Add the packages' routes to the app.
-
-    FastAPI 0.165 keeps an included router nested and, on every request, walks each one in
-    turn through a layer of per-router bookkeeping: under load that was half of the
-    interpreter's time for a household read (docs/perf/http.md). A router of plain routes
-    carries everything of its own (tags, responses, dependencies are set on each route when
-    it is declared), so its routes go straight into the app's table, in order, and match
-    as ``@app.get`` routes do. A router that nests others (the dashboards: their origin check
-    is a dependency of the including router) is included as FastAPI does it, after the plain
-    ones (its paths, ``/ui/…``, ``/`` and ``/login``, are no API path, so the order changes
-    no match); so is every router of an app with dependency overrides (a plain route does
-    not see them).
-    """
-    nested = []
-    for router in routers:
-        if flat and all(isinstance(route, APIRoute) for route in router.routes):
-            app.router.routes.extend(router.routes)
-        else:
-            nested.append(router)
-    for router in nested:
-        app.include_router(router)

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from hub.api.guard import TEXT_PATTERN
+from hub.api.routes import api_routes
 from hub.identity.auth import route_security
 from hub.problems import MEDIA_TYPE, TITLES
 
@@ -153,7 +154,7 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                              routes=app.routes, tags=app.openapi_tags, servers=app.servers)
+                              routes=list(api_routes(app.routes)), tags=app.openapi_tags, servers=app.servers)
             app.openapi_schema = complete(doc, app)
         return app.openapi_schema
 
