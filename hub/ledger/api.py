@@ -23,7 +23,9 @@ from hub.ledger.routes import (
     IdemKey,
     ObjId,
     Principal,
+    PrincipalLike,
     actor,
+    change_route,
     community_of,
     component,
     domain_router,
@@ -162,15 +164,29 @@ def _skills(request: Request) -> Skills:
     return sk
 
 
-@router.post("/timebank/transfers", status_code=201, response_model=TransferOut,
-             responses=problem_responses(404, 409),
-             summary="Record hours I owe a helper (pending until the helper confirms)")
-def record_transfer(request: Request, p: HouseholdP, body: TransferBody,
-                    idempotency_key: IdemKey = None) -> Response:
+def _me(p: PrincipalLike) -> str:
     assert p.household
-    h = p.household
-    return post(request, p, idempotency_key, body, lambda: _tb(request).record(
-        h, body.to, body.hours, body.note, actor(p)), created=True)
+    return p.household
+
+
+change_route(router, "/timebank/transfers", name="record_transfer", response_model=TransferOut, created=True,
+             summary="Record hours I owe a helper (pending until the helper confirms)",
+             body=TransferBody, body_required=True,
+             run=lambda rq, p, b: _tb(rq).record(_me(p), b.to, b.hours, b.note, actor(p)))
+change_route(router, "/timebank/transfers/{tid}/confirm", name="confirm_transfer", response_model=TransferOut,
+             summary="Confirm hours paid to me (helper only): the ledger moves",
+             run=lambda rq, p, _body, tid: _tb(rq).confirm(_me(p), tid, actor(p)))
+change_route(router, "/timebank/transfers/{tid}/decline", name="decline_transfer", response_model=TransferOut,
+             summary="Decline (helper) or withdraw (payer) a pending transfer",
+             run=lambda rq, p, _body, tid: _tb(rq).decline(_me(p), tid, actor(p)))
+change_route(router, "/timebank/transfers/{tid}/reverse", name="reverse_transfer", response_model=TransferOut,
+             summary="Give the hours of a confirmed transfer back (helper): a reversal entry",
+             run=lambda rq, p, _body, tid: _tb(rq).reverse(_me(p), tid, actor(p)))
+change_route(router, "/timebank/skills/{sid}/close", name="close_skill", response_model=SkillOut,
+             summary="Take one of my listings down", responses=(404,),
+             run=lambda rq, p, _body, sid: _skills(rq).close(_me(p), sid, actor(p)))
+
+
 
 
 @router.get("/timebank/transfers", response_model=list[TransferOut],
@@ -188,37 +204,10 @@ async def get_transfer(request: Request, p: HouseholdP, tid: ObjId) -> Any:
     return _tb(request).get(p.household, tid)
 
 
-@router.post("/timebank/transfers/{tid}/confirm", response_model=TransferOut,
-             responses=problem_responses(404, 409),
-             summary="Confirm hours paid to me (helper only): the ledger moves")
-def confirm_transfer(request: Request, p: HouseholdP, tid: ObjId,
-                     idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return post(request, p, idempotency_key, None,
-                lambda: _tb(request).confirm(h, tid, actor(p)))
 
 
-@router.post("/timebank/transfers/{tid}/decline", response_model=TransferOut,
-             responses=problem_responses(404, 409),
-             summary="Decline (helper) or withdraw (payer) a pending transfer")
-def decline_transfer(request: Request, p: HouseholdP, tid: ObjId,
-                     idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return post(request, p, idempotency_key, None,
-                lambda: _tb(request).decline(h, tid, actor(p)))
 
 
-@router.post("/timebank/transfers/{tid}/reverse", response_model=TransferOut,
-             responses=problem_responses(404, 409),
-             summary="Give the hours of a confirmed transfer back (helper): a reversal entry")
-def reverse_transfer(request: Request, p: HouseholdP, tid: ObjId,
-                     idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return post(request, p, idempotency_key, None,
-                lambda: _tb(request).reverse(h, tid, actor(p)))
 
 
 @router.get("/timebank/balance", response_model=BalanceOut, summary="My balance in hours")
@@ -295,13 +284,3 @@ async def list_skills(request: Request, p: Principal,
 async def skill_matches(request: Request, p: HouseholdP, sid: ObjId) -> Any:
     assert p.household
     return _skills(request).matches(p.household, sid)
-
-
-@router.post("/timebank/skills/{sid}/close", response_model=SkillOut,
-             responses=problem_responses(404), summary="Take one of my listings down")
-def close_skill(request: Request, p: HouseholdP, sid: ObjId,
-                idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return post(request, p, idempotency_key, None,
-                lambda: _skills(request).close(h, sid, actor(p)))

@@ -21,6 +21,7 @@ from hub.offers.routing import (
     PrincipalLike,
     ProviderP,
     actor,
+    change_route,
     domain_router,
     idempotent_post,
 )
@@ -59,6 +60,6 @@ def community_of(request: Request, p: PrincipalLike) -> str:
 
 
 __all__ = [
-    "AdminP", "HouseholdP", "IdemKey", "ObjId", "Principal", "ProviderP", "actor", "community_of",
-    "component", "domain_router", "post",
+    "AdminP", "HouseholdP", "IdemKey", "ObjId", "Principal", "PrincipalLike", "ProviderP", "actor",
+    "change_route", "community_of", "component", "domain_router", "post",
 ]

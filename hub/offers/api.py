@@ -37,6 +37,7 @@ from hub.offers.routing import (
     PrincipalLike,
     ProviderP,
     actor,
+    change_route,
     domain_router,
     idempotent_post,
     page,
@@ -90,6 +91,16 @@ def _svc(request: Request) -> OffersService:
     return svc
 
 
+def _me(p: PrincipalLike) -> str:
+    assert p.household
+    return p.household
+
+
+def _provider_of(p: PrincipalLike) -> str:
+    assert p.provider
+    return p.provider
+
+
 # -- households -----------------------------------------------------------------------
 # Reads are ``async``: each is a few indexed reads on this thread's own SQLite reader (a
 # WAL snapshot that never waits for a writer), cheaper than the hop to the thread pool that
@@ -111,26 +122,16 @@ async def get_suggestion(request: Request, p: HouseholdP, sid: ObjId) -> Any:
     return _svc(request).suggestions.get(p.household, sid).marshal()
 
 
-@router.post("/suggestions/{sid}/accept", response_model=AcceptOut,
-             responses=problem_responses(404, 409),
-             summary="Accept a suggestion (a slot for deliveries and reschedules)")
-def accept_suggestion(request: Request, p: HouseholdP, sid: ObjId, body: AcceptBody,
-                      idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).accept_suggestion(
-        h, sid, slot=body.slot, actor=actor(p)))
+change_route(router, "/suggestions/{sid}/accept", name="accept_suggestion", response_model=AcceptOut,
+             summary="Accept a suggestion (a slot for deliveries and reschedules)",
+             body=AcceptBody, body_required=True,
+             run=lambda rq, p, b, sid: _svc(rq).accept_suggestion(_me(p), sid, slot=b.slot, actor=actor(p)))
 
 
-@router.post("/suggestions/{sid}/decline", response_model=SuggestionOut,
-             responses=problem_responses(404, 409), summary="Decline a suggestion")
-def decline_suggestion(request: Request, p: HouseholdP, sid: ObjId,
-                       body: EmptyBody | None = None, idempotency_key: IdemKey = None
-                       ) -> Response:
-    assert p.household
-    h = p.household
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).suggestions.decline(
-        h, sid, actor(p)).marshal())
+change_route(router, "/suggestions/{sid}/decline", name="decline_suggestion", response_model=SuggestionOut,
+             summary="Decline a suggestion",
+             body=EmptyBody,
+             run=lambda rq, p, _body, sid: _svc(rq).suggestions.decline(_me(p), sid, actor(p)).marshal())
 
 
 @router.get("/grocery/slots", response_model=list[SlotOut],
@@ -162,25 +163,16 @@ async def get_booking(request: Request, p: HouseholdP, bid: ObjId) -> Any:
     return _svc(request).calendar.get(p.household, bid).marshal()
 
 
-@router.post("/bookings/{bid}/move", response_model=BookingOut,
-             responses=problem_responses(404, 409),
-             summary="Move a delivery to another slot in one step (releases the old one)")
-def move_booking(request: Request, p: HouseholdP, bid: ObjId, body: MoveBody,
-                 idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).move_booking(
-        h, bid, body.slot, actor(p)))
+change_route(router, "/bookings/{bid}/move", name="move_booking", response_model=BookingOut,
+             summary="Move a delivery to another slot in one step (releases the old one)",
+             body=MoveBody, body_required=True,
+             run=lambda rq, p, b, bid: _svc(rq).move_booking(_me(p), bid, b.slot, actor(p)))
 
 
-@router.post("/bookings/{bid}/cancel", response_model=BookingOut,
-             responses=problem_responses(404, 409), summary="Cancel a booking")
-def cancel_booking(request: Request, p: HouseholdP, bid: ObjId, body: EmptyBody | None = None,
-                   idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).cancel_booking(
-        h, bid, actor(p)))
+change_route(router, "/bookings/{bid}/cancel", name="cancel_booking", response_model=BookingOut,
+             summary="Cancel a booking",
+             body=EmptyBody,
+             run=lambda rq, p, _body, bid: _svc(rq).cancel_booking(_me(p), bid, actor(p)))
 
 
 @router.get("/requests/{rid}", response_model=RequestOut, responses=problem_responses(404),
@@ -190,15 +182,10 @@ async def get_request(request: Request, p: HouseholdP, rid: ObjId) -> Any:
     return _svc(request).grocery.get(p.household, rid)
 
 
-@router.post("/requests/{rid}/rate", response_model=RatingOut,
-             responses=problem_responses(404, 409),
-             summary="Rate a fulfilled request (append-only, hash-chained)")
-def rate_request(request: Request, p: HouseholdP, rid: ObjId, body: RateBody,
-                 idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).grocery.rate(
-        h, rid, body.stars, body.comment, actor(p)))
+change_route(router, "/requests/{rid}/rate", name="rate_request", response_model=RatingOut,
+             summary="Rate a fulfilled request (append-only, hash-chained)",
+             body=RateBody, body_required=True,
+             run=lambda rq, p, b, rid: _svc(rq).grocery.rate(_me(p), rid, b.stars, b.comment, actor(p)))
 
 
 @router.get("/gatherings", response_model=GatheringPage,
@@ -231,25 +218,16 @@ async def get_gathering(request: Request, p: HouseholdP, gid: ObjId) -> Any:
     return _svc(request).gatherings.get(p.household, gid)
 
 
-@router.post("/gatherings/{gid}/invite", response_model=GatheringOut,
-             responses=problem_responses(404, 409), summary="Invite more households (host)")
-def invite(request: Request, p: HouseholdP, gid: ObjId, body: InviteBody,
-           idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).gatherings.invite(
-        h, gid, body.households, actor(p)))
+change_route(router, "/gatherings/{gid}/invite", name="invite", response_model=GatheringOut,
+             summary="Invite more households (host)",
+             body=InviteBody, body_required=True,
+             run=lambda rq, p, b, gid: _svc(rq).gatherings.invite(_me(p), gid, b.households, actor(p)))
 
 
-@router.post("/gatherings/{gid}/rsvp", response_model=GatheringOut,
-             responses=problem_responses(404, 409),
-             summary="Answer an invitation (waitlisted when full)")
-def rsvp(request: Request, p: HouseholdP, gid: ObjId, body: RsvpBody,
-         idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).gatherings.rsvp(
-        h, gid, body.going, actor(p)))
+change_route(router, "/gatherings/{gid}/rsvp", name="rsvp", response_model=GatheringOut,
+             summary="Answer an invitation (waitlisted when full)",
+             body=RsvpBody, body_required=True,
+             run=lambda rq, p, b, gid: _svc(rq).gatherings.rsvp(_me(p), gid, b.going, actor(p)))
 
 
 @router.get("/rides", response_model=RidePage, summary="Rides I drive or ride in")
@@ -295,37 +273,22 @@ async def get_ride(request: Request, p: HouseholdP, rid: ObjId) -> Any:
     return _svc(request).rides.get(p.household, rid)
 
 
-@router.post("/rides/{rid}/request", response_model=RideOut,
-             responses=problem_responses(404, 409),
-             summary="Ask for a seat (booked with a pickup time, or waitlisted)")
-def request_seat(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | None = None,
-                 idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).rides.request(
-        h, rid, actor(p)))
+change_route(router, "/rides/{rid}/request", name="request_seat", response_model=RideOut,
+             summary="Ask for a seat (booked with a pickup time, or waitlisted)",
+             body=EmptyBody,
+             run=lambda rq, p, _body, rid: _svc(rq).rides.request(_me(p), rid, actor(p)))
 
 
-@router.post("/rides/{rid}/accept", response_model=RideOut,
-             responses=problem_responses(404, 409),
-             summary="Accept the seat the hub offered me on this ride (or ask for one)")
-def accept_seat(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | None = None,
-                idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).accept_ride(
-        h, rid, actor(p)))
+change_route(router, "/rides/{rid}/accept", name="accept_seat", response_model=RideOut,
+             summary="Accept the seat the hub offered me on this ride (or ask for one)",
+             body=EmptyBody,
+             run=lambda rq, p, _body, rid: _svc(rq).accept_ride(_me(p), rid, actor(p)))
 
 
-@router.post("/rides/{rid}/leave", response_model=RideOut,
-             responses=problem_responses(404, 409),
-             summary="Give up a seat (rider) or cancel the ride (driver)")
-def leave_ride(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | None = None,
-               idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).rides.leave(
-        h, rid, actor(p)))
+change_route(router, "/rides/{rid}/leave", name="leave_ride", response_model=RideOut,
+             summary="Give up a seat (rider) or cancel the ride (driver)",
+             body=EmptyBody,
+             run=lambda rq, p, _body, rid: _svc(rq).rides.leave(_me(p), rid, actor(p)))
 
 
 # -- providers ------------------------------------------------------------------------
@@ -338,15 +301,10 @@ async def provider_feed(request: Request, p: ProviderP, cursor: Cursor = None, l
     return page(_svc(request).grocery.feed(p.provider, cursor=cursor, limit=limit))
 
 
-@router.post("/provider/requests/{rid}/claim", response_model=FeedItemOut,
-             responses=problem_responses(404, 409),
-             summary="Claim a request: exactly one provider wins, others get 409")
-def claim(request: Request, p: ProviderP, rid: ObjId, body: EmptyBody | None = None,
-          idempotency_key: IdemKey = None) -> Response:
-    assert p.provider
-    prov = p.provider
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).grocery.claim(
-        prov, rid, actor(p)))
+change_route(router, "/provider/requests/{rid}/claim", name="claim", response_model=FeedItemOut, caller=ProviderP,
+             summary="Claim a request: exactly one provider wins, others get 409",
+             body=EmptyBody,
+             run=lambda rq, p, _body, rid: _svc(rq).grocery.claim(_provider_of(p), rid, actor(p)))
 
 
 @router.get("/provider/schedule", response_model=FeedPage, summary="Requests I claimed")
@@ -356,14 +314,10 @@ async def provider_schedule(request: Request, p: ProviderP, cursor: Cursor = Non
     return page(_svc(request).grocery.schedule(p.provider, cursor=cursor, limit=limit))
 
 
-@router.post("/provider/requests/{rid}/fulfil", response_model=FeedItemOut,
-             responses=problem_responses(404, 409), summary="Mark a request delivered")
-def fulfil(request: Request, p: ProviderP, rid: ObjId, body: EmptyBody | None = None,
-           idempotency_key: IdemKey = None) -> Response:
-    assert p.provider
-    prov = p.provider
-    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).grocery.fulfil(
-        prov, rid, actor(p)))
+change_route(router, "/provider/requests/{rid}/fulfil", name="fulfil", response_model=FeedItemOut, caller=ProviderP,
+             summary="Mark a request delivered",
+             body=EmptyBody,
+             run=lambda rq, p, _body, rid: _svc(rq).grocery.fulfil(_provider_of(p), rid, actor(p)))
 
 
 @router.get("/provider/slots", response_model=list[SlotOut], summary="My slots and capacity")

@@ -17,11 +17,14 @@ that a route shape (who may call, how a POST replays, how errors answer) is writ
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from hub.errors import Forbidden
 from hub.identity.auth import current_principal
@@ -115,7 +118,40 @@ def idempotent_post(request: Request, p: PrincipalLike, key: str | None, body: A
     return JSONResponse(answer, status_code=201 if created and status == 200 else status)
 
 
+def change_route(router: APIRouter, path: str, run: Callable[..., Any], *, name: str, summary: str,
+                 response_model: Any, caller: Any = HouseholdP, body: type[BaseModel] | None = None,
+                 body_required: bool = False, created: bool = False,
+                 responses: tuple[int, ...] = (404, 409)) -> None:
+    """Declare ``POST path``: the caller changes something, once per ``Idempotency-Key``.
+
+    The shape of most POSTs of the domain routers, written once: the caller checked by
+    ``caller`` (a role dependency), the path's ids as ``ObjId`` parameters, an optional (or,
+    with ``body_required``, a required) JSON ``body`` of that model, and
+    ``run(request, caller, body, **ids)`` called through :func:`idempotent_post` (201 for
+    ``created``). ``name`` names the operation as a hand-written function would.
+    """
+    ids = re.findall(r"\{(\w+)\}", path)
+
+    def endpoint(request: Request, p: PrincipalLike, idempotency_key: str | None = None,
+                 body: BaseModel | None = None, **path_ids: str) -> Response:
+        return idempotent_post(request, p, idempotency_key, body,
+                               lambda: run(request, p, body, **path_ids), created=created)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("request", keyword, annotation=Request),
+              inspect.Parameter("p", keyword, annotation=caller)]
+    params += [inspect.Parameter(i, keyword, annotation=ObjId) for i in ids]
+    if body is not None:
+        params.append(inspect.Parameter("body", keyword, annotation=body) if body_required else
+                      inspect.Parameter("body", keyword, annotation=body | None, default=None))
+    params.append(inspect.Parameter("idempotency_key", keyword, annotation=IdemKey, default=None))
+    endpoint.__signature__ = inspect.Signature(params, return_annotation=Response)  # type: ignore[attr-defined]
+    endpoint.__name__ = endpoint.__qualname__ = name
+    router.post(path, status_code=201 if created else 200, response_model=response_model,
+                responses=problem_responses(*responses), summary=summary)(endpoint)
+
+
 __all__ = [
     "AdminP", "AnyAdminP", "Cursor", "HouseholdP", "IdemKey", "Limit", "ObjId", "Principal",
-    "PrincipalLike", "ProviderP", "actor", "domain_router", "idempotent_post", "page",
+    "PrincipalLike", "ProviderP", "actor", "change_route", "domain_router", "idempotent_post", "page",
 ]

@@ -26,6 +26,7 @@ from hub.offers.routing import (
     ObjId,
     PrincipalLike,
     actor,
+    change_route,
     domain_router,
     idempotent_post,
     page,
@@ -119,14 +120,6 @@ def patch_thing(request: Request, p: HouseholdP, tid: ObjId, body: ThingPatch) -
     return svc(request).things.update(me(p), tid, changes, actor(p))
 
 
-@things_router.post("/things/{tid}/withdraw", response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Take my thing off the library")
-def withdraw_thing(request: Request, p: HouseholdP, tid: ObjId,
-                   body: EmptyBody | None = None, idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).things.withdraw(
-        h, tid, actor(p)))
 
 
 _IMAGE_TYPES: dict[str, Any] = {t: {"schema": {"type": "string", "format": "binary"}}
@@ -167,17 +160,13 @@ def delete_photo(request: Request, p: HouseholdP, tid: ObjId, pid: ObjId) -> Res
     return Response(status_code=204)
 
 
+change_route(things_router, "/things/{tid}/withdraw", name="withdraw_thing", response_model=Out,
+             summary="Take my thing off the library", body=EmptyBody,
+             run=lambda rq, p, _body, tid: svc(rq).things.withdraw(me(p), tid, actor(p)))
+
+
 # -- loans ----------------------------------------------------------------------------
 
-@loans_router.post("/things/{tid}/loans", status_code=201, response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Ask to borrow a thing for a period (409 when the period is taken)")
-def request_loan(request: Request, p: HouseholdP, tid: ObjId, body: LoanBody,
-                 idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.request(
-        h, tid, body.start, body.end, message=body.message, wanted=body.wanted,
-        actor=actor(p)), created=True)
 
 
 @loans_router.get("/loans", response_model=PageOut,
@@ -224,66 +213,44 @@ def decline_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReasonBody |
         h, lid, reason, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/cancel", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Cancel a requested or accepted loan (either side)")
-def cancel_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReasonBody | None = None,
-                idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    reason = body.reason if body else ""
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.cancel(
-        h, lid, reason, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/handover", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Confirm the handover (both sides; then the thing is out)")
-def handover_loan(request: Request, p: HouseholdP, lid: ObjId, body: EmptyBody | None = None,
-                  idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.handover(
-        h, lid, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/return", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Confirm the return with a condition note (both sides)")
-def return_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReturnBody | None = None,
-                idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    note = body.condition_note if body else ""
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.return_(
-        h, lid, note, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/extend", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Extend a loan (409 when the thing is taken then)")
-def extend_loan(request: Request, p: HouseholdP, lid: ObjId, body: ExtendBody,
-                idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.extend(
-        h, lid, body.end, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/problem", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Report a problem (damage, late, no-show); the other side is told")
-def report_problem(request: Request, p: HouseholdP, lid: ObjId, body: ProblemBody,
-                   idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.report_problem(
-        h, lid, body.text, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/rate", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Rate the other side of a returned loan (hash-chained)")
-def rate_loan(request: Request, p: HouseholdP, lid: ObjId, body: LoanRateBody,
-              idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.rate(
-        h, lid, body.stars, body.comment, actor(p)))
+
+
+change_route(loans_router, "/things/{tid}/loans", name="request_loan", response_model=Out, created=True,
+             summary="Ask to borrow a thing for a period (409 when the period is taken)",
+             body=LoanBody, body_required=True,
+             run=lambda rq, p, b, tid: svc(rq).loans.request(me(p), tid, b.start, b.end, message=b.message,
+                                                             wanted=b.wanted, actor=actor(p)))
+change_route(loans_router, "/loans/{lid}/cancel", name="cancel_loan", response_model=Out,
+             summary="Cancel a requested or accepted loan (either side)", body=ReasonBody,
+             run=lambda rq, p, b, lid: svc(rq).loans.cancel(me(p), lid, b.reason if b else "", actor(p)))
+change_route(loans_router, "/loans/{lid}/handover", name="handover_loan", response_model=Out,
+             summary="Confirm the handover (both sides; then the thing is out)", body=EmptyBody,
+             run=lambda rq, p, _body, lid: svc(rq).loans.handover(me(p), lid, actor(p)))
+change_route(loans_router, "/loans/{lid}/return", name="return_loan", response_model=Out,
+             summary="Confirm the return with a condition note (both sides)", body=ReturnBody,
+             run=lambda rq, p, b, lid: svc(rq).loans.return_(me(p), lid, b.condition_note if b else "",
+                                                             actor(p)))
+change_route(loans_router, "/loans/{lid}/extend", name="extend_loan", response_model=Out,
+             summary="Extend a loan (409 when the thing is taken then)", body=ExtendBody, body_required=True,
+             run=lambda rq, p, b, lid: svc(rq).loans.extend(me(p), lid, b.end, actor(p)))
+change_route(loans_router, "/loans/{lid}/problem", name="report_problem", response_model=Out,
+             summary="Report a problem (damage, late, no-show); the other side is told",
+             body=ProblemBody, body_required=True,
+             run=lambda rq, p, b, lid: svc(rq).loans.report_problem(me(p), lid, b.text, actor(p)))
+change_route(loans_router, "/loans/{lid}/rate", name="rate_loan", response_model=Out,
+             summary="Rate the other side of a returned loan (hash-chained)", body=LoanRateBody,
+             body_required=True,
+             run=lambda rq, p, b, lid: svc(rq).loans.rate(me(p), lid, b.stars, b.comment, actor(p)))
 
 
 # -- give-aways, swaps, wanted posts --------------------------------------------------
@@ -295,45 +262,12 @@ async def giveaway_claims(request: Request, p: HouseholdP, tid: ObjId) -> Any:
     return svc(request).giveaways.claims(me(p), tid)
 
 
-@things_router.post("/things/{tid}/claims", status_code=201, response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Claim a give-away (first come, or a place in the draw)")
-def claim_giveaway(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody | None = None,
-                   idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).giveaways.claim(
-        h, tid, actor(p)), created=True)
 
 
-@things_router.post("/things/{tid}/claims/withdraw", response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Withdraw my claim (the next claimant gets it)")
-def withdraw_claim(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody | None = None,
-                   idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).giveaways.withdraw(
-        h, tid, actor(p)))
 
 
-@things_router.post("/things/{tid}/given", response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Confirm the winner collected my give-away")
-def giveaway_collected(request: Request, p: HouseholdP, tid: ObjId,
-                       body: EmptyBody | None = None, idempotency_key: IdemKey = None
-                       ) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).giveaways.handed_over(
-        h, tid, actor(p)))
 
 
-@things_router.post("/things/{tid}/swaps", status_code=201, response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Propose one of my things for a thing listed to swap")
-def propose_swap(request: Request, p: HouseholdP, tid: ObjId, body: SwapBody,
-                 idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).swaps.propose(
-        h, tid, body.offered, body.message, actor(p)), created=True)
 
 
 @things_router.get("/swaps", response_model=list[Out], summary="Swaps proposed by me or to me")
@@ -341,35 +275,10 @@ async def list_swaps(request: Request, p: HouseholdP) -> Any:
     return svc(request).swaps.list(me(p))
 
 
-@things_router.post("/swaps/{sid}/accept", response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Accept a swap proposed to me (both things change hands)")
-def accept_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | None = None,
-                idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).swaps.accept(
-        h, sid, actor(p)))
 
 
-@things_router.post("/swaps/{sid}/close", response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Decline (owner) or withdraw (proposer) an open swap")
-def close_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | None = None,
-               idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).swaps.close(
-        h, sid, actor(p)))
 
 
-@things_router.post("/wanted", status_code=201, response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Post what I need; matched to listed things and their owners")
-def post_wanted(request: Request, p: HouseholdP, body: WantedBody,
-                idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).wanted.post(
-        h, body.text, category=body.category, start=body.start, end=body.end,
-        expires_at=body.expires_at, actor=actor(p)), created=True)
 
 
 @things_router.get("/wanted", response_model=list[Out],
@@ -384,15 +293,35 @@ async def get_wanted(request: Request, p: HouseholdP, wid: ObjId) -> Any:
     return svc(request).wanted.get(me(p), wid)
 
 
-@things_router.post("/wanted/{wid}/close", response_model=Out,
-                    responses=problem_responses(404, 409), summary="Close my wanted post")
-def close_wanted(request: Request, p: HouseholdP, wid: ObjId,
-                 body: CloseWantedBody | None = None, idempotency_key: IdemKey = None
-                 ) -> Response:
-    h = me(p)
-    state = body.state if body else "fulfilled"
-    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).wanted.close(
-        h, wid, state, actor(p)))
+
+
+change_route(things_router, "/things/{tid}/claims", name="claim_giveaway", response_model=Out, created=True,
+             summary="Claim a give-away (first come, or a place in the draw)", body=EmptyBody,
+             run=lambda rq, p, _body, tid: svc(rq).giveaways.claim(me(p), tid, actor(p)))
+change_route(things_router, "/things/{tid}/claims/withdraw", name="withdraw_claim", response_model=Out,
+             summary="Withdraw my claim (the next claimant gets it)", body=EmptyBody,
+             run=lambda rq, p, _body, tid: svc(rq).giveaways.withdraw(me(p), tid, actor(p)))
+change_route(things_router, "/things/{tid}/given", name="giveaway_collected", response_model=Out,
+             summary="Confirm the winner collected my give-away", body=EmptyBody,
+             run=lambda rq, p, _body, tid: svc(rq).giveaways.handed_over(me(p), tid, actor(p)))
+change_route(things_router, "/things/{tid}/swaps", name="propose_swap", response_model=Out, created=True,
+             summary="Propose one of my things for a thing listed to swap", body=SwapBody, body_required=True,
+             run=lambda rq, p, b, tid: svc(rq).swaps.propose(me(p), tid, b.offered, b.message, actor(p)))
+change_route(things_router, "/swaps/{sid}/accept", name="accept_swap", response_model=Out,
+             summary="Accept a swap proposed to me (both things change hands)", body=EmptyBody,
+             run=lambda rq, p, _body, sid: svc(rq).swaps.accept(me(p), sid, actor(p)))
+change_route(things_router, "/swaps/{sid}/close", name="close_swap", response_model=Out,
+             summary="Decline (owner) or withdraw (proposer) an open swap", body=EmptyBody,
+             run=lambda rq, p, _body, sid: svc(rq).swaps.close(me(p), sid, actor(p)))
+change_route(things_router, "/wanted", name="post_wanted", response_model=Out, created=True,
+             summary="Post what I need; matched to listed things and their owners", body=WantedBody,
+             body_required=True,
+             run=lambda rq, p, b: svc(rq).wanted.post(me(p), b.text, category=b.category, start=b.start,
+                                                      end=b.end, expires_at=b.expires_at, actor=actor(p)))
+change_route(things_router, "/wanted/{wid}/close", name="close_wanted", response_model=Out,
+             summary="Close my wanted post", body=CloseWantedBody,
+             run=lambda rq, p, b, wid: svc(rq).wanted.close(me(p), wid, b.state if b else "fulfilled",
+                                                            actor(p)))
 
 
 routers = [things_router, loans_router]
