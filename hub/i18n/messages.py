@@ -11,12 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.i18n.locale import Reader
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
-
+from hub.i18n.words import N_ as N_  # re-exported: the marker the hub's own texts use
 
 #: Pantry items the story's fridges report (the rule pack's stock channels).
 ITEMS = {"milk": N_("milk"), "eggs": N_("eggs"), "butter": N_("butter"), "bread": N_("bread")}

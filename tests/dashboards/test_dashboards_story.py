@@ -137,7 +137,7 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
     picker = grocery.get_by_role("group", name="Pick a delivery slot")
     await expect(picker.get_by_role("radio")).to_have_count(12)
     await expect(picker.get_by_role("radio").first).to_be_checked()
-    await picker.get_by_role("radio", name="Sat 18:00–19:00 · fresh-grocer · 5 free", exact=True).check()
+    await picker.get_by_role("radio", name="Sat 18:00–19:00 · Fresh Grocer · 5 free", exact=True).check()
     async with ana.expect_navigation():
         await grocery.get_by_role("button", name="Accept").click()
     await _flash(ana, "Delivery booked.")
