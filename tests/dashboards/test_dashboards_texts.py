@@ -79,8 +79,8 @@ async def street(broker: Broker, tmp_path: Path, topic_prefix: str) -> AsyncIter
         ui.notices.ingest_bytes(_storm("storm-texts", onset), "riverside", "test")
         offers: OffersService = hub.components["offers"]
         offers.gatherings.create("h-ana", title="Fishing at the lake", starts_at=onset,
-                                 ends_at=onset + timedelta(hours=2), capacity=6, place=Place(label="Lake Pier"), invite=["h-lena", "h-mei"],
-                                 suggestion=None, actor="household:h-ana")
+                                 ends_at=onset + timedelta(hours=2), capacity=6, place=Place(label="Lake Pier"),
+                                 invite=["h-lena", "h-mei"], suggestion=None, actor="household:h-ana")
         for hid in ("h-lena", "h-mei"):
             offers.sink.submit([Action(
                 kind="suggest", household=hid, rule_id="pantry-low", pack="grocery", key=f"pantry-low:{hid}",
