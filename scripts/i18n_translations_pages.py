@@ -224,3 +224,11 @@ PAGE_PLURALS = {
 "Posted. %(num)d match found; its owner is told.": (("Veröffentlicht. %(num)d Treffer gefunden; der Besitzer ist informiert.", "Veröffentlicht. %(num)d Treffer gefunden; die Besitzer sind informiert."), ("已发布。找到 %(num)d 个匹配；已通知物主。",)),
 "Proposed “%(title)s”: %(num)d pledge needed.": (("„%(title)s“ vorgeschlagen: %(num)d Zusage nötig.", "„%(title)s“ vorgeschlagen: %(num)d Zusagen nötig."), ("已提议“%(title)s”：需要 %(num)d 份认筹。",)),
 }
+PAGE_TEXTS.update({
+"Ride to %(place)s with %(driver)s": ("Mitfahrt nach %(place)s mit %(driver)s", "搭 %(driver)s 的车去 %(place)s"),
+"Your delivery clashes with %(other)s": ("Ihre Lieferung überschneidet sich mit %(other)s", "您的送货与 %(other)s 时间冲突"),
+"Move it from %(start)s–%(end)s to a free slot?": ("Von %(start)s–%(end)s auf einen freien Termin verschieben?", "要把它从 %(start)s–%(end)s 改到空闲时段吗？"),
+})
+PAGE_PLURALS.update({
+"Pickup %(time)s at your street; %(num)d seat left.": (("Abholung %(time)s an Ihrer Straße; noch %(num)d Platz frei.", "Abholung %(time)s an Ihrer Straße; noch %(num)d Plätze frei."), ("%(time)s 在您家街口接您；还剩 %(num)d 个座位。",)),
+})

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.dashboards import data, link_data, localtime, session, svg
 from hub.dashboards.forms import read_form
+from hub.dashboards.names import Names
 from hub.dashboards.render import page, reader_for
 from hub.errors import HubError
 from hub.i18n import messages
@@ -124,6 +125,7 @@ async def household_view(request: Request) -> Response:
         return p
     hub = _hub(request)
     who = reader_for(request, p)
+    names = Names(hub.db)
     devices = data.devices(hub, p)
     zone = localtime.community_zone(hub.db, p.community)
     for d in devices:
@@ -132,9 +134,9 @@ async def household_view(request: Request) -> Response:
     area = (svg.area_map(notices, marker=_home_marker(hub, p), marker_label=who.say(N_("home")), reader=who)
             if notices else "")
     return page(
-        request, "household.html", viewer=p, active="household", reader=who,
+        request, "household.html", viewer=p, active="household", reader=who, names=names,
         devices=devices, pantry=data.pantry(hub, p),
-        suggestions=[messages.suggestion(who, s) for s in data.suggestions(hub, p)],
+        suggestions=[messages.suggestion(who, s, names) for s in data.suggestions(hub, p)],
         bookings=data.calendar(hub, p), gatherings=data.gatherings(hub, p), notices=notices, area_svg=area,
         consents=data.consents(hub, p),
         has_offers=data.component(hub, "offers") is not None,

@@ -120,8 +120,8 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
     await expect(invitation).to_contain_text("2 going, 4 places left. You are going.")
     await expect(calendar_of(ana).locator(".booking.kind-gathering")).to_contain_text("Fishing at the lake")
     ride = ana.get_by_role("region", name="Suggestions").get_by_role("listitem").filter(
-        has_text="Ride to Lake Pier with h-chen")
-    await expect(ride).to_contain_text("Pickup 08:35 at your street; 3 seat(s) left.")
+        has_text="Ride to Lake Pier with Chen")
+    await expect(ride).to_contain_text("Pickup 08:35 at your street; 3 seats left.")
     async with ana.expect_navigation():
         await ride.get_by_role("button", name="Accept").click()
     await _flash(ana, "Suggestion accepted.")
