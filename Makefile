@@ -41,6 +41,7 @@ PG_SKIP := --ignore=tests/devices --ignore=tests/docs \
 	--ignore=tests/reliability/test_row33_backup_restore.py \
 	--ignore=tests/reliability/test_row34_upgrade.py \
 	--ignore=tests/reliability/test_row35_disk_full.py \
+	--ignore=tests/reliability/test_row35_disk_full_postgres.py \
 	--ignore=tests/storage/test_storage_backup.py
 
 test: $(STAMP)

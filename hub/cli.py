@@ -16,6 +16,7 @@ from hub import __version__
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subpackage's subcommands."""
+    from hub.cluster import cli as cluster_cli
     from hub.demo import cli as demo_cli
     from hub.devices import cli as devices_cli
     from hub.identity import cli as identity_cli
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     storage_cli.register(sub)
     ledger_cli.register(sub)
     trust_cli.register(sub)
+    cluster_cli.register(sub)
     return parser
 
 

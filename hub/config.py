@@ -44,6 +44,16 @@ class Settings(BaseSettings):
         description="postgresql://user:pass@host:port/db makes PostgreSQL the store. Unset: SQLite in data_dir.",
     )
     database_pool_size: int = Field(default=10, ge=2, le=200, description="PostgreSQL connections per hub process.")
+    shares: int = Field(
+        default=0, ge=0, le=4096,
+        description="Partitioned workers: split the households into this many shares (16 is a good start;"
+        " PostgreSQL and HUB_MQTT_URL needed). 0: one worker holds everything.",
+    )
+    worker_id: str | None = Field(default=None, description="This worker's name among the partitioned workers"
+                                  " (default: host-pid).")
+    lease_ttl_s: float = Field(default=5.0, gt=0, description="A share's lease lapses this long after its"
+                               " holder's last heartbeat.")
+    lease_heartbeat_s: float = Field(default=1.5, gt=0, description="How often a worker renews its leases.")
     api_host: str = Field(default="127.0.0.1", description="HTTP API bind address.")
     api_port: int = Field(default=8080, ge=0, le=65535, description="HTTP API port (0: a free one).")
     public_url: str | None = Field(

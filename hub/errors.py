@@ -7,7 +7,8 @@ Every error the hub raises on purpose derives from :class:`HubError`::
     ├── PayloadRejected      an inbound message refused, with the reason
     ├── TransportError       the MQTT connection failed or a publish was refused
     ├── StorageError         the database could not be opened, migrated or written
-    │   └── StorageFull      the disk under the store is full (HTTP 503, retry later)
+    │   └── StorageFull      the disk under the store is full, or PostgreSQL out of
+    │                        resources (HTTP 503, retry later)
     ├── BrokerError          the managed Mosquitto did not start or died
     ├── RuleError            a rule pack is invalid (file, line, rule id)
     ├── NoticeRejected       a notice document was refused (hostile, malformed)
@@ -57,8 +58,18 @@ class StorageFull(StorageError):
     """A write failed because the disk (or the store's size cap) is full; nothing was committed.
 
     The hub keeps running and serves reads; writes succeed again by themselves once space
-    returns. The API answers 503 with ``Retry-After``.
+    returns. The API answers 503 with ``Retry-After``; PostgreSQL's other out-of-resources
+    errors (SQLSTATE class 53) are this error too.
+
+    Attributes:
+        public: what the API tells the caller (the message itself may name paths).
     """
+
+    DISK_FULL = "the hub's disk is full: the write was not saved; try again later"
+
+    def __init__(self, message: str, *, public: str = DISK_FULL) -> None:
+        super().__init__(message)
+        self.public = public
 
 
 class BrokerError(HubError):

@@ -20,6 +20,7 @@ from fastapi import APIRouter
 from hub import wiring
 from hub.api.app import create_app
 from hub.clock import Clock, SystemClock
+from hub.cluster.solo import check_partitioned, lock_sqlite
 from hub.config import Settings
 from hub.ingest.dead_letters import DeadLetters
 from hub.ingest.pipeline import Pipeline, PipelinePorts
@@ -28,6 +29,7 @@ from hub.state.twin import Twin
 from hub.storage.factory import open_database
 from hub.storage.outbox import Outbox
 from hub.transport.base import Transport
+from hub.transport.relay import SWEEP_S as RELAY_SWEEP_S
 from hub.transport.relay import OutboxRelay
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class Hub:
         transport: Transport | None = None,
         ports: PipelinePorts | None = None,
     ) -> None:
+        check_partitioned(settings)  # before the store is opened: one clear line, nothing touched
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.metrics = Metrics()
@@ -97,7 +100,10 @@ class Hub:
         self._api_server: _QuietServer | None = None
         self._api_started = asyncio.Event()
         self._started = False
-        self._periodic: list[tuple[float, Callable[[], object]]] = []
+        self._periodic: list[tuple[float, Callable[[], object], bool]] = []
+        #: The shares of a partitioned worker (hub.cluster, HUB_SHARES); None: one worker.
+        self.cluster: Any = None
+        self._sqlite_lock: Any = None
         self._routers: list[APIRouter] = []
         self._exception_handlers: list[tuple[type[Exception], Any]] = []
         self.dependency_overrides: dict[Any, Any] = {}
@@ -122,9 +128,17 @@ class Hub:
     def exception_handlers(self) -> list[tuple[type[Exception], Any]]:
         return list(self._exception_handlers)
 
-    def every(self, seconds: float, job: Callable[[], object]) -> None:
-        """Run ``job`` on the event loop every ``seconds`` (errors logged, never fatal)."""
-        self._periodic.append((seconds, job))
+    def every(self, seconds: float, job: Callable[[], object], *, local: bool = False) -> None:
+        """Run ``job`` on the event loop every ``seconds`` (errors logged, never fatal).
+
+        Partitioned workers run it on the holder of share 0 only (once for the whole hub),
+        unless it is ``local``: about this worker's own memory (the twin, its gauges).
+        """
+        self._periodic.append((seconds, job, local))
+
+    def owns(self, household: str | None) -> bool:
+        """Whether this worker handles ``household`` (always, unless partitioned)."""
+        return self.cluster is None or self.cluster.owns(household)
 
     def subscriptions(self) -> list[tuple[str, int]]:
         """What the hub subscribes to (CONTRACTS.md, MQTT topics)."""
@@ -140,7 +154,14 @@ class Hub:
         except Exception:
             storage_ok = False
         broker_ok = self._started and self.transport.connected
-        return {"broker": broker_ok, "storage": storage_ok, "pipeline": self._started}
+        checks = {"broker": broker_ok, "storage": storage_ok, "pipeline": self._started}
+        if self.cluster is not None:
+            checks["shares"] = self.cluster.ready
+        return checks
+
+    def cluster_status(self) -> dict[str, object] | None:
+        """Which shares this worker holds (``/readyz``); None when not partitioned."""
+        return None if self.cluster is None else self.cluster.status()
 
     # -- running ----------------------------------------------------------------------
 
@@ -148,30 +169,31 @@ class Hub:
         """Run until ``stop`` is set or the task is cancelled; then shut down within 5 s."""
         stop = stop or asyncio.Event()
         self.loop = asyncio.get_running_loop()
+        if not self.settings.database_url:
+            self._sqlite_lock = lock_sqlite(self.settings.data_dir)
         await self._start_broker()
         await asyncio.to_thread(wiring.connect, self)
         self.transport = self._transport or self._make_transport()
-        self.relay = OutboxRelay(self.outbox, self.transport)
-        self.pipeline = Pipeline(
-            self.db,
-            self.outbox,
-            self.twin,
-            self.components["ports"],
-            self.metrics,
-            dead_letters=self.dead_letters,
-            ack=self.transport.ack,
-            device_rate_limit=self.settings.device_rate_limit,
-            history_min_interval_s=self.settings.history_min_interval_s,
-        )
+        partitioned = bool(self.settings.shares)
+        # Partitioned, one worker relays the shared outbox (share 0's holder), polling it.
+        self.relay = OutboxRelay(self.outbox, self.transport, active=self.owns_share_0 if partitioned else None,
+                                 poll_s=0.05 if partitioned else RELAY_SWEEP_S)
+        self.pipeline = self.make_pipeline(self.transport.ack)
         self._register_gauges()
-        await self.transport.start(self.pipeline.handle_batch, self.subscriptions())
+        if partitioned:
+            from hub.cluster.node import build_cluster
+
+            self.cluster = build_cluster(self)
+        await self.transport.start(self.pipeline.handle_batch, [] if partitioned else self.subscriptions())
         self._started = True
         self.relay.kick()  # resend what was committed but not acknowledged before a restart
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._serve_api(), name="api")
-                for seconds, job in self._periodic:
-                    group.create_task(self._repeat(seconds, job), name=f"every-{seconds}s-{job.__name__}")
+                if self.cluster is not None:
+                    group.create_task(self.cluster.run(), name="cluster")
+                for seconds, job, local in self._periodic:
+                    group.create_task(self._repeat(seconds, job, local), name=f"every-{seconds}s-{job.__name__}")
                 for name, factory in self.components.get("tasks", []):
                     group.create_task(factory(), name=name)
                 if self.broker is not None:
@@ -195,18 +217,44 @@ class Hub:
         self.broker = wiring.make_broker(self)
         await asyncio.to_thread(self.broker.start)
 
+    def make_pipeline(self, ack: Callable[[Any], None]) -> Pipeline:
+        """A pipeline that acknowledges on ``ack`` (each share's session has its own)."""
+        return Pipeline(
+            self.db,
+            self.outbox,
+            self.twin,
+            self.components["ports"],
+            self.metrics,
+            dead_letters=self.dead_letters,
+            ack=ack,
+            device_rate_limit=self.settings.device_rate_limit,
+            history_min_interval_s=self.settings.history_min_interval_s,
+        )
+
+    def owns_share_0(self) -> bool:
+        return self.cluster is not None and self.cluster.leads()
+
+    def mqtt_address(self) -> tuple[str, int, str | None, str | None]:
+        """Host, port and login of the broker the hub's connections use."""
+        if self.settings.embedded_broker:
+            username, password = self.mqtt_login
+            return "127.0.0.1", self.broker.port, username, password
+        return self.settings.broker_address()
+
     def _make_transport(self) -> Transport:
+        from hub.cluster.node import worker_name
         from hub.transport.mqtt import MqttTransport
 
-        if self.settings.embedded_broker:
-            host, port = "127.0.0.1", self.broker.port
-            username, password = self.mqtt_login
-        else:
-            host, port, username, password = self.settings.broker_address()
+        host, port, username, password = self.mqtt_address()
+        partitioned = bool(self.settings.shares)
+        client_id = self.settings.mqtt_client_id
         return MqttTransport(
             host,
             port,
-            client_id=self.settings.mqtt_client_id,
+            # Partitioned, the shares' sessions receive: this worker only publishes, under a
+            # client id of its own (workers sharing one would take each other's connection).
+            client_id=f"{client_id}-{worker_name(self.settings)}" if partitioned else client_id,
+            ingest=not partitioned,
             username=username,
             password=password,
             session_expiry_s=self.settings.mqtt_session_expiry_s,
@@ -227,7 +275,7 @@ class Hub:
             for kind, count in self.dead_letters.by_kind.items():
                 m.dead_letter_kinds.labels(kind=kind).set(count)
 
-        self.every(5.0, dead_letter_kinds)
+        self.every(5.0, dead_letter_kinds, local=True)
 
         seen: dict[str, int] = {}
 
@@ -240,7 +288,7 @@ class Hub:
                     counter.inc(now - seen.get(reason, 0))
                     seen[reason] = now
 
-        self.every(1.0, transport_counts)
+        self.every(1.0, transport_counts, local=True)
 
     async def _serve_api(self) -> None:
         config = uvicorn.Config(
@@ -276,9 +324,11 @@ class Hub:
                 await asyncio.wait_for(serve, 1.5)
             raise
 
-    async def _repeat(self, seconds: float, job: Callable[[], object]) -> None:
+    async def _repeat(self, seconds: float, job: Callable[[], object], local: bool = True) -> None:
         while True:
             await asyncio.sleep(seconds)
+            if not local and self.cluster is not None and not self.cluster.leads():
+                continue  # the holder of share 0 runs it for the whole hub
             try:
                 job()
             except Exception:
@@ -312,6 +362,9 @@ class Hub:
                 await asyncio.to_thread(self.broker.stop, 1.0)
             self._started = False
             self.db.close()
+            if self._sqlite_lock is not None:
+                self._sqlite_lock.close()
+                self._sqlite_lock = None
             logger.info("hub stopped in %.2f s", time.monotonic() - started)
 
     def reload_rules(self) -> None:

@@ -64,7 +64,9 @@ class Hub(Protocol):
     loop: asyncio.AbstractEventLoop | None
     components: dict[str, Any]
 
-    def every(self, seconds: float, job: Callable[[], object]) -> None: ...
+    def every(self, seconds: float, job: Callable[[], object], *, local: bool = False) -> None: ...
+
+    def owns(self, household: str | None) -> bool: ...
 
     def add_router(self, router: Any) -> None: ...
 
@@ -81,7 +83,7 @@ def build(hub: Hub) -> dict[str, Any]:
     from hub.telemetry import build_history
 
     settings = hub.settings
-    hub.every(5.0, hub.twin.flush)
+    hub.every(5.0, hub.twin.flush, local=True)
     # Sent messages stay a day (for inspection and de-duplication), then go.
     hub.every(3600.0, hub.outbox.purge_sent)
     components: dict[str, Any] = {"tasks": [], "closers": [], "extra_subscriptions": []}
@@ -159,7 +161,9 @@ def build(hub: Hub) -> dict[str, Any]:
     # Availability: LWT and availability topics (readings of metric "online") and silence
     # past a profile's expiry both reach the rules as DeviceAvailability events.
     hub.twin.on_availability(rules.on_event)
-    hub.every(5.0, lambda: hub.twin.expire(time.time(), normalizer.expiry_for))
+    # Partitioned, a worker judges the silence of its own households' devices only.
+    hub.every(5.0, lambda: hub.twin.expire(
+        time.time(), lambda h, d: normalizer.expiry_for(h, d) if hub.owns(h) else None), local=True)
     components["ports"] = PipelinePorts(
         normalizer=normalizer,
         rules=rules,

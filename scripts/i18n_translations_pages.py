@@ -232,3 +232,4 @@ PAGE_TEXTS.update({
 PAGE_PLURALS.update({
 "Pickup %(time)s at your street; %(num)d seat left.": (("Abholung %(time)s an Ihrer Straße; noch %(num)d Platz frei.", "Abholung %(time)s an Ihrer Straße; noch %(num)d Plätze frei."), ("%(time)s 在您家街口接您；还剩 %(num)d 个座位。",)),
 })
+PAGE_TEXTS["%(title)s is off the library."] = ("%(title)s ist nicht mehr in der Bibliothek.", "%(title)s 已从共享库下架。")

@@ -2,10 +2,11 @@
 
 The hub is reached through ``request.app.state.hub`` (set here, never a global). The app
 receives it from the composition root (:mod:`hub.service`) and knows it only as an
-:class:`AppHost`: this package never imports the service. Every
-package contributes its routes as an ``APIRouter`` in ``hub/<package>/api.py``; this module
-mounts them and adds the operational endpoints: ``/healthz`` (the process answers),
-``/readyz`` (broker, storage and pipeline are up) and ``/metrics`` (Prometheus text).
+:class:`AppHost`: this package never imports the service. Every package contributes its
+routes as an ``APIRouter`` in ``hub/<package>/api.py``; this module mounts them (into one
+table found by path segment, :mod:`hub.api.routes`) and adds the operational endpoints:
+``/healthz`` (the process answers), ``/readyz`` (broker, storage and pipeline are up) and
+``/metrics`` (Prometheus text).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from hub.api import openapi
+from hub.api import openapi, routes
 from hub.api.guard import InputGuardMiddleware
 from hub.identity.limits import BodySizeLimitMiddleware
 from hub.metrics import Metrics
@@ -57,13 +58,17 @@ def create_app(hub: AppHost) -> FastAPI:
         responses={503: {"description": "Not ready: the checks say which part is down"}},
     )
     def readyz(request: Request) -> Response:
-        checks = request.app.state.hub.readiness()
+        hub = request.app.state.hub
+        checks = hub.readiness()
+        # A partitioned worker also says which shares it holds (hub.cluster).
+        status = getattr(hub, "cluster_status", lambda: None)()
+        extra = {} if status is None else {"cluster": status}
         if all(checks.values()):
-            return JSONResponse({"ready": True, "checks": checks})
+            return JSONResponse({"ready": True, "checks": checks, **extra})
         down = ", ".join(name for name, ok in checks.items() if not ok)
         # An error answer like every other (problem+json), with the checks as extension members.
         return problem_response(503, problem_body(503, "not-ready", f"not ready: {down} down", "/readyz",
-                                                  ready=False, checks=checks))
+                                                  ready=False, checks=checks, **extra))
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     def metrics(request: Request) -> Response:
@@ -73,13 +78,11 @@ def create_app(hub: AppHost) -> FastAPI:
     # The input guard sits inside the body-size limit, so what it buffers is bounded.
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, larger=list(hub.body_limits))
-    for router in hub.routers():
-        app.include_router(router)
+    routes.mount(app, hub.routers(), flat=not hub.dependency_overrides)
     app.dependency_overrides.update(hub.dependency_overrides)
     for exc_class, handler in hub.exception_handlers():
         app.add_exception_handler(exc_class, handler)
     app.add_exception_handler(Exception, server_error_handler)
     openapi.install(app)
     return app
-
 

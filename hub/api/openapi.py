@@ -2,10 +2,12 @@
 
 FastAPI describes what each route declares; the app also answers from places a route does
 not declare: the body-size and input-guard middleware (413, 404, 422), the token and role
-dependencies (401, 403) and the problem handlers (every error is
-``application/problem+json``). :func:`complete` adds those answers to every operation they
-can happen on, derived from the operations themselves (body, path parameters, security) and
-from the routes' role dependencies, so the document never needs keeping by hand.
+dependencies (401, 403), the problem handlers (every error is
+``application/problem+json``) and the store: every write can meet a full disk (or a
+PostgreSQL out of resources) and answer 503 with ``Retry-After``. :func:`complete` adds
+those answers to every operation they can happen on, derived from the operations
+themselves (method, body, path parameters, security) and from the routes' role
+dependencies, so the document never needs keeping by hand.
 It also publishes the input guard's rule: every request-body string that has no pattern of
 its own gets :data:`hub.api.guard.TEXT_PATTERN`.
 """
@@ -19,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from hub.api.guard import TEXT_PATTERN
+from hub.api.routes import api_routes
 from hub.identity.auth import route_security
 from hub.problems import MEDIA_TYPE, TITLES
 
@@ -44,10 +47,15 @@ _WHY = {
     404: "no such object, or not yours; a path with NUL or '..'",
     413: "body over the size limit (64 KiB for most routes)",
     422: "invalid input: the problem names the field",
+    503: "the store is full (or PostgreSQL out of resources): nothing was written; "
+         "try again after Retry-After (the same Idempotency-Key replays safely)",
 }
+#: Methods that write: each can meet a full store and answer 503 (RELIABILITY row 35).
+_WRITES = {"post", "put", "patch", "delete"}
 
 
-def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str, Any]:
+def _problem_response(status: int, existing: dict[str, Any] | None, *, retry_after: bool = True
+                      ) -> dict[str, Any]:
     out = dict(existing or {})
     out.setdefault("description", _WHY.get(status, TITLES.get(status, "Error")))
     content = dict(out.get("content") or {})
@@ -56,7 +64,7 @@ def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str,
     if example is not None:
         problem["example"] = example
     out["content"] = {MEDIA_TYPE: problem}
-    if status == 429:
+    if status in (429, 503) and retry_after:
         out.setdefault("headers", {})["Retry-After"] = {
             "description": "seconds to wait before trying again",
             "required": True, "schema": {"type": "integer", "minimum": 1}}
@@ -124,11 +132,15 @@ def complete(doc: dict[str, Any], app: FastAPI) -> dict[str, Any]:
                 statuses.add(401)
             if roles.get((method, path)) is not None:
                 statuses.add(403)
+            full_store = method in _WRITES and "503" not in responses
+            if full_store:
+                statuses.add(503)
             for status in statuses:
                 responses.setdefault(str(status), {})
             for code, response in list(responses.items()):
                 if code[:1] in {"4", "5"} or code == "default":
-                    responses[code] = _problem_response(int(code) if code.isdigit() else 0, response)
+                    responses[code] = _problem_response(int(code) if code.isdigit() else 0, response,
+                                                        retry_after=code != "503" or full_store)
     # FastAPI's own 422 schema is replaced by the problem everywhere: drop it when unused.
     if "#/components/schemas/HTTPValidationError" not in json.dumps(doc.get("paths")):
         doc["components"]["schemas"].pop("HTTPValidationError", None)
@@ -142,7 +154,7 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                              routes=app.routes, tags=app.openapi_tags, servers=app.servers)
+                              routes=list(api_routes(app.routes)), tags=app.openapi_tags, servers=app.servers)
             app.openapi_schema = complete(doc, app)
         return app.openapi_schema
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
+
+from hub.offers.routing import PrincipalLike as PrincipalLike  # who is logged in: the API caller
 
 logger = logging.getLogger(__name__)
 
@@ -18,21 +20,6 @@ logger = logging.getLogger(__name__)
 HOUSEHOLD = "household"
 PROVIDER = "provider"
 ADMIN = "admin"
-
-
-class PrincipalLike(Protocol):
-    """Who is logged in (the identity package's ``Principal`` has these attributes)."""
-
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def household(self) -> str | None: ...
-    @property
-    def provider(self) -> str | None: ...
-    @property
-    def community(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,8 +55,11 @@ def _when(text: str, name: str, zone: tzinfo) -> datetime:
         raise HubError(N_("%(field)s: give a date and time", field=name)) from None
 
 
-def _zone(request: Request, p: data.PrincipalLike) -> tzinfo:
-    return localtime.community_zone(request.app.state.hub.db, p.community)
+def _zone(request: Request, household: str) -> tzinfo:
+    """The time zone of the household's community (what its datetime-local fields mean)."""
+    db = request.app.state.hub.db
+    row = db.query_one("SELECT community FROM households WHERE id = ?", (household,))
+    return localtime.community_zone(db, row["community"] if row is not None else None)
 
 
 def _flash_run(request: Request, back: str, action: Callable[[], str]) -> Response:
@@ -69,7 +72,14 @@ def _flash_run(request: Request, back: str, action: Callable[[], str]) -> Respon
     return response
 
 
-async def _posted(request: Request) -> tuple[Form, data.PrincipalLike] | Response:
+#: What a form post does: (form, household, sharing service, actor) → the sentence shown.
+Action = Callable[[Form, str, Any, str], str]
+
+
+async def _form_action(request: Request, back: str, act: Action) -> Response:
+    """Every form post of these pages: the CSRF token and the household session checked,
+    then ``act`` run in the thread pool (it writes: the event loop must not wait for the
+    write lock), then back to ``back`` with its sentence, or the error's."""
     form = await read_form(request)
     refusal = session.csrf_refusal(request, form.get("csrf", max_length=64))
     if refusal is not None:
@@ -77,7 +87,9 @@ async def _posted(request: Request) -> tuple[Form, data.PrincipalLike] | Respons
     p = _viewer(request)
     if isinstance(p, Response):
         return p
-    return form, p
+    h, s, a = p.household, _sharing(request), _actor(p)
+    assert h
+    return await run_in_threadpool(_flash_run, request, back, lambda: act(form, h, s, a))
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -166,14 +178,7 @@ async def photo(request: Request, tid: str, pid: str) -> Response:
 
 @router.post("/ui/sharing/things")
 async def list_thing(request: Request) -> Response:
-    got = await _posted(request)
-    if isinstance(got, Response):
-        return got
-    form, p = got
-    assert p.household
-    h, s = p.household, _sharing(request)
-
-    def act() -> str:
+    def act(form: Form, h: str, s: Any, a: str) -> str:
         max_days = form.get("max_days", max_length=3)
         new = NewThing(
             title=form.get("title", max_length=120), category=form.get("category", max_length=40,
@@ -188,22 +193,16 @@ async def list_thing(request: Request) -> Response:
             suggestion=form.get("suggestion", max_length=160) or None)
         if new.category not in CATEGORIES:
             raise HubError(N_("category must be one of %(categories)s", categories=", ".join(CATEGORIES)))
-        thing = s.create_thing(h, new, _actor(p))
+        thing = s.create_thing(h, new, a)
         return N_("Listed %(title)s.", title=thing["title"])
 
-    return _flash_run(request, "/ui/things", act)
+    return await _form_action(request, "/ui/things", act)
 
 
 @router.post("/ui/sharing/things/{tid}/withdraw")
 async def withdraw(request: Request, tid: str) -> Response:
-    got = await _posted(request)
-    if isinstance(got, Response):
-        return got
-    _form, p = got
-    assert p.household
-    h, s = p.household, _sharing(request)
-    return _flash_run(request, "/ui/things", lambda: (
-        f"{s.things.withdraw(h, tid[:160], _actor(p))['title']} is off the library."))
+    return await _form_action(request, "/ui/things", lambda _form, h, s, a: (
+        N_("%(title)s is off the library.", title=s.things.withdraw(h, tid[:160], a)["title"])))
 
 
 @router.post("/ui/sharing/things/{tid}/photos")
@@ -227,40 +226,26 @@ async def upload_photo(request: Request, tid: str) -> Response:
 
 @router.post("/ui/sharing/things/{tid}/borrow")
 async def borrow(request: Request, tid: str) -> Response:
-    got = await _posted(request)
-    if isinstance(got, Response):
-        return got
-    form, p = got
-    assert p.household
-    h, s = p.household, _sharing(request)
-
-    def act() -> str:
-        zone = _zone(request, p)
+    def act(form: Form, h: str, s: Any, a: str) -> str:
+        zone = _zone(request, h)
         start = _when(form.get("start", max_length=30, required=True), "start", zone)
         end = _when(form.get("end", max_length=30, required=True), "end", zone)
         loan = s.loans.request(h, tid[:160], start, end,
-                               message=form.get("message", max_length=500), actor=_actor(p))
+                               message=form.get("message", max_length=500), actor=a)
         return N_("Asked %(who)s for %(title)s.", who=loan["owner_name"], title=loan["thing"]["title"])
 
-    return _flash_run(request, "/ui/loans", act)
+    return await _form_action(request, "/ui/loans", act)
 
 
 @router.post("/ui/sharing/things/{tid}/claim")
 async def claim(request: Request, tid: str) -> Response:
-    got = await _posted(request)
-    if isinstance(got, Response):
-        return got
-    _form, p = got
-    assert p.household
-    h, s = p.household, _sharing(request)
-
-    def act() -> str:
-        result = s.giveaways.claim(h, tid[:160], _actor(p))
+    def act(_form: Form, h: str, s: Any, a: str) -> str:
+        result = s.giveaways.claim(h, tid[:160], a)
         if result["you"] == "won":
             return N_("%(title)s is yours: pick it up in time.", title=result["title"])
         return N_("You are in line for %(title)s.", title=result["title"])
 
-    return _flash_run(request, "/ui/library", act)
+    return await _form_action(request, "/ui/library", act)
 
 
 _LOAN_VERBS = ("accept", "decline", "cancel", "handover", "return", "rate", "problem")
@@ -268,15 +253,10 @@ _LOAN_VERBS = ("accept", "decline", "cancel", "handover", "return", "rate", "pro
 
 @router.post("/ui/sharing/loans/{lid}/{verb}")
 async def loan_action(request: Request, lid: str, verb: str) -> Response:
-    got = await _posted(request)
-    if isinstance(got, Response):
-        return got
-    form, p = got
-    assert p.household
-    h, s, a, lid = p.household, _sharing(request), _actor(p), lid[:160]
+    lid = lid[:160]
     back = "/ui/requests" if verb in ("accept", "decline") else "/ui/loans"
 
-    def act() -> str:
+    def act(form: Form, h: str, s: Any, a: str) -> str:
         if verb not in _LOAN_VERBS:
             raise HubError(N_("unknown action %(verb)s", verb=verb[:20]))
         if verb == "accept":
@@ -306,41 +286,27 @@ async def loan_action(request: Request, lid: str, verb: str) -> Response:
         s.loans.rate(h, lid, int(stars), form.get("comment", max_length=500), a)
         return N_("Thanks for rating.")
 
-    return _flash_run(request, back, act)
+    return await _form_action(request, back, act)
 
 
 @router.post("/ui/sharing/wanted")
 async def post_wanted(request: Request) -> Response:
-    got = await _posted(request)
-    if isinstance(got, Response):
-        return got
-    form, p = got
-    assert p.household
-    h, s = p.household, _sharing(request)
-
-    def act() -> str:
+    def act(form: Form, h: str, s: Any, a: str) -> str:
         start_text = form.get("start", max_length=30)
         end_text = form.get("end", max_length=30)
         post = s.wanted.post(
             h, form.get("text", max_length=200), category=None,
-            start=_when(start_text, "start", _zone(request, p)) if start_text else None,
-            end=_when(end_text, "end", _zone(request, p)) if end_text else None, expires_at=None, actor=_actor(p))
+            start=_when(start_text, "start", _zone(request, h)) if start_text else None,
+            end=_when(end_text, "end", _zone(request, h)) if end_text else None, expires_at=None, actor=a)
         return ngettext("Posted. %(num)d match found; its owner is told.",
                         "Posted. %(num)d matches found; their owners are told.", len(post["matches"] or []))
 
-    return _flash_run(request, "/ui/requests", act)
+    return await _form_action(request, "/ui/requests", act)
 
 
 @router.post("/ui/sharing/swaps/{sid}/{verb}")
 async def swap_action(request: Request, sid: str, verb: str) -> Response:
-    got = await _posted(request)
-    if isinstance(got, Response):
-        return got
-    _form, p = got
-    assert p.household
-    h, s, a = p.household, _sharing(request), _actor(p)
-
-    def act() -> str:
+    def act(_form: Form, h: str, s: Any, a: str) -> str:
         if verb == "accept":
             return N_("Swapped %(title)s.", title=s.swaps.accept(h, sid[:160], a)["thing"]["title"])
         if verb == "close":
@@ -348,16 +314,10 @@ async def swap_action(request: Request, sid: str, verb: str) -> Response:
             return N_("Swap declined.") if status == "declined" else N_("Swap withdrawn.")
         raise HubError(N_("unknown action %(verb)s", verb=verb[:20]))
 
-    return _flash_run(request, "/ui/requests", act)
+    return await _form_action(request, "/ui/requests", act)
 
 
 @router.post("/ui/sharing/things/{tid}/given")
 async def given(request: Request, tid: str) -> Response:
-    got = await _posted(request)
-    if isinstance(got, Response):
-        return got
-    _form, p = got
-    assert p.household
-    h, s = p.household, _sharing(request)
-    return _flash_run(request, "/ui/requests", lambda: (
-        f"{s.giveaways.handed_over(h, tid[:160], _actor(p))['title']} is given."))
+    return await _form_action(request, "/ui/requests", lambda _form, h, s, a: (
+        f"{s.giveaways.handed_over(h, tid[:160], a)['title']} is given."))

@@ -3,9 +3,10 @@
 Starts the hub with its managed Mosquitto on a story clock (a Saturday, running 60x
 faster than real time), seeds Riverside (20 households, fresh-grocer, river-bistro, the
 gas utility), provisions every account with its API and MQTT logins, writes
-``var/demo/credentials.json`` (CONTRACTS.md), starts the simulated devices of every
-household in their vendor formats, and plays STORY.md through the API and MQTT while the
-dashboards show it.
+``var/demo/credentials.json`` (CONTRACTS.md; each household also gets a ``devices`` login,
+a linked home broker that its simulated devices use, leaving its gateway login to its Home
+Assistant), starts the simulated devices of every household in their vendor formats, and
+plays STORY.md through the API and MQTT while the dashboards show it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 import shutil
 import threading
+import time as _wall_clock
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ DEMO_DIR = Path("var/demo")
 SPEED = 60.0
 ADMIN_USER = "riverside-admin"
 STORY_HOUSEHOLD = "h-ana"
+DEVICES_LABEL = "Demo devices (simulated)"
 
 
 def story_day(today: datetime) -> datetime:
@@ -149,8 +152,24 @@ def _provision(hub: Any, seed: Any, households: int) -> dict[str, Any]:
     hub.identity.consent.grant(
         "h-ana", "fresh-grocer", purpose="grocery_delivery", signals=["pantry_needs", "slot", "street_address"]
     )
+    # The simulated devices get a login of their own per household (a linked home broker,
+    # as a real home would have), so that the household's gateway login stays free for its
+    # Home Assistant (CONTRACTS.md: client id = username, pinned by the broker: two clients
+    # on one login would throw each other off, once a second).
+    from hub.identity.links import Links
+
+    links = Links(hub.db, hub.identity, _wall_clock.time)
+    for household, creds in out["households"].items():
+        link, secret = links.create(household, "mosquitto", DEVICES_LABEL, actor="demo")
+        creds["devices"] = {"username": link.mqtt_username, "password": secret}
     del seed
     return out
+
+
+def devices_login(creds: dict[str, Any]) -> dict[str, str]:
+    """The login a household's simulated devices use (its gateway login on older stores)."""
+    login = creds.get("devices") or creds["mqtt"]
+    return {"username": login["username"], "password": login["password"]}
 
 
 class DeviceFleet:
@@ -180,7 +199,7 @@ class DeviceFleet:
 
         clients = []
         for index, (household, creds) in enumerate(sorted(self._households.items())):
-            login = creds["mqtt"]
+            login = devices_login(creds)
             client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=login["username"], protocol=mqtt.MQTTv5)
             client.username_pw_set(login["username"], login["password"])
             client.connect("127.0.0.1", self._port)

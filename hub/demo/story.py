@@ -363,7 +363,10 @@ class StoryPlayer:
 
     def _mqtt_login(self, kind: str, who: str) -> dict[str, str]:
         try:
-            login = self.credentials[kind][who]["mqtt"]
+            entry = self.credentials[kind][who]
+            # A household's devices speak with its devices login when it has one (the
+            # gateway login is its Home Assistant's).
+            login = entry.get("devices") or entry["mqtt"]
         except KeyError as exc:
             raise StoryFailed(f"no MQTT login for {who} in the credentials") from exc
         return {"username": login["username"], "password": login["password"]}

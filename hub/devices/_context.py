@@ -35,6 +35,19 @@ class HAEntity:
 
 
 @dataclass(slots=True)
+class StreamEntity:
+    """What Home Assistant's statestream has told about one entity (``sensor.kitchen``)."""
+
+    unit: str | None = None
+    device_class: str | None = None
+    name: str | None = None
+    described: bool = False
+    """True once an attribute (unit, device class or name) arrived: states read at once."""
+    held: str | None = None
+    """The latest state that came before any attribute, read when one arrives."""
+
+
+@dataclass(slots=True)
 class Household:
     """What the normalizer remembers about one household's devices."""
 
@@ -47,6 +60,8 @@ class Household:
     """Topics discovery declared that carry no readings (device triggers)."""
     ha_configs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """config topic -> the state/availability topics it registered (to undo on removal)."""
+    ha_stream: dict[str, StreamEntity] = field(default_factory=dict)
+    """entity id -> what its statestream attributes said (``_statestream``)."""
     z2m_units: dict[str, dict[str, str]] = field(default_factory=dict)
     tasmota_topics: dict[str, str] = field(default_factory=dict)
     """Tasmota MAC -> its MQTT topic (the device id), from ``tasmota/discovery/<mac>/config``."""

@@ -4,7 +4,8 @@ Dispatch is by the topic's first segment (a dict lookup), then by the last segme
 profiles whose first segment is the device (``{device}/telemetry``), then by the shapes
 that can sit under any prefix (Home Assistant state topics registered by discovery, Tasmota
 ``.../tele/SENSOR``, Shelly ``.../events/rpc``, dsmr2mqtt ``<prefix>/gas``, OpenMQTTGateway
-``.../BTtoMQTT/<mac>``, ESPHome ``<node>/status``). A topic none of
+``.../BTtoMQTT/<mac>``, ESPHome ``<node>/status``); Home Assistant's statestream has the
+first segment ``statestream``. A topic none of
 them claims is rejected. Adapters never see more than the household's own state.
 """
 
@@ -19,7 +20,19 @@ from hub.clock import Clock
 from hub.errors import PayloadRejected
 from hub.events import Normalized
 
-from . import _convert, _dsmr, _esphome, _fridge, _homeassistant, _omg, _shelly, _tasmota, _tasmota_discovery, _z2m
+from . import (
+    _convert,
+    _dsmr,
+    _esphome,
+    _fridge,
+    _homeassistant,
+    _omg,
+    _shelly,
+    _statestream,
+    _tasmota,
+    _tasmota_discovery,
+    _z2m,
+)
 from ._context import Handler, Household
 from ._payload import MAX_PAYLOAD
 from ._profiles import Profile, load_profiles
@@ -89,6 +102,7 @@ class Normalizer:
             "bridge": self._bridge,
             "tasmota": _tasmota_discovery.handle,
             "esphome": lambda h, parts, topic, payload: _esphome.discover(parts, topic, payload),
+            "statestream": _statestream.handle,
         }
         # Profiles: indexed by a literal first segment, else by (segment count, last).
         self._profile_first: dict[str, list[tuple[Profile, int]]] = {}
@@ -230,7 +244,9 @@ class Normalizer:
             return Normalized()  # Home Assistant's own birth/will message
         found = _homeassistant.read_state(h, topic, payload)
         if found is None:
-            raise PayloadRejected("no discovery config declares this topic", topic=topic)
+            raise PayloadRejected(
+                "no discovery config declares this topic (Home Assistant's statestream is"
+                " read under the base topic statestream, not homeassistant)", topic=topic)
         return found
 
     def _bridge(self, h: Household, parts: list[str], topic: str, payload: bytes
@@ -279,6 +295,10 @@ class Normalizer:
                 return found
         if n == 4 and last == "state" and parts[1] in _esphome.COMPONENTS:
             raise _esphome.undeclared_state(topic)
+        if n >= 4 and parts[-3] in _statestream.DOMAINS:
+            raise PayloadRejected("unknown topic: no adapter or profile matches (Home"
+                                  " Assistant's statestream is read under the base topic"
+                                  " statestream)", topic=topic)
         raise PayloadRejected("unknown topic: no adapter or profile matches", topic=topic)
 
 

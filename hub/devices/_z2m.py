@@ -7,6 +7,8 @@ Topics (base topic ``zigbee2mqtt``; friendly names may themselves contain ``/``)
 - ``zigbee2mqtt/bridge/state``: the same two forms, for the bridge itself
 - ``zigbee2mqtt/bridge/devices``: every paired device with its ``definition.exposes``
 - ``zigbee2mqtt/bridge/config/devices``, ``bridge/log``: the 1.x legacy API (``_z2m_legacy``)
+- ``zigbee2mqtt/bridge/info``: checked, nothing to read (its ``config.devices`` is keyed by
+  IEEE address; ``bridge/devices`` itself is always an array, an object there is refused)
 - ``zigbee2mqtt/<name>/set|get`` and other ``bridge/...`` topics: understood, no readings
 """
 
@@ -202,6 +204,25 @@ def _bridge_devices(h: Household, payload: bytes, topic: str) -> Normalized:
     return Normalized(registrations=tuple(regs))
 
 
+def _bridge_info(payload: bytes, topic: str) -> Normalized:
+    """``bridge/info``: version and configuration, nothing to read.
+
+    Its ``config.devices`` is the only device list z2m 1.x keys by IEEE address (the
+    configuration.yaml ``devices:`` block: friendly names and options, no model, no
+    exposes); ``bridge/devices`` says all of that and more, so this one is only checked.
+    """
+    obj = loads(payload, topic)
+    config = obj.get("config") if type(obj) is dict else None
+    if type(obj) is not dict or (config is not None and type(config) is not dict):
+        raise PayloadRejected("bridge/info must be a JSON object with a config object",
+                              topic=topic)
+    devices = config.get("devices") if config is not None else None
+    if devices is not None and type(devices) is not dict:
+        raise PayloadRejected("bridge/info config.devices must be an object keyed by IEEE"
+                              " address", topic=topic)
+    return EMPTY
+
+
 def handle(h: Household, parts: list[str], topic: str, payload: bytes) -> Normalized:
     """Normalize one zigbee2mqtt message (``parts[0]`` is the base topic)."""
     if len(parts) < 2 or not parts[1]:
@@ -218,7 +239,9 @@ def handle(h: Household, parts: list[str], topic: str, payload: bytes) -> Normal
             return _z2m_legacy.config_devices(payload, topic)
         if sub == "log":
             return _z2m_legacy.log(payload, topic)
-        return EMPTY  # bridge/info, bridge/logging, bridge/response/...: nothing to read
+        if sub == "info":
+            return _bridge_info(payload, topic)
+        return EMPTY  # bridge/logging, bridge/response/...: nothing to read
     last = parts[-1]
     if len(parts) > 2:
         if last == "availability":

@@ -6,9 +6,11 @@ camelCase entries (``ieeeAddr``, ``friendly_name``, ``model``, ``vendor``, ``des
 ``type``...) and logged events on ``bridge/log`` as ``{"type": ..., "message": ...,
 "meta": ...}``. What they give here:
 
-- a device list (on ``bridge/config/devices``, as ``bridge/log`` type ``devices``, or keyed
-  by IEEE address instead of a list): one ``device`` registration per paired device; the
-  coordinator is skipped. The legacy list declares no exposes, so no metrics.
+- a device list (on ``bridge/config/devices``, or as ``bridge/log`` type ``devices``; z2m
+  sends a JSON array, test/legacy/bridgeLegacy.test.js; an object keyed by IEEE address,
+  the shape of ``bridge/info``'s ``config.devices``, is read the same way): one ``device``
+  registration per paired device; the coordinator is skipped. The legacy list declares no
+  exposes, so no metrics. 1.x before 1.17 names the vendor ``manufName`` (z2m 1.6).
 - ``pairing`` with ``interview_successful``: a registration from its ``meta``.
 - other log types (``device_connected``, ``device_removed``, ``groups``, ``zigbee_publish_error``
   ...): understood, nothing to read.
@@ -30,7 +32,8 @@ def _entry(entry: Any) -> Registration | None:
     name = entry.get("friendly_name") or entry.get("friendlyName")
     if type(name) is not str or not name:
         return None
-    model, vendor = entry.get("model"), entry.get("vendor") or entry.get("manufacturerName")
+    model = entry.get("model")
+    vendor = entry.get("vendor") or entry.get("manufacturerName") or entry.get("manufName")
     extra: dict[str, Any] = {}
     if type(entry.get("ieeeAddr")) is str:
         extra["ieee_address"] = entry["ieeeAddr"]

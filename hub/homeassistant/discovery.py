@@ -3,7 +3,9 @@
 One HA device per household ("Community hub"), grouping:
 
 - ``sensor/suggestions``: open suggestions (count; titles in the attributes), and per open
-  suggestion a ``button`` to accept and one to decline it;
+  suggestion a ``button`` to accept and one to decline it (no accept button for a
+  gathering: accepting one means creating it, with a title, a time and guests, which a
+  button cannot say);
 - ``sensor/notices``: active notices for the home (count; headlines in the attributes);
 - ``sensor/next_booking``: the next booking (a timestamp; title in the attributes) and
   ``sensor/bookings`` (count);
@@ -27,6 +29,8 @@ from typing import Any
 
 _OBJECT_SAFE = re.compile(r"[^a-zA-Z0-9_-]+")
 MAX_LISTED = 20
+NO_ACCEPT_BUTTON = frozenset({"gathering"})
+"""Suggestion kinds whose accept needs more than a press (the offers service refuses it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +144,7 @@ def household_entities(household: str, display_name: str, *, suggestions: Sequen
                                       for x in live[:MAX_LISTED]]},
                            icon="mdi:handshake-outline"))
     for s in suggestions[:MAX_LISTED]:
-        out.append(_button(household, display_name, s, "accept"))
+        if s.get("kind") not in NO_ACCEPT_BUTTON:
+            out.append(_button(household, display_name, s, "accept"))
         out.append(_button(household, display_name, s, "decline"))
     return out

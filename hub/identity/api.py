@@ -331,7 +331,7 @@ def grant_consent(body: ConsentIn, request: Request, principal: HouseholdOnly) -
 
 
 @router.get("/consents/audit", response_model=list[AuditOut], tags=["consents"])
-def consent_audit(
+async def consent_audit(
     request: Request,
     principal: HouseholdOnly,
     after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,

@@ -107,7 +107,7 @@ def route_security(app: Any) -> list[tuple[str, str, frozenset[str] | None, bool
     """Every operation of an app: ``(method, path, roles, needs_principal)``.
 
     Walks routers included with ``include_router`` too (FastAPI 0.165 keeps them nested),
-    adding their prefixes and include-time dependencies. Tests use it to attack every route
+    adding their prefixes and include-time dependencies, and the app's route index. Tests use it to attack every route
     of the whole app with every role it does not admit.
     """
     out: list[tuple[str, str, frozenset[str] | None, bool]] = []
@@ -116,6 +116,10 @@ def route_security(app: Any) -> list[tuple[str, str, frozenset[str] | None, bool
         routes: Any, prefix: str, extra_roles: frozenset[str] | None, extra_auth: bool
     ) -> None:
         for route in routes:
+            indexed = getattr(route, "indexed_routes", None)  # the app's table (hub.api.routes)
+            if indexed is not None:
+                walk(indexed, prefix, extra_roles, extra_auth)
+                continue
             original = getattr(route, "original_router", None)
             if original is not None:
                 context = getattr(route, "include_context", None)

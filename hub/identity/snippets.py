@@ -72,6 +72,11 @@ def snippet(kind: str, *, host: str, port: int, username: str, password: str, ho
             f"Password: {password}",
             f"Client ID: {username}",
             f"Discovery prefix: {base}/homeassistant",
+            "",
+            "# and, to share your entities' readings with the hub, in configuration.yaml:",
+            "mqtt_statestream:",
+            f"  base_topic: {_yaml(f'{base}/statestream')}",
+            "  publish_attributes: true",
         ])
     if kind == "dsmr":
         return "your DSMR reader's MQTT settings (DSMR-reader, dsmr2mqtt)", "\n".join([

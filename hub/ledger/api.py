@@ -1,28 +1,42 @@
-"""REST routes of the time bank (OpenAPI tag ``timebank``; CONTRACTS.md "Sharing")."""
+"""REST routes of the time bank (OpenAPI tag ``timebank``; CONTRACTS.md "Sharing").
+
+Reads are ``async`` (a few indexed reads on this thread's own SQLite reader, no hop to the
+thread pool), as the offers' are; writes, and the ledger check that walks the whole chain,
+stay sync.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from hub.ledger.amounts import two_decimals
 from hub.ledger.chain import verify_ledger
-from hub.ledger.routes import AdminP, HouseholdP, Principal, actor, community_of, component, post
+from hub.ledger.routes import (
+    AdminP,
+    HouseholdP,
+    IdemKey,
+    ObjId,
+    Principal,
+    PrincipalLike,
+    actor,
+    change_route,
+    community_of,
+    component,
+    domain_router,
+    post,
+)
 from hub.ledger.skills import CATEGORIES, Skills
 from hub.ledger.timebank import TimeBank
-from hub.offers.api import IdemKey
 from hub.offers.problems import problem_responses
 from hub.offers.ratings import verify_chain
-from hub.offers.schemas import Problem
 
-ObjId = Annotated[str, Path(min_length=1, max_length=160)]
-
-router = APIRouter(tags=["timebank"], responses=problem_responses(401, 403, 422) | {
-    "default": {"model": Problem, "description": "A problem (RFC 9457)"}})
+router = domain_router("timebank")
 
 
 class _Strict(BaseModel):
@@ -150,20 +164,34 @@ def _skills(request: Request) -> Skills:
     return sk
 
 
-@router.post("/timebank/transfers", status_code=201, response_model=TransferOut,
-             responses=problem_responses(404, 409),
-             summary="Record hours I owe a helper (pending until the helper confirms)")
-def record_transfer(request: Request, p: HouseholdP, body: TransferBody,
-                    idempotency_key: IdemKey = None) -> Response:
+def _me(p: PrincipalLike) -> str:
     assert p.household
-    h = p.household
-    return post(request, p, idempotency_key, body, lambda: _tb(request).record(
-        h, body.to, body.hours, body.note, actor(p)), created=True)
+    return p.household
+
+
+change_route(router, "/timebank/transfers", name="record_transfer", response_model=TransferOut, created=True,
+             summary="Record hours I owe a helper (pending until the helper confirms)",
+             body=TransferBody, body_required=True,
+             run=lambda rq, p, b: _tb(rq).record(_me(p), b.to, b.hours, b.note, actor(p)))
+change_route(router, "/timebank/transfers/{tid}/confirm", name="confirm_transfer", response_model=TransferOut,
+             summary="Confirm hours paid to me (helper only): the ledger moves",
+             run=lambda rq, p, _body, tid: _tb(rq).confirm(_me(p), tid, actor(p)))
+change_route(router, "/timebank/transfers/{tid}/decline", name="decline_transfer", response_model=TransferOut,
+             summary="Decline (helper) or withdraw (payer) a pending transfer",
+             run=lambda rq, p, _body, tid: _tb(rq).decline(_me(p), tid, actor(p)))
+change_route(router, "/timebank/transfers/{tid}/reverse", name="reverse_transfer", response_model=TransferOut,
+             summary="Give the hours of a confirmed transfer back (helper): a reversal entry",
+             run=lambda rq, p, _body, tid: _tb(rq).reverse(_me(p), tid, actor(p)))
+change_route(router, "/timebank/skills/{sid}/close", name="close_skill", response_model=SkillOut,
+             summary="Take one of my listings down", responses=(404,),
+             run=lambda rq, p, _body, sid: _skills(rq).close(_me(p), sid, actor(p)))
+
+
 
 
 @router.get("/timebank/transfers", response_model=list[TransferOut],
             summary="My transfers, paid and received, newest first")
-def list_transfers(request: Request, p: HouseholdP,
+async def list_transfers(request: Request, p: HouseholdP,
                    limit: Annotated[int, Query(ge=1, le=100)] = 100) -> Any:
     assert p.household
     return _tb(request).transfers(p.household, limit)
@@ -171,53 +199,28 @@ def list_transfers(request: Request, p: HouseholdP,
 
 @router.get("/timebank/transfers/{tid}", response_model=TransferOut,
             responses=problem_responses(404), summary="One of my transfers")
-def get_transfer(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+async def get_transfer(request: Request, p: HouseholdP, tid: ObjId) -> Any:
     assert p.household
     return _tb(request).get(p.household, tid)
 
 
-@router.post("/timebank/transfers/{tid}/confirm", response_model=TransferOut,
-             responses=problem_responses(404, 409),
-             summary="Confirm hours paid to me (helper only): the ledger moves")
-def confirm_transfer(request: Request, p: HouseholdP, tid: ObjId,
-                     idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return post(request, p, idempotency_key, None,
-                lambda: _tb(request).confirm(h, tid, actor(p)))
 
 
-@router.post("/timebank/transfers/{tid}/decline", response_model=TransferOut,
-             responses=problem_responses(404, 409),
-             summary="Decline (helper) or withdraw (payer) a pending transfer")
-def decline_transfer(request: Request, p: HouseholdP, tid: ObjId,
-                     idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return post(request, p, idempotency_key, None,
-                lambda: _tb(request).decline(h, tid, actor(p)))
 
 
-@router.post("/timebank/transfers/{tid}/reverse", response_model=TransferOut,
-             responses=problem_responses(404, 409),
-             summary="Give the hours of a confirmed transfer back (helper): a reversal entry")
-def reverse_transfer(request: Request, p: HouseholdP, tid: ObjId,
-                     idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return post(request, p, idempotency_key, None,
-                lambda: _tb(request).reverse(h, tid, actor(p)))
 
 
 @router.get("/timebank/balance", response_model=BalanceOut, summary="My balance in hours")
-def balance(request: Request, p: HouseholdP) -> Any:
+async def balance(request: Request, p: HouseholdP) -> Any:
     assert p.household
-    return _tb(request).balance(p.household)
+    tb = _tb(request)
+    # Read-only once the account is open; opening it (the first call) is a write.
+    return tb.balance_if_open(p.household) or await run_in_threadpool(tb.balance, p.household)
 
 
 @router.get("/timebank/statement", response_model=list[EntryOut],
             summary="My ledger entries with the running balance")
-def statement(request: Request, p: HouseholdP) -> Any:
+async def statement(request: Request, p: HouseholdP) -> Any:
     assert p.household
     return _tb(request).statement(p.household)
 
@@ -225,7 +228,7 @@ def statement(request: Request, p: HouseholdP) -> Any:
 @router.get("/timebank/statement.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "The statement as CSV"}},
             summary="My statement as CSV")
-def statement_csv(request: Request, p: HouseholdP) -> Response:
+async def statement_csv(request: Request, p: HouseholdP) -> Response:
     assert p.household
     return Response(_tb(request).statement_csv(p.household), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
@@ -234,7 +237,7 @@ def statement_csv(request: Request, p: HouseholdP) -> Response:
 
 @router.get("/timebank/settings", response_model=SettingsOut,
             summary="My community's credit limit and welcome grant")
-def get_settings(request: Request, p: Principal) -> Any:
+async def get_settings(request: Request, p: Principal) -> Any:
     return _tb(request).settings(community_of(request, p))
 
 
@@ -270,7 +273,7 @@ def add_skill(request: Request, p: HouseholdP, body: SkillBody,
 
 @router.get("/timebank/skills", response_model=list[SkillOut],
             summary="Open skill offers and requests of my community")
-def list_skills(request: Request, p: Principal,
+async def list_skills(request: Request, p: Principal,
                 side: Annotated[Literal["offer", "request"] | None, Query()] = None,
                 q: Annotated[str | None, Query(max_length=200)] = None) -> Any:
     return _skills(request).list(community_of(request, p), side=side, q=q)
@@ -278,16 +281,6 @@ def list_skills(request: Request, p: Principal,
 
 @router.get("/timebank/skills/{sid}/matches", response_model=list[SkillOut],
             responses=problem_responses(404), summary="Listings that fit one of mine")
-def skill_matches(request: Request, p: HouseholdP, sid: ObjId) -> Any:
+async def skill_matches(request: Request, p: HouseholdP, sid: ObjId) -> Any:
     assert p.household
     return _skills(request).matches(p.household, sid)
-
-
-@router.post("/timebank/skills/{sid}/close", response_model=SkillOut,
-             responses=problem_responses(404), summary="Take one of my listings down")
-def close_skill(request: Request, p: HouseholdP, sid: ObjId,
-                idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return post(request, p, idempotency_key, None,
-                lambda: _skills(request).close(h, sid, actor(p)))

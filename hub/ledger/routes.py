@@ -1,47 +1,35 @@
 """Shared helpers of the time-bank, projects and trust routes.
 
-The principal dependency is the offers' placeholder (:func:`hub.offers.api.get_principal`,
-which the hub overrides with the identity's), and POSTs take the same ``Idempotency-Key``
-through the same store (:class:`hub.offers.idempotency.Idempotency`).
+The caller, the role checks, the common parameters and the idempotent POST are the ones of
+every domain router (:mod:`hub.offers.routing`); what is the time bank's own is finding a
+component the hub wired and the caller's community.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import Request
 
-from hub.errors import Forbidden, NotFound
-from hub.offers.api import PrincipalLike, get_principal
-from hub.offers.idempotency import Idempotency, fingerprint
-from hub.offers.problems import problem_response
+from hub.errors import NotFound
+from hub.offers.routing import (
+    AnyAdminP,
+    HouseholdP,
+    IdemKey,
+    ObjId,
+    Principal,
+    PrincipalLike,
+    ProviderP,
+    actor,
+    change_route,
+    domain_router,
+    idempotent_post,
+)
 
-Principal = Annotated[PrincipalLike, Depends(get_principal)]
-
-
-def _household(p: Principal) -> PrincipalLike:
-    if p.role != "household" or not p.household:
-        raise Forbidden("this route is for households")
-    return p
-
-
-def _provider(p: Principal) -> PrincipalLike:
-    if p.role != "provider" or not p.provider:
-        raise Forbidden("this route is for providers")
-    return p
-
-
-def _admin(p: Principal) -> PrincipalLike:
-    if p.role != "admin":
-        raise Forbidden("this route is for community admins")
-    return p
-
-
-HouseholdP = Annotated[PrincipalLike, Depends(_household)]
-ProviderP = Annotated[PrincipalLike, Depends(_provider)]
-AdminP = Annotated[PrincipalLike, Depends(_admin)]
+#: Any community admin: one without a community administers the only one (:func:`community_of`).
+AdminP = AnyAdminP
+#: The idempotent POST of every domain router, under the name these routes use.
+post = idempotent_post
 
 
 def component(request: Request, name: str) -> Any:
@@ -52,13 +40,12 @@ def component(request: Request, name: str) -> Any:
     return found
 
 
-def actor(p: PrincipalLike) -> str:
-    """Who did it, for the transition records."""
-    return f"{p.role}:{p.account_id}"
-
-
 def community_of(request: Request, p: PrincipalLike) -> str:
-    """The caller's community (an admin without one administers the only community)."""
+    """The caller's community (an admin without one administers the only community).
+
+    A household's or provider's principal names its community; the lookups below serve the
+    admins and principals made before it did.
+    """
     if p.community:
         return p.community
     if p.household:
@@ -72,15 +59,7 @@ def community_of(request: Request, p: PrincipalLike) -> str:
     raise NotFound("no community for this account")
 
 
-def post(request: Request, p: PrincipalLike, key: str | None, body: Any, fn: Callable[[], Any],
-         *, created: bool = False) -> Response:
-    """Run a POST once per Idempotency-Key; 201 for a creation."""
-    offers = request.app.state.hub.offers
-    idem: Idempotency = offers.idempotency
-    raw = body.model_dump(mode="json") if body is not None else None
-    status, answer, problem = idem.run(p.account_id, key,
-                                       fingerprint("POST", request.url.path, raw),
-                                       request.url.path, fn)
-    if problem:
-        return problem_response(status, answer)
-    return JSONResponse(answer, status_code=201 if created else status)
+__all__ = [
+    "AdminP", "HouseholdP", "IdemKey", "ObjId", "Principal", "PrincipalLike", "ProviderP", "actor",
+    "change_route", "community_of", "component", "domain_router", "post",
+]

@@ -85,7 +85,7 @@ class Skills:
                                 (sid, household))
         if row is None:
             raise NotFound(f"no skill listing {sid}")
-        with self.uow.tx() as conn:
+        with self.db.snapshot() as conn:
             return self._matches(conn, _row(row), row["community"])
 
     def list(self, community: str, *, side: str | None = None, q: str | None = None

@@ -112,17 +112,38 @@ class TimeBank:
                          credit=household, cents=grant, transfer="", note="welcome grant", at=now)
 
     def balance(self, household: str) -> dict[str, Any]:
-        """A household's balance, its community's limit and what is pending either way."""
+        """A household's balance, its community's limit and what is pending either way
+        (its account is opened, and a welcome grant paid, on the first call)."""
+        found = self.balance_if_open(household)
+        if found is not None:
+            return found
         community = self.community_of(household)
         with self.uow.tx() as conn:
             self.open_account(conn, household, community)
-            bal = int(conn.execute("SELECT balance FROM timebank_accounts WHERE account = ?",
-                                   (household,)).fetchone()[0])
-            limit = self._limit(conn, community)[0]
-            out = conn.execute("SELECT COALESCE(SUM(cents), 0) FROM timebank_transfers"
-                               " WHERE payer = ? AND status = 'pending'", (household,)).fetchone()
-            inc = conn.execute("SELECT COALESCE(SUM(cents), 0) FROM timebank_transfers"
-                               " WHERE helper = ? AND status = 'pending'", (household,)).fetchone()
+            return self._balance(conn, household, community)
+
+    def balance_if_open(self, household: str) -> dict[str, Any] | None:
+        """:meth:`balance` from one read-only snapshot, or None while the account still
+        has to be opened (or a welcome grant paid): that takes :meth:`balance`'s write."""
+        community = self.community_of(household)
+        with self.db.snapshot() as conn:
+            if conn.execute("SELECT 1 FROM timebank_accounts WHERE account = ?",
+                            (household,)).fetchone() is None:
+                return None
+            if self._limit(conn, community)[1] > 0 and conn.execute(
+                    "SELECT 1 FROM timebank_entries WHERE kind = 'grant' AND credit = ?",
+                    (household,)).fetchone() is None:
+                return None
+            return self._balance(conn, household, community)
+
+    def _balance(self, conn: sqlite3.Connection, household: str, community: str) -> dict[str, Any]:
+        bal = int(conn.execute("SELECT balance FROM timebank_accounts WHERE account = ?",
+                               (household,)).fetchone()[0])
+        limit = self._limit(conn, community)[0]
+        out = conn.execute("SELECT COALESCE(SUM(cents), 0) FROM timebank_transfers"
+                           " WHERE payer = ? AND status = 'pending'", (household,)).fetchone()
+        inc = conn.execute("SELECT COALESCE(SUM(cents), 0) FROM timebank_transfers"
+                           " WHERE helper = ? AND status = 'pending'", (household,)).fetchone()
         return {"household": household, "community": community, "hours": to_hours(bal),
                 "hundredths": bal, "credit_limit": to_hours(limit),
                 "available": to_hours(bal - limit), "pending_out": to_hours(int(out[0])),

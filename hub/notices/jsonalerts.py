@@ -6,7 +6,7 @@ Three shapes, told apart by their keys (never by where they came from):
   ``Feature``s, or one ``Feature``. ``properties`` carry CAP's fields under their CAP names
   (``messageType`` for msgType); ``geocode`` holds ``UGC``/``SAME`` lists; the geometry, when
   present, is a GeoJSON ``Polygon``/``MultiPolygon`` in ``[lon, lat]`` order, turned into
-  CAP's ``(lat, lon)`` rings.
+  CAP's ``(lat, lon)`` rings; another geometry type or broken coordinates refuse the alert.
 * **NINA / MoWaS dashboard** (``warnung.bund.de`` ``/dashboard/<ARS>.json`` and the
   ``mowas/gefahrendurchsagen.json`` map lists): a list of ``{id, payload: {data: ...},
   i18nTitle, sent, onset, expires}``. Each ``i18nTitle`` language becomes a variant; the
@@ -112,16 +112,44 @@ def _nws_notice(feature: Any, language: str | None) -> Notice:
 
 
 def _geojson_rings(geometry: Any) -> tuple[tuple[Point, ...], ...]:
-    """GeoJSON ``[lon, lat]`` polygons to CAP ``(lat, lon)`` rings (outer rings only)."""
-    if not isinstance(geometry, dict):
+    """GeoJSON ``[lon, lat]`` polygons to CAP ``(lat, lon)`` rings (outer rings only).
+
+    ``null`` is no geometry (the alert is placed by its zones). Anything else must be a
+    Polygon or MultiPolygon of WGS 84 positions, as api.weather.gov sends; a point, a line or
+    broken coordinates refuse the alert with the reason, as a broken CAP polygon does.
+    """
+    if geometry is None:
         return ()
+    if not isinstance(geometry, dict):
+        raise NoticeRejected("GeoJSON geometry must be an object or null")
     kind, coords = geometry.get("type"), geometry.get("coordinates")
-    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else []
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise NoticeRejected(f"GeoJSON geometry {str(kind)[:32]!r} is not an area"
+                             " (Polygon or MultiPolygon)")
+    polygons = [coords] if kind == "Polygon" else coords
+    if not isinstance(polygons, list) or not polygons:
+        raise NoticeRejected(f"GeoJSON {kind} without coordinates")
     rings = []
-    for polygon in polygons or ():
-        if polygon:
-            rings.append(tuple((float(pt[1]), float(pt[0])) for pt in polygon[0]))
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon or not isinstance(polygon[0], list):
+            raise NoticeRejected(f"GeoJSON {kind}: a polygon is not a list of rings")
+        ring = tuple(_position(pt, kind) for pt in polygon[0])
+        if len(ring) < 4 or ring[0] != ring[-1]:
+            raise NoticeRejected(f"GeoJSON {kind}: a ring needs 4 or more positions, the last"
+                                 " equal to the first (RFC 7946 §3.1.6)")
+        rings.append(ring)
     return tuple(rings)
+
+
+def _position(pt: Any, kind: str) -> Point:
+    """A GeoJSON position ``[lon, lat]`` as CAP ``(lat, lon)``, range-checked."""
+    if (not isinstance(pt, list) or len(pt) < 2
+            or not all(type(v) in (int, float) for v in pt[:2])):
+        raise NoticeRejected(f"GeoJSON {kind}: {str(pt)[:40]} is not a [lon, lat] position")
+    lon, lat = float(pt[0]), float(pt[1])
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise NoticeRejected(f"GeoJSON {kind}: {str(pt)[:40]} is outside WGS 84 range")
+    return lat, lon
 
 
 # --- NINA dashboard -------------------------------------------------------------------

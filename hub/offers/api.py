@@ -14,20 +14,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Protocol
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi import Query, Request
+from fastapi.responses import Response, StreamingResponse
 
-from hub.errors import Forbidden, NotFound
+from hub.errors import NotFound
 from hub.identity.auth import current_principal
 from hub.offers.gatherings import Place
-from hub.offers.idempotency import fingerprint
-from hub.offers.pagination import MAX_PAGE, Page
-from hub.offers.problems import MEDIA_TYPE, problem_response, problem_responses
+from hub.offers.problems import MEDIA_TYPE, problem_responses
 from hub.offers.ratings import ratings_of
+from hub.offers.routing import (
+    AdminP,
+    Cursor,
+    HouseholdP,
+    IdemKey,
+    Limit,
+    ObjId,
+    Principal,
+    PrincipalLike,
+    ProviderP,
+    actor,
+    change_route,
+    domain_router,
+    idempotent_post,
+    page,
+)
 from hub.offers.schemas import (
     AcceptBody,
     AcceptOut,
@@ -42,7 +56,6 @@ from hub.offers.schemas import (
     GatheringPage,
     InviteBody,
     MoveBody,
-    Problem,
     RateBody,
     RatingOut,
     RequestOut,
@@ -65,61 +78,11 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_S = 15.0
 
 
-class PrincipalLike(Protocol):
-    """Who is calling (the identity package's principal has these attributes)."""
-
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def household(self) -> str | None: ...
-    @property
-    def provider(self) -> str | None: ...
-    @property
-    def community(self) -> str | None: ...
-
-
 #: The caller dependency under its former name: routes of other packages written against
 #: the offers' placeholder (``Depends(get_principal)``) get the real check, with no override.
 get_principal = current_principal
 
-#: The caller (401 without a live token). The checks below are ``async`` because they
-#: never block: a sync dependency would cost a hop to the thread pool on every request.
-Principal = Annotated[PrincipalLike, Depends(current_principal)]
-
-
-async def _household(p: Principal) -> PrincipalLike:
-    if p.role != "household" or not p.household:
-        raise Forbidden("this route is for households")
-    return p
-
-
-async def _provider(p: Principal) -> PrincipalLike:
-    if p.role != "provider" or not p.provider:
-        raise Forbidden("this route is for providers")
-    return p
-
-
-async def _admin(p: Principal) -> PrincipalLike:
-    if p.role != "admin" or not p.community:
-        raise Forbidden("this route is for community admins")
-    return p
-
-
-HouseholdP = Annotated[PrincipalLike, Depends(_household)]
-ProviderP = Annotated[PrincipalLike, Depends(_provider)]
-AdminP = Annotated[PrincipalLike, Depends(_admin)]
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
-                                       pattern=r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
-                                       description="Replays with the same key get the "
-                                       "first answer.", examples=["7d1c0f4e-accept-1"])]
-Cursor = Annotated[str | None, Query(max_length=300, description="From `next_cursor`.")]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE}.")]
-ObjId = Annotated[str, Path(min_length=1, max_length=160)]
-
-router = APIRouter(tags=["offers"], responses=problem_responses(401, 403, 422) | {
-    "default": {"model": Problem, "description": "A problem (RFC 9457)"}})
+router = domain_router("offers")
 
 
 def _svc(request: Request) -> OffersService:
@@ -128,23 +91,14 @@ def _svc(request: Request) -> OffersService:
     return svc
 
 
-def _actor(p: PrincipalLike) -> str:
-    return f"{p.role}:{p.account_id}"
+def _me(p: PrincipalLike) -> str:
+    assert p.household
+    return p.household
 
 
-def _page(page: Page) -> dict[str, Any]:
-    return {"items": page.items, "next_cursor": page.next_cursor}
-
-
-def _post(request: Request, p: PrincipalLike, key: str | None, body: Any,
-          fn: Callable[[], Any]) -> Response:
-    svc = _svc(request)
-    raw = body.model_dump(mode="json") if body is not None else None
-    status, answer, problem = svc.idempotency.run(
-        p.account_id, key, fingerprint("POST", request.url.path, raw), request.url.path, fn)
-    if problem:
-        return problem_response(status, answer)
-    return JSONResponse(answer, status_code=status)
+def _provider_of(p: PrincipalLike) -> str:
+    assert p.provider
+    return p.provider
 
 
 # -- households -----------------------------------------------------------------------
@@ -157,7 +111,7 @@ async def list_suggestions(request: Request, p: HouseholdP, cursor: Cursor = Non
                      limit: Limit = 50,
                      state: Annotated[str | None, Query(max_length=20)] = None) -> Any:
     assert p.household
-    return _page(_svc(request).suggestions.page(p.household, state=state, cursor=cursor,
+    return page(_svc(request).suggestions.page(p.household, state=state, cursor=cursor,
                                                 limit=limit))
 
 
@@ -168,26 +122,16 @@ async def get_suggestion(request: Request, p: HouseholdP, sid: ObjId) -> Any:
     return _svc(request).suggestions.get(p.household, sid).marshal()
 
 
-@router.post("/suggestions/{sid}/accept", response_model=AcceptOut,
-             responses=problem_responses(404, 409),
-             summary="Accept a suggestion (a slot for deliveries and reschedules)")
-def accept_suggestion(request: Request, p: HouseholdP, sid: ObjId, body: AcceptBody,
-                      idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).accept_suggestion(
-        h, sid, slot=body.slot, actor=_actor(p)))
+change_route(router, "/suggestions/{sid}/accept", name="accept_suggestion", response_model=AcceptOut,
+             summary="Accept a suggestion (a slot for deliveries and reschedules)",
+             body=AcceptBody, body_required=True,
+             run=lambda rq, p, b, sid: _svc(rq).accept_suggestion(_me(p), sid, slot=b.slot, actor=actor(p)))
 
 
-@router.post("/suggestions/{sid}/decline", response_model=SuggestionOut,
-             responses=problem_responses(404, 409), summary="Decline a suggestion")
-def decline_suggestion(request: Request, p: HouseholdP, sid: ObjId,
-                       body: EmptyBody | None = None, idempotency_key: IdemKey = None
-                       ) -> Response:
-    assert p.household
-    h = p.household
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).suggestions.decline(
-        h, sid, _actor(p)).marshal())
+change_route(router, "/suggestions/{sid}/decline", name="decline_suggestion", response_model=SuggestionOut,
+             summary="Decline a suggestion",
+             body=EmptyBody,
+             run=lambda rq, p, _body, sid: _svc(rq).suggestions.decline(_me(p), sid, actor(p)).marshal())
 
 
 @router.get("/grocery/slots", response_model=list[SlotOut],
@@ -208,7 +152,7 @@ async def grocery_slots(request: Request, p: HouseholdP,
 async def calendar(request: Request, p: HouseholdP, cursor: Cursor = None, limit: Limit = 50,
              include_ended: bool = False) -> Any:
     assert p.household
-    return _page(_svc(request).calendar.page(p.household, include_ended=include_ended,
+    return page(_svc(request).calendar.page(p.household, include_ended=include_ended,
                                              cursor=cursor, limit=limit))
 
 
@@ -219,25 +163,16 @@ async def get_booking(request: Request, p: HouseholdP, bid: ObjId) -> Any:
     return _svc(request).calendar.get(p.household, bid).marshal()
 
 
-@router.post("/bookings/{bid}/move", response_model=BookingOut,
-             responses=problem_responses(404, 409),
-             summary="Move a delivery to another slot in one step (releases the old one)")
-def move_booking(request: Request, p: HouseholdP, bid: ObjId, body: MoveBody,
-                 idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).move_booking(
-        h, bid, body.slot, _actor(p)))
+change_route(router, "/bookings/{bid}/move", name="move_booking", response_model=BookingOut,
+             summary="Move a delivery to another slot in one step (releases the old one)",
+             body=MoveBody, body_required=True,
+             run=lambda rq, p, b, bid: _svc(rq).move_booking(_me(p), bid, b.slot, actor(p)))
 
 
-@router.post("/bookings/{bid}/cancel", response_model=BookingOut,
-             responses=problem_responses(404, 409), summary="Cancel a booking")
-def cancel_booking(request: Request, p: HouseholdP, bid: ObjId, body: EmptyBody | None = None,
-                   idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).cancel_booking(
-        h, bid, _actor(p)))
+change_route(router, "/bookings/{bid}/cancel", name="cancel_booking", response_model=BookingOut,
+             summary="Cancel a booking",
+             body=EmptyBody,
+             run=lambda rq, p, _body, bid: _svc(rq).cancel_booking(_me(p), bid, actor(p)))
 
 
 @router.get("/requests/{rid}", response_model=RequestOut, responses=problem_responses(404),
@@ -247,15 +182,10 @@ async def get_request(request: Request, p: HouseholdP, rid: ObjId) -> Any:
     return _svc(request).grocery.get(p.household, rid)
 
 
-@router.post("/requests/{rid}/rate", response_model=RatingOut,
-             responses=problem_responses(404, 409),
-             summary="Rate a fulfilled request (append-only, hash-chained)")
-def rate_request(request: Request, p: HouseholdP, rid: ObjId, body: RateBody,
-                 idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).grocery.rate(
-        h, rid, body.stars, body.comment, _actor(p)))
+change_route(router, "/requests/{rid}/rate", name="rate_request", response_model=RatingOut,
+             summary="Rate a fulfilled request (append-only, hash-chained)",
+             body=RateBody, body_required=True,
+             run=lambda rq, p, b, rid: _svc(rq).grocery.rate(_me(p), rid, b.stars, b.comment, actor(p)))
 
 
 @router.get("/gatherings", response_model=GatheringPage,
@@ -263,7 +193,7 @@ def rate_request(request: Request, p: HouseholdP, rid: ObjId, body: RateBody,
 async def list_gatherings(request: Request, p: HouseholdP, cursor: Cursor = None,
                     limit: Limit = 50) -> Any:
     assert p.household
-    return _page(_svc(request).gatherings.page(p.household, cursor=cursor, limit=limit))
+    return page(_svc(request).gatherings.page(p.household, cursor=cursor, limit=limit))
 
 
 @router.post("/gatherings", response_model=GatheringOut, responses=problem_responses(404, 409),
@@ -275,10 +205,10 @@ def create_gathering(request: Request, p: HouseholdP, body: GatheringBody,
     pl = body.place
     place = Place(label=pl.label, lat=pl.lat, lon=pl.lon, provider=pl.provider, seats=pl.seats,
                   home=pl.home)
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).gatherings.create(
+    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).gatherings.create(
         h, title=body.title, starts_at=body.starts_at, ends_at=body.ends_at,
         capacity=body.capacity, place=place, invite=body.invite, suggestion=body.suggestion,
-        actor=_actor(p)))
+        actor=actor(p)))
 
 
 @router.get("/gatherings/{gid}", response_model=GatheringOut, responses=problem_responses(404),
@@ -288,32 +218,23 @@ async def get_gathering(request: Request, p: HouseholdP, gid: ObjId) -> Any:
     return _svc(request).gatherings.get(p.household, gid)
 
 
-@router.post("/gatherings/{gid}/invite", response_model=GatheringOut,
-             responses=problem_responses(404, 409), summary="Invite more households (host)")
-def invite(request: Request, p: HouseholdP, gid: ObjId, body: InviteBody,
-           idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).gatherings.invite(
-        h, gid, body.households, _actor(p)))
+change_route(router, "/gatherings/{gid}/invite", name="invite", response_model=GatheringOut,
+             summary="Invite more households (host)",
+             body=InviteBody, body_required=True,
+             run=lambda rq, p, b, gid: _svc(rq).gatherings.invite(_me(p), gid, b.households, actor(p)))
 
 
-@router.post("/gatherings/{gid}/rsvp", response_model=GatheringOut,
-             responses=problem_responses(404, 409),
-             summary="Answer an invitation (waitlisted when full)")
-def rsvp(request: Request, p: HouseholdP, gid: ObjId, body: RsvpBody,
-         idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).gatherings.rsvp(
-        h, gid, body.going, _actor(p)))
+change_route(router, "/gatherings/{gid}/rsvp", name="rsvp", response_model=GatheringOut,
+             summary="Answer an invitation (waitlisted when full)",
+             body=RsvpBody, body_required=True,
+             run=lambda rq, p, b, gid: _svc(rq).gatherings.rsvp(_me(p), gid, b.going, actor(p)))
 
 
 @router.get("/rides", response_model=RidePage, summary="Rides I drive or ride in")
 async def list_rides(request: Request, p: HouseholdP, cursor: Cursor = None, limit: Limit = 50
                ) -> Any:
     assert p.household
-    return _page(_svc(request).rides.page(p.household, cursor=cursor, limit=limit))
+    return page(_svc(request).rides.page(p.household, cursor=cursor, limit=limit))
 
 
 @router.post("/rides", response_model=RideOut, responses=problem_responses(409),
@@ -323,12 +244,12 @@ def offer_ride(request: Request, p: HouseholdP, body: RideBody,
     assert p.household
     h = p.household
     o = body.origin
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).rides.offer(
+    return idempotent_post(request, p, idempotency_key, body, lambda: _svc(request).rides.offer(
         h, dest_label=body.destination.label, dest_lat=body.destination.lat,
         dest_lon=body.destination.lon, depart_earliest=body.depart_earliest,
         depart_latest=body.depart_latest, seats=body.seats,
         origin_label=o.label if o else None, origin_lat=o.lat if o else None,
-        origin_lon=o.lon if o else None, actor=_actor(p)))
+        origin_lon=o.lon if o else None, actor=actor(p)))
 
 
 @router.get("/rides/matches", response_model=list[RideMatchOut],
@@ -352,37 +273,22 @@ async def get_ride(request: Request, p: HouseholdP, rid: ObjId) -> Any:
     return _svc(request).rides.get(p.household, rid)
 
 
-@router.post("/rides/{rid}/request", response_model=RideOut,
-             responses=problem_responses(404, 409),
-             summary="Ask for a seat (booked with a pickup time, or waitlisted)")
-def request_seat(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | None = None,
-                 idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).rides.request(
-        h, rid, _actor(p)))
+change_route(router, "/rides/{rid}/request", name="request_seat", response_model=RideOut,
+             summary="Ask for a seat (booked with a pickup time, or waitlisted)",
+             body=EmptyBody,
+             run=lambda rq, p, _body, rid: _svc(rq).rides.request(_me(p), rid, actor(p)))
 
 
-@router.post("/rides/{rid}/accept", response_model=RideOut,
-             responses=problem_responses(404, 409),
-             summary="Accept the seat the hub offered me on this ride (or ask for one)")
-def accept_seat(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | None = None,
-                idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).accept_ride(
-        h, rid, _actor(p)))
+change_route(router, "/rides/{rid}/accept", name="accept_seat", response_model=RideOut,
+             summary="Accept the seat the hub offered me on this ride (or ask for one)",
+             body=EmptyBody,
+             run=lambda rq, p, _body, rid: _svc(rq).accept_ride(_me(p), rid, actor(p)))
 
 
-@router.post("/rides/{rid}/leave", response_model=RideOut,
-             responses=problem_responses(404, 409),
-             summary="Give up a seat (rider) or cancel the ride (driver)")
-def leave_ride(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | None = None,
-               idempotency_key: IdemKey = None) -> Response:
-    assert p.household
-    h = p.household
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).rides.leave(
-        h, rid, _actor(p)))
+change_route(router, "/rides/{rid}/leave", name="leave_ride", response_model=RideOut,
+             summary="Give up a seat (rider) or cancel the ride (driver)",
+             body=EmptyBody,
+             run=lambda rq, p, _body, rid: _svc(rq).rides.leave(_me(p), rid, actor(p)))
 
 
 # -- providers ------------------------------------------------------------------------
@@ -392,35 +298,26 @@ def leave_ride(request: Request, p: HouseholdP, rid: ObjId, body: EmptyBody | No
 async def provider_feed(request: Request, p: ProviderP, cursor: Cursor = None, limit: Limit = 50
                   ) -> Any:
     assert p.provider
-    return _page(_svc(request).grocery.feed(p.provider, cursor=cursor, limit=limit))
+    return page(_svc(request).grocery.feed(p.provider, cursor=cursor, limit=limit))
 
 
-@router.post("/provider/requests/{rid}/claim", response_model=FeedItemOut,
-             responses=problem_responses(404, 409),
-             summary="Claim a request: exactly one provider wins, others get 409")
-def claim(request: Request, p: ProviderP, rid: ObjId, body: EmptyBody | None = None,
-          idempotency_key: IdemKey = None) -> Response:
-    assert p.provider
-    prov = p.provider
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).grocery.claim(
-        prov, rid, _actor(p)))
+change_route(router, "/provider/requests/{rid}/claim", name="claim", response_model=FeedItemOut, caller=ProviderP,
+             summary="Claim a request: exactly one provider wins, others get 409",
+             body=EmptyBody,
+             run=lambda rq, p, _body, rid: _svc(rq).grocery.claim(_provider_of(p), rid, actor(p)))
 
 
 @router.get("/provider/schedule", response_model=FeedPage, summary="Requests I claimed")
 async def provider_schedule(request: Request, p: ProviderP, cursor: Cursor = None,
                       limit: Limit = 50) -> Any:
     assert p.provider
-    return _page(_svc(request).grocery.schedule(p.provider, cursor=cursor, limit=limit))
+    return page(_svc(request).grocery.schedule(p.provider, cursor=cursor, limit=limit))
 
 
-@router.post("/provider/requests/{rid}/fulfil", response_model=FeedItemOut,
-             responses=problem_responses(404, 409), summary="Mark a request delivered")
-def fulfil(request: Request, p: ProviderP, rid: ObjId, body: EmptyBody | None = None,
-           idempotency_key: IdemKey = None) -> Response:
-    assert p.provider
-    prov = p.provider
-    return _post(request, p, idempotency_key, body, lambda: _svc(request).grocery.fulfil(
-        prov, rid, _actor(p)))
+change_route(router, "/provider/requests/{rid}/fulfil", name="fulfil", response_model=FeedItemOut, caller=ProviderP,
+             summary="Mark a request delivered",
+             body=EmptyBody,
+             run=lambda rq, p, _body, rid: _svc(rq).grocery.fulfil(_provider_of(p), rid, actor(p)))
 
 
 @router.get("/provider/slots", response_model=list[SlotOut], summary="My slots and capacity")
@@ -444,7 +341,7 @@ async def provider_ratings(request: Request, p: ProviderP) -> Any:
 async def admin_gatherings(request: Request, p: AdminP, cursor: Cursor = None, limit: Limit = 50
                      ) -> Any:
     assert p.community
-    return _page(_svc(request).gatherings.list_community(p.community, cursor=cursor,
+    return page(_svc(request).gatherings.list_community(p.community, cursor=cursor,
                                                          limit=limit))
 
 
@@ -453,7 +350,7 @@ async def admin_gatherings(request: Request, p: AdminP, cursor: Cursor = None, l
 async def admin_requests(request: Request, p: AdminP, cursor: Cursor = None, limit: Limit = 50
                    ) -> Any:
     assert p.community
-    return _page(_svc(request).grocery.community_page(p.community, cursor=cursor, limit=limit))
+    return page(_svc(request).grocery.community_page(p.community, cursor=cursor, limit=limit))
 
 
 @router.get("/ratings/verify", response_model=ChainOut,
@@ -506,4 +403,7 @@ async def events(request: Request, p: Principal) -> StreamingResponse:
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-__all__ = ["MEDIA_TYPE", "get_principal", "router"]
+__all__ = [
+    "MEDIA_TYPE", "Cursor", "HouseholdP", "IdemKey", "Limit", "ObjId", "PrincipalLike",
+    "get_principal", "router",
+]

@@ -46,6 +46,5 @@ STORAGE_FULL_RETRY_S = 30
 async def storage_full_handler(request: Request, exc: Exception) -> JSONResponse:
     """Exception handler for :class:`hub.errors.StorageFull`: 503 with a reason and Retry-After."""
     assert isinstance(exc, StorageFull)
-    body = problem_body(503, "storage-full", "the hub's disk is full: the write was not saved; try again later",
-                        request.url.path)
+    body = problem_body(503, "storage-full", exc.public, request.url.path)
     return problem_response(503, body, {"Retry-After": str(STORAGE_FULL_RETRY_S)})

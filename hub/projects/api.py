@@ -1,4 +1,7 @@
-"""REST routes of pooled projects (OpenAPI tag ``projects``; CONTRACTS.md "Sharing")."""
+"""REST routes of pooled projects (OpenAPI tag ``projects``; CONTRACTS.md "Sharing").
+
+Reads are ``async`` (indexed reads on this thread's own SQLite reader), writes sync.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +9,28 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.errors import NotFound
+from hub.errors import Forbidden, NotFound
 from hub.ledger.amounts import two_decimals
-from hub.ledger.routes import Principal, ProviderP, actor, community_of, component, post
-from hub.offers.api import IdemKey
+from hub.ledger.routes import (
+    IdemKey,
+    ObjId,
+    Principal,
+    ProviderP,
+    actor,
+    community_of,
+    component,
+    domain_router,
+    post,
+)
 from hub.offers.problems import problem_responses
-from hub.offers.schemas import Problem, When
+from hub.offers.schemas import When
 from hub.projects.service import Projects
 
-ObjId = Annotated[str, Path(min_length=1, max_length=160)]
-
-router = APIRouter(tags=["projects"], responses=problem_responses(401, 403, 422) | {
-    "default": {"model": Problem, "description": "A problem (RFC 9457)"}})
+router = domain_router("projects")
 
 
 if TYPE_CHECKING:
@@ -117,14 +126,14 @@ def propose(request: Request, p: Principal, body: ProjectBody,
 
 
 @router.get("/projects", response_model=list[ProjectOut], summary="My community's projects")
-def list_projects(request: Request, p: Principal,
+async def list_projects(request: Request, p: Principal,
                   state: Annotated[Literal["open", "met", "missed"] | None, Query()] = None) -> Any:
     return _projects(request).of_community(community_of(request, p), p.household, state=state)
 
 
 @router.get("/projects/{pid}", response_model=ProjectOut, responses=problem_responses(404),
             summary="One project, with its progress (providers see pledgers as consented)")
-def get_project(request: Request, p: Principal, pid: ObjId) -> Any:
+async def get_project(request: Request, p: Principal, pid: ObjId) -> Any:
     svc = _projects(request)
     community = community_of(request, p)
     if p.role == "provider" and p.provider:
@@ -141,8 +150,6 @@ def get_project(request: Request, p: Principal, pid: ObjId) -> Any:
 def pledge(request: Request, p: Principal, pid: ObjId, body: PledgeBody,
            idempotency_key: IdemKey = None) -> Response:
     if p.role != "household" or not p.household:
-        from hub.errors import Forbidden
-
         raise Forbidden("only households pledge")
     h, community = p.household, community_of(request, p)
     return post(request, p, idempotency_key, body, lambda: _projects(request).pledge(

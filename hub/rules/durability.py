@@ -34,6 +34,22 @@ class Durability(Firing):
             except Exception:
                 logger.exception("rules: wake-up callback failed")
 
+    def set_owner(self, owns: Callable[[str | None], bool] | None) -> None:
+        """Fire only the timers of households for which ``owns(household)`` is true, and the
+        schedules only while ``owns(None)`` is (partitioned workers, hub.cluster); None: all."""
+        self._owns = owns
+
+    def resync(self) -> None:
+        """Read the durable state again: a share moved here, its timers, cooldowns and open
+        keys (and, for share 0, the schedules) were another worker's until now (they are in the
+        database, committed per batch)."""
+        with self._lock:
+            self._flush()
+            self._restore(set(self._rules))
+            # The schedules' next times too: share 0's previous holder advanced them.
+            self._sync_schedules()
+            self._flush()
+
     def set_wakeup(self, callback: Callable[[], None] | None) -> None:
         """Called (from the thread that evaluates) when a timer becomes the earliest one."""
         self._wakeup = callback

@@ -137,6 +137,7 @@ class RuleEngine(Durability):
         self._defer = 0
         self._started = False
         self._wakeup: Callable[[], None] | None = None
+        self._owns: Callable[[str | None], bool] | None = None  # partitioned workers (set_owner)
 
     # -- packs ------------------------------------------------------------------------
 
@@ -406,8 +407,11 @@ class RuleEngine(Durability):
         with self._lock:
             ts = (now or self._clock.now()).timestamp()
             heap = self._heap
+            owns = self._owns
             while heap and heap[0][0] <= ts:
                 due, _, household, lkey = heapq.heappop(heap)
+                if owns is not None and not owns(household):
+                    continue  # another worker's household: its holder fires it (resync brings it back here)
                 st = self._latches.get(household, {}).get(lkey)
                 rule = self._rules.get(lkey[0])
                 if st is None or st.fired or st.due != due or rule is None:
@@ -423,7 +427,7 @@ class RuleEngine(Durability):
                     self._reading_ctx(watch, st.reading),
                     f"{watch.describe()} for {watch.for_s:g}s",
                 )
-            for skey, next_at in list(self._schedules.items()):
+            for skey, next_at in list(self._schedules.items()) if owns is None or owns(None) else ():
                 if next_at <= ts:
                     self._run_schedule(skey, next_at, ts)
             if self._batch and not self._defer:

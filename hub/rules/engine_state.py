@@ -73,6 +73,7 @@ class EngineState:
     _defer: int
     _started: bool
     _wakeup: Callable[[], None] | None
+    _owns: Callable[[str | None], bool] | None
 
     def _flush(self) -> None:
         """Commit what is pending (implemented by :class:`hub.rules.durability.Durability`)."""

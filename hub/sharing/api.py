@@ -1,25 +1,37 @@
 """REST routes of the sharing package: ``things`` and ``loans`` (CONTRACTS.md "Sharing").
 
 Households only (providers and admins get 403). A thing of another community is 404, a
-loan is seen only by its two households. POSTs accept an ``Idempotency-Key``. Errors are
-RFC 9457 problems; a period that is taken is a 409 whose ``clash`` member names it.
+loan is seen only by its two households. POSTs accept an ``Idempotency-Key``
+(:func:`hub.offers.routing.idempotent_post`). Errors are RFC 9457 problems; a period that
+is taken is a 409 whose ``clash`` member names it. Reads are ``async``: a few indexed reads
+in one snapshot on this thread's own SQLite reader (no write lock, no hop to the thread
+pool), as the offers' reads do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import Query, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.errors import Forbidden
-from hub.offers.api import Cursor, HouseholdP, IdemKey, Limit, ObjId, PrincipalLike
-from hub.offers.idempotency import fingerprint
-from hub.offers.pagination import Page
-from hub.offers.problems import problem_response, problem_responses
-from hub.offers.schemas import EmptyBody, Problem
+from hub.offers.problems import problem_responses
+from hub.offers.routing import (
+    Cursor,
+    HouseholdP,
+    IdemKey,
+    Limit,
+    ObjId,
+    PrincipalLike,
+    actor,
+    change_route,
+    domain_router,
+    idempotent_post,
+    page,
+)
+from hub.offers.schemas import EmptyBody
 from hub.sharing.common import iso
 from hub.sharing.schemas import (
     CloseWantedBody,
@@ -39,10 +51,8 @@ from hub.sharing.schemas import (
 from hub.sharing.service import SharingService
 from hub.sharing.things import NewThing, Terms
 
-_COMMON = problem_responses(401, 403, 422) | {
-    "default": {"model": Problem, "description": "A problem (RFC 9457)"}}
-things_router = APIRouter(tags=["things"], responses=_COMMON)
-loans_router = APIRouter(tags=["loans"], responses=_COMMON)
+things_router = domain_router("things")
+loans_router = domain_router("loans")
 
 
 def svc(request: Request) -> SharingService:
@@ -51,28 +61,9 @@ def svc(request: Request) -> SharingService:
     return service
 
 
-def actor(p: PrincipalLike) -> str:
-    return f"{p.role}:{p.account_id}"
-
-
 def me(p: PrincipalLike) -> str:
     assert p.household
     return p.household
-
-
-def post(request: Request, p: PrincipalLike, key: str | None, body: Any,
-         fn: Callable[[], Any], *, created: bool = False) -> Response:
-    """Run a change once per Idempotency-Key; 201 instead of 200 for ``created``."""
-    raw = body.model_dump(mode="json") if body is not None else None
-    status, answer, problem = svc(request).idempotency.run(
-        p.account_id, key, fingerprint("POST", request.url.path, raw), request.url.path, fn)
-    if problem:
-        return problem_response(status, answer)
-    return JSONResponse(answer, status_code=201 if created and status == 200 else status)
-
-
-def page(result: Page) -> dict[str, Any]:
-    return {"items": result.items, "next_cursor": result.next_cursor}
 
 
 # -- things ---------------------------------------------------------------------------
@@ -92,14 +83,14 @@ def create_thing(request: Request, p: HouseholdP, body: ThingBody,
         pickup_until=iso(body.pickup_until) if body.pickup_until else None,
         device=body.device, suggestion=body.suggestion)
     h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).create_thing(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).create_thing(
         h, new, actor(p)), created=True)
 
 
 @things_router.get("/things", response_model=PageOut,
                    summary="The community library: things matching text, category, mode,"
                    " distance")
-def search_things(request: Request, p: HouseholdP,
+async def search_things(request: Request, p: HouseholdP,
                   q: Annotated[str, Query(max_length=200)] = "",
                   category: Annotated[str | None, Query(max_length=40)] = None,
                   mode: Annotated[str | None, Query(pattern="^(lend|give|swap)$")] = None,
@@ -114,7 +105,7 @@ def search_things(request: Request, p: HouseholdP,
 
 @things_router.get("/things/{tid}", response_model=Out, responses=problem_responses(404),
                    summary="A thing of my community")
-def get_thing(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+async def get_thing(request: Request, p: HouseholdP, tid: ObjId) -> Any:
     return svc(request).things.get(me(p), tid)
 
 
@@ -129,14 +120,6 @@ def patch_thing(request: Request, p: HouseholdP, tid: ObjId, body: ThingPatch) -
     return svc(request).things.update(me(p), tid, changes, actor(p))
 
 
-@things_router.post("/things/{tid}/withdraw", response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Take my thing off the library")
-def withdraw_thing(request: Request, p: HouseholdP, tid: ObjId,
-                   body: EmptyBody | None = None, idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).things.withdraw(
-        h, tid, actor(p)))
 
 
 _IMAGE_TYPES: dict[str, Any] = {t: {"schema": {"type": "string", "format": "binary"}}
@@ -177,22 +160,18 @@ def delete_photo(request: Request, p: HouseholdP, tid: ObjId, pid: ObjId) -> Res
     return Response(status_code=204)
 
 
+change_route(things_router, "/things/{tid}/withdraw", name="withdraw_thing", response_model=Out,
+             summary="Take my thing off the library", body=EmptyBody,
+             run=lambda rq, p, _body, tid: svc(rq).things.withdraw(me(p), tid, actor(p)))
+
+
 # -- loans ----------------------------------------------------------------------------
 
-@loans_router.post("/things/{tid}/loans", status_code=201, response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Ask to borrow a thing for a period (409 when the period is taken)")
-def request_loan(request: Request, p: HouseholdP, tid: ObjId, body: LoanBody,
-                 idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.request(
-        h, tid, body.start, body.end, message=body.message, wanted=body.wanted,
-        actor=actor(p)), created=True)
 
 
 @loans_router.get("/loans", response_model=PageOut,
                   summary="My loans: borrowed and lent, newest first")
-def list_loans(request: Request, p: HouseholdP,
+async def list_loans(request: Request, p: HouseholdP,
                role: Annotated[str | None, Query(pattern="^(owner|borrower)$")] = None,
                status: Annotated[str | None, Query(max_length=20)] = None,
                cursor: Cursor = None, limit: Limit = 50) -> Any:
@@ -202,7 +181,7 @@ def list_loans(request: Request, p: HouseholdP,
 
 @loans_router.get("/loans/{lid}", response_model=Out, responses=problem_responses(404),
                   summary="One of my loans")
-def get_loan(request: Request, p: HouseholdP, lid: ObjId) -> Any:
+async def get_loan(request: Request, p: HouseholdP, lid: ObjId) -> Any:
     return svc(request).loans.get(me(p), lid)
 
 
@@ -219,7 +198,7 @@ def accept_loan(request: Request, p: HouseholdP, lid: ObjId, body: EmptyBody | N
                 idempotency_key: IdemKey = None) -> Response:
     h = me(p)
     _owner_only(request, h, lid)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.accept(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.accept(
         h, lid, actor(p)))
 
 
@@ -230,70 +209,48 @@ def decline_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReasonBody |
     h = me(p)
     _owner_only(request, h, lid)
     reason = body.reason if body else ""
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.decline(
+    return idempotent_post(request, p, idempotency_key, body, lambda: svc(request).loans.decline(
         h, lid, reason, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/cancel", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Cancel a requested or accepted loan (either side)")
-def cancel_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReasonBody | None = None,
-                idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    reason = body.reason if body else ""
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.cancel(
-        h, lid, reason, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/handover", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Confirm the handover (both sides; then the thing is out)")
-def handover_loan(request: Request, p: HouseholdP, lid: ObjId, body: EmptyBody | None = None,
-                  idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.handover(
-        h, lid, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/return", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Confirm the return with a condition note (both sides)")
-def return_loan(request: Request, p: HouseholdP, lid: ObjId, body: ReturnBody | None = None,
-                idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    note = body.condition_note if body else ""
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.return_(
-        h, lid, note, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/extend", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Extend a loan (409 when the thing is taken then)")
-def extend_loan(request: Request, p: HouseholdP, lid: ObjId, body: ExtendBody,
-                idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.extend(
-        h, lid, body.end, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/problem", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Report a problem (damage, late, no-show); the other side is told")
-def report_problem(request: Request, p: HouseholdP, lid: ObjId, body: ProblemBody,
-                   idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.report_problem(
-        h, lid, body.text, actor(p)))
 
 
-@loans_router.post("/loans/{lid}/rate", response_model=Out,
-                   responses=problem_responses(404, 409),
-                   summary="Rate the other side of a returned loan (hash-chained)")
-def rate_loan(request: Request, p: HouseholdP, lid: ObjId, body: LoanRateBody,
-              idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).loans.rate(
-        h, lid, body.stars, body.comment, actor(p)))
+
+
+change_route(loans_router, "/things/{tid}/loans", name="request_loan", response_model=Out, created=True,
+             summary="Ask to borrow a thing for a period (409 when the period is taken)",
+             body=LoanBody, body_required=True,
+             run=lambda rq, p, b, tid: svc(rq).loans.request(me(p), tid, b.start, b.end, message=b.message,
+                                                             wanted=b.wanted, actor=actor(p)))
+change_route(loans_router, "/loans/{lid}/cancel", name="cancel_loan", response_model=Out,
+             summary="Cancel a requested or accepted loan (either side)", body=ReasonBody,
+             run=lambda rq, p, b, lid: svc(rq).loans.cancel(me(p), lid, b.reason if b else "", actor(p)))
+change_route(loans_router, "/loans/{lid}/handover", name="handover_loan", response_model=Out,
+             summary="Confirm the handover (both sides; then the thing is out)", body=EmptyBody,
+             run=lambda rq, p, _body, lid: svc(rq).loans.handover(me(p), lid, actor(p)))
+change_route(loans_router, "/loans/{lid}/return", name="return_loan", response_model=Out,
+             summary="Confirm the return with a condition note (both sides)", body=ReturnBody,
+             run=lambda rq, p, b, lid: svc(rq).loans.return_(me(p), lid, b.condition_note if b else "",
+                                                             actor(p)))
+change_route(loans_router, "/loans/{lid}/extend", name="extend_loan", response_model=Out,
+             summary="Extend a loan (409 when the thing is taken then)", body=ExtendBody, body_required=True,
+             run=lambda rq, p, b, lid: svc(rq).loans.extend(me(p), lid, b.end, actor(p)))
+change_route(loans_router, "/loans/{lid}/problem", name="report_problem", response_model=Out,
+             summary="Report a problem (damage, late, no-show); the other side is told",
+             body=ProblemBody, body_required=True,
+             run=lambda rq, p, b, lid: svc(rq).loans.report_problem(me(p), lid, b.text, actor(p)))
+change_route(loans_router, "/loans/{lid}/rate", name="rate_loan", response_model=Out,
+             summary="Rate the other side of a returned loan (hash-chained)", body=LoanRateBody,
+             body_required=True,
+             run=lambda rq, p, b, lid: svc(rq).loans.rate(me(p), lid, b.stars, b.comment, actor(p)))
 
 
 # -- give-aways, swaps, wanted posts --------------------------------------------------
@@ -301,108 +258,70 @@ def rate_loan(request: Request, p: HouseholdP, lid: ObjId, body: LoanRateBody,
 @things_router.get("/things/{tid}/claims", response_model=Out,
                    responses=problem_responses(404, 409),
                    summary="Claims on a give-away (all for its owner, mine for others)")
-def giveaway_claims(request: Request, p: HouseholdP, tid: ObjId) -> Any:
+async def giveaway_claims(request: Request, p: HouseholdP, tid: ObjId) -> Any:
     return svc(request).giveaways.claims(me(p), tid)
 
 
-@things_router.post("/things/{tid}/claims", status_code=201, response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Claim a give-away (first come, or a place in the draw)")
-def claim_giveaway(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody | None = None,
-                   idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.claim(
-        h, tid, actor(p)), created=True)
 
 
-@things_router.post("/things/{tid}/claims/withdraw", response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Withdraw my claim (the next claimant gets it)")
-def withdraw_claim(request: Request, p: HouseholdP, tid: ObjId, body: EmptyBody | None = None,
-                   idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.withdraw(
-        h, tid, actor(p)))
 
 
-@things_router.post("/things/{tid}/given", response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Confirm the winner collected my give-away")
-def giveaway_collected(request: Request, p: HouseholdP, tid: ObjId,
-                       body: EmptyBody | None = None, idempotency_key: IdemKey = None
-                       ) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).giveaways.handed_over(
-        h, tid, actor(p)))
 
 
-@things_router.post("/things/{tid}/swaps", status_code=201, response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Propose one of my things for a thing listed to swap")
-def propose_swap(request: Request, p: HouseholdP, tid: ObjId, body: SwapBody,
-                 idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.propose(
-        h, tid, body.offered, body.message, actor(p)), created=True)
 
 
 @things_router.get("/swaps", response_model=list[Out], summary="Swaps proposed by me or to me")
-def list_swaps(request: Request, p: HouseholdP) -> Any:
+async def list_swaps(request: Request, p: HouseholdP) -> Any:
     return svc(request).swaps.list(me(p))
 
 
-@things_router.post("/swaps/{sid}/accept", response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Accept a swap proposed to me (both things change hands)")
-def accept_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | None = None,
-                idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.accept(
-        h, sid, actor(p)))
 
 
-@things_router.post("/swaps/{sid}/close", response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Decline (owner) or withdraw (proposer) an open swap")
-def close_swap(request: Request, p: HouseholdP, sid: ObjId, body: EmptyBody | None = None,
-               idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).swaps.close(
-        h, sid, actor(p)))
 
 
-@things_router.post("/wanted", status_code=201, response_model=Out,
-                    responses=problem_responses(404, 409),
-                    summary="Post what I need; matched to listed things and their owners")
-def post_wanted(request: Request, p: HouseholdP, body: WantedBody,
-                idempotency_key: IdemKey = None) -> Response:
-    h = me(p)
-    return post(request, p, idempotency_key, body, lambda: svc(request).wanted.post(
-        h, body.text, category=body.category, start=body.start, end=body.end,
-        expires_at=body.expires_at, actor=actor(p)), created=True)
 
 
 @things_router.get("/wanted", response_model=list[Out],
                    summary="Open wanted posts of my community")
-def list_wanted(request: Request, p: HouseholdP) -> Any:
+async def list_wanted(request: Request, p: HouseholdP) -> Any:
     return svc(request).wanted.list_open(me(p))
 
 
 @things_router.get("/wanted/{wid}", response_model=Out, responses=problem_responses(404),
                    summary="A wanted post of my community (its matches if it is mine)")
-def get_wanted(request: Request, p: HouseholdP, wid: ObjId) -> Any:
+async def get_wanted(request: Request, p: HouseholdP, wid: ObjId) -> Any:
     return svc(request).wanted.get(me(p), wid)
 
 
-@things_router.post("/wanted/{wid}/close", response_model=Out,
-                    responses=problem_responses(404, 409), summary="Close my wanted post")
-def close_wanted(request: Request, p: HouseholdP, wid: ObjId,
-                 body: CloseWantedBody | None = None, idempotency_key: IdemKey = None
-                 ) -> Response:
-    h = me(p)
-    state = body.state if body else "fulfilled"
-    return post(request, p, idempotency_key, body, lambda: svc(request).wanted.close(
-        h, wid, state, actor(p)))
+
+
+change_route(things_router, "/things/{tid}/claims", name="claim_giveaway", response_model=Out, created=True,
+             summary="Claim a give-away (first come, or a place in the draw)", body=EmptyBody,
+             run=lambda rq, p, _body, tid: svc(rq).giveaways.claim(me(p), tid, actor(p)))
+change_route(things_router, "/things/{tid}/claims/withdraw", name="withdraw_claim", response_model=Out,
+             summary="Withdraw my claim (the next claimant gets it)", body=EmptyBody,
+             run=lambda rq, p, _body, tid: svc(rq).giveaways.withdraw(me(p), tid, actor(p)))
+change_route(things_router, "/things/{tid}/given", name="giveaway_collected", response_model=Out,
+             summary="Confirm the winner collected my give-away", body=EmptyBody,
+             run=lambda rq, p, _body, tid: svc(rq).giveaways.handed_over(me(p), tid, actor(p)))
+change_route(things_router, "/things/{tid}/swaps", name="propose_swap", response_model=Out, created=True,
+             summary="Propose one of my things for a thing listed to swap", body=SwapBody, body_required=True,
+             run=lambda rq, p, b, tid: svc(rq).swaps.propose(me(p), tid, b.offered, b.message, actor(p)))
+change_route(things_router, "/swaps/{sid}/accept", name="accept_swap", response_model=Out,
+             summary="Accept a swap proposed to me (both things change hands)", body=EmptyBody,
+             run=lambda rq, p, _body, sid: svc(rq).swaps.accept(me(p), sid, actor(p)))
+change_route(things_router, "/swaps/{sid}/close", name="close_swap", response_model=Out,
+             summary="Decline (owner) or withdraw (proposer) an open swap", body=EmptyBody,
+             run=lambda rq, p, _body, sid: svc(rq).swaps.close(me(p), sid, actor(p)))
+change_route(things_router, "/wanted", name="post_wanted", response_model=Out, created=True,
+             summary="Post what I need; matched to listed things and their owners", body=WantedBody,
+             body_required=True,
+             run=lambda rq, p, b: svc(rq).wanted.post(me(p), b.text, category=b.category, start=b.start,
+                                                      end=b.end, expires_at=b.expires_at, actor=actor(p)))
+change_route(things_router, "/wanted/{wid}/close", name="close_wanted", response_model=Out,
+             summary="Close my wanted post", body=CloseWantedBody,
+             run=lambda rq, p, b, wid: svc(rq).wanted.close(me(p), wid, b.state if b else "fulfilled",
+                                                            actor(p)))
 
 
 routers = [things_router, loans_router]

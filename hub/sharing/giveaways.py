@@ -31,7 +31,7 @@ class Giveaways:
     def claims(self, viewer: str, tid: str) -> dict[str, Any]:
         """The claims of a give-away: all of them for its owner, one's own for others."""
         me = member(self._db, viewer)
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             thing = self._things.row(conn, tid, me.community)
             if thing["mode"] != "give":
                 raise Conflict(f"thing {tid} is to {thing['mode']}, not a give-away")

@@ -89,7 +89,7 @@ class Loans:
 
     def get(self, household: str, lid: str) -> dict[str, Any]:
         """One of the household's loans (as owner or borrower)."""
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             return self.view(conn, self._loan(conn, lid, household), household)
 
     def page(self, household: str, *, role: str | None = None, status: str | None = None,
@@ -117,7 +117,7 @@ class Loans:
             params += [after[0], after[0], after[1]]
         sql += " ORDER BY created_at DESC, id LIMIT ?"
         params.append(limit + 1)
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             rows = conn.execute(sql, params).fetchall()
             items = [self.view(conn, r, household) for r in rows[:limit]]
         nxt = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(

@@ -44,7 +44,7 @@ class Swaps:
 
     def list(self, household: str) -> list[dict[str, Any]]:
         """The household's swaps (proposed by it or to it), newest first."""
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             rows = conn.execute("SELECT * FROM sharing_swaps WHERE owner = ? OR proposer = ?"
                                 " ORDER BY created_at DESC, id", (household, household))
             return [self.view(conn, r) for r in rows.fetchall()]

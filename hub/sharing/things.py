@@ -156,7 +156,7 @@ class Things:
     def get(self, viewer: str, tid: str) -> dict[str, Any]:
         """A thing of the viewer's community."""
         me = member(self._db, viewer)
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             return self.view(conn, self.row(conn, tid, me.community), me)
 
     def search(self, viewer: str, *, q: str = "", category: str | None = None,
@@ -179,7 +179,7 @@ class Things:
             sql += " AND owner = ?"
             params.append(viewer)
         sql += " ORDER BY created_at DESC, id"
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             views = [self.view(conn, r, me) for r in conn.execute(sql, params).fetchall()]
         if max_km is not None:
             views = [v for v in views if v["distance_km"] is not None

@@ -68,13 +68,13 @@ class Wanted:
 
     def get(self, viewer: str, wid: str) -> dict[str, Any]:
         me = member(self._db, viewer)
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             return self.view(conn, self._row(conn, wid, me.community), viewer)
 
     def list_open(self, viewer: str) -> list[dict[str, Any]]:
         """The community's open posts, soonest to expire first."""
         me = member(self._db, viewer)
-        with self._db.transaction() as conn:
+        with self._db.snapshot() as conn:
             rows = conn.execute("SELECT * FROM sharing_wanted WHERE community = ? AND"
                                 " state = 'open' ORDER BY expires_at, id", (me.community,))
             return [self.view(conn, r, viewer) for r in rows.fetchall()]

@@ -218,6 +218,16 @@ class Twin:
             )
         return len(value_rows) + len(device_rows)
 
+    def reload(self) -> None:
+        """Write what changed, then read every device again from storage.
+
+        A partitioned worker calls it when a share moves to it: another worker kept those
+        households' devices until now (hub.cluster).
+        """
+        self.flush()
+        if self._db is not None:
+            self._restore(self._db)
+
     def _restore(self, db: Database) -> None:
         for row in db.query("SELECT * FROM devices"):
             online = None if row["online"] is None else bool(row["online"])

@@ -69,7 +69,7 @@ from psycopg import sql as pgsql
 from psycopg.adapt import Loader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from hub.errors import DomainError, StorageError
+from hub.errors import DomainError, StorageError, StorageFull
 from hub.storage.database import Database, Params, _split_sql
 from hub.storage.schema import check_not_newer
 
@@ -90,8 +90,26 @@ class PgDatabaseError(sqlite3.DatabaseError):
     """Any other PostgreSQL error (a guard trigger's RAISE, a type mismatch, ...)."""
 
 
-def _translate_error(exc: psycopg.Error) -> sqlite3.Error:
+#: SQLSTATE class 53, "insufficient resources": disk_full (53100), out_of_memory (53200),
+#: too_many_connections (53300), configuration_limit_exceeded (53400).
+RESOURCES_CLASS = "53"
+
+
+def _translate_error(exc: psycopg.Error) -> sqlite3.Error | StorageFull:
+    """The error the domain catches for a psycopg one.
+
+    A server out of resources (class 53, a full disk first of all) is :class:`StorageFull`,
+    as SQLite's ``SQLITE_FULL`` is: nothing was written, the API answers 503 with
+    ``Retry-After``, and the hub goes on once the server has room again.
+    """
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    if sqlstate.startswith(RESOURCES_CLASS):
+        if sqlstate == "53100":
+            return StorageFull(f"the disk under PostgreSQL is full ({sqlstate}: {text}): nothing was written")
+        return StorageFull(f"PostgreSQL is out of resources ({sqlstate}: {text}): nothing was written",
+                           public="the hub's database is out of resources: the write was not saved;"
+                           " try again later")
     if isinstance(exc, psycopg.IntegrityError):
         return PgIntegrityError(text)
     if isinstance(exc, psycopg.OperationalError | psycopg.errors.TransactionRollback):

@@ -69,6 +69,9 @@ class MqttTransport(Transport):
             (default: half of ``queue_max``; 0 never drops).
         clean_start: start without the previous session (tools and tests).
         linger_s: how long to let a batch fill after its first message (latency it adds).
+        ingest: open the ingest connection (a partitioned worker's publisher has none: its
+            shares' sessions receive, hub.cluster).
+        publish: open the publishing connection (a share's session only receives).
     """
 
     def __init__(
@@ -87,6 +90,8 @@ class MqttTransport(Transport):
         keepalive: int = 30,
         connect_wait_s: float = 10.0,
         linger_s: float = 0.005,
+        ingest: bool = True,
+        publish: bool = True,
     ) -> None:
         self.stats = TransportStats()
         self._host, self._port = host, port
@@ -101,6 +106,7 @@ class MqttTransport(Transport):
         self._keepalive = keepalive
         self._connect_wait_s = connect_wait_s
         self._linger_s = linger_s
+        self._roles = tuple(name for name, on in (("ingest", ingest), ("out", publish)) if on)
         self._subscriptions: list[tuple[str, int]] = []
         self._on_batch: BatchHandler | None = None
         self._ack_handlers: list[AckHandler] = []
@@ -125,12 +131,10 @@ class MqttTransport(Transport):
         self._on_batch = on_batch
         self._subscriptions = list(subscriptions)
         self._stopping = False
-        self._tasks = [
-            asyncio.create_task(self._keep_connected("ingest"), name="mqtt-ingest"),
-            asyncio.create_task(self._keep_connected("out"), name="mqtt-out"),
-        ]
+        self._tasks = [asyncio.create_task(self._keep_connected(name), name=f"mqtt-{name}") for name in self._roles]
+        ups = [self._in_up if name == "ingest" else self._out_up for name in self._roles]
         try:
-            await asyncio.wait_for(asyncio.gather(self._in_up.wait(), self._out_up.wait()), self._connect_wait_s)
+            await asyncio.wait_for(asyncio.gather(*(up.wait() for up in ups)), self._connect_wait_s)
         except TimeoutError:
             logger.warning("broker %s:%s not reachable yet; still trying", self._host, self._port)
 
@@ -152,7 +156,17 @@ class MqttTransport(Transport):
 
     @property
     def connected(self) -> bool:
-        return self._in_up.is_set() and self._out_up.is_set()
+        return all((self._in_up if name == "ingest" else self._out_up).is_set() for name in self._roles)
+
+    def add_subscriptions(self, subscriptions: Sequence[tuple[str, int]]) -> None:
+        """Subscribe to more topic filters now (and on every reconnect from now on)."""
+        subscriptions = [s for s in subscriptions if s not in self._subscriptions]
+        if not subscriptions:
+            return
+        self._subscriptions.extend(subscriptions)
+        conn = self._in
+        if conn is not None and self._in_up.is_set():
+            self._subscribe(conn, subscriptions)
 
     async def _keep_connected(self, name: str) -> None:
         backoff = 0.25
@@ -197,11 +211,7 @@ class MqttTransport(Transport):
         if name == "ingest":
             self._in = conn
             if self._subscriptions:
-                # noLocal: the hub never hears its own publications (MQTT v5 §3.8.3.1).
-                body = self._mid().to_bytes(2, "big") + b"\x00"
-                for topic, qos in self._subscriptions:
-                    body += string(topic) + bytes((qos | 0x04,))
-                conn.write(packet(0x82, body))
+                self._subscribe(conn, self._subscriptions)
             self.stats.connects += 1
             logger.info("connected to %s:%s", self._host, self._port)
         else:
@@ -213,6 +223,15 @@ class MqttTransport(Transport):
                 conn.write(publish_packet(topic, payload, 0, retain, 0))
                 if token:
                     self._report(token)
+
+    def _subscribe(self, conn: Connection, subscriptions: Sequence[tuple[str, int]]) -> None:
+        # noLocal: the hub never hears its own publications (MQTT v5 §3.8.3.1). At most 500
+        # filters a packet: a share of a large hub subscribes to thousands of households.
+        for start in range(0, len(subscriptions), 500):
+            body = self._mid().to_bytes(2, "big") + b"\x00"
+            for topic, qos in subscriptions[start:start + 500]:
+                body += string(topic) + bytes((qos | 0x04,))
+            conn.write(packet(0x82, body))
 
     async def _ping_until_closed(self, conn: Connection) -> None:
         interval = max(self._keepalive / 2, 0.5)

@@ -10,6 +10,10 @@ handed to the client library at once, so a broker outage cannot grow memory with
 On PostgreSQL transactions commit side by side, so a message can commit after one with a
 higher ``seq`` was already dispatched. Once a second the relay therefore sweeps the unsent
 messages from the start (skipping those in flight), woken by a timer when nothing commits.
+
+Partitioned workers (hub.cluster) share one outbox and one relay: only the holder of share 0
+dispatches (``active``); the others commit rows that it publishes. It polls every
+``poll_s``, since their commits do not wake it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hub.storage.outbox import Outbox
 from hub.transport.base import Transport
@@ -31,11 +35,14 @@ SWEEP_S = 1.0  # how late a message that committed out of seq order can be, at m
 class OutboxRelay:
     """Moves messages from the outbox to the broker, in commit order."""
 
-    def __init__(self, outbox: Outbox, transport: Transport, *, batch: int = 500, max_in_flight: int = 1000) -> None:
+    def __init__(self, outbox: Outbox, transport: Transport, *, batch: int = 500, max_in_flight: int = 1000,
+                 active: Callable[[], bool] | None = None, poll_s: float = SWEEP_S) -> None:
         self._outbox = outbox
         self._transport = transport
         self._batch = batch
         self._max_in_flight = max_in_flight
+        self._active = active
+        self._poll_s = poll_s
         self._in_flight: set[str] = set()
         self._last_seq = 0
         self._next_sweep = 0.0
@@ -87,6 +94,9 @@ class OutboxRelay:
     def _dispatch_locked(self) -> bool:
         """One pass; True when a full batch went out (there may be more)."""
         room = self._max_in_flight - len(self._in_flight)
+        if self._active is not None and not self._active():
+            self._arm_sweep()
+            return False
         if room <= 0:
             return False
         messages = self._outbox.pending(min(room, self._batch), after_seq=self._last_seq)
@@ -115,7 +125,7 @@ class OutboxRelay:
         if loop is None or loop.is_closed() or (self._sweep_timer and not self._sweep_timer.cancelled()
                                                 and self._sweep_timer.when() > loop.time()):
             return
-        self._sweep_timer = loop.call_later(SWEEP_S, self.kick)
+        self._sweep_timer = loop.call_later(self._poll_s, self.kick)
 
     def close(self) -> None:
         """Stop the sweep timer."""

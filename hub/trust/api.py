@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from hub.ledger.routes import HouseholdP, component
-from hub.offers.problems import problem_responses
-from hub.offers.schemas import Problem
+from hub.ledger.routes import HouseholdP, component, domain_router
 from hub.trust.keys import KeyRing
 from hub.trust.record import build_record
 
-router = APIRouter(tags=["trust"], responses=problem_responses(401, 403) | {
-    "default": {"model": Problem, "description": "A problem (RFC 9457)"}})
+router = domain_router("trust", 401, 403)
 
 MEDIA_TYPE = "application/vc+jwt"
 

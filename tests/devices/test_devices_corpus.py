@@ -428,6 +428,11 @@ def test_every_corpus_file_is_covered() -> None:
         "shelly/events_rpc_NotifyFullStatus_plus1.json",
         "shelly/events_rpc_NotifyEvent_input_config_changed_1minig3.json",
         "shelly/events_rpc_NotifyEvent_sys_btn_down_pro3.json",
+        "zigbee2mqtt/bridge_info_1_37_0_config_devices_keyed.json",
+        # test_devices_statestream.py
+        "homeassistant/statestream_doc_light_master_bedroom_dimmer_state_on.txt",
+        "homeassistant/statestream_doc_light_master_bedroom_dimmer_last_updated.txt",
+        "homeassistant/statestream_mosquitto_sub_issue11225_state_attribute_collision.txt",
     }
     present = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file()
                and p.name != "SOURCES.md" and p.parent.name in

@@ -136,6 +136,42 @@ def test_z2m_legacy_device_lists_list_and_object_keyed() -> None:
         n.normalize("zigbee2mqtt/bridge/config/devices", b'"nope"')
 
 
+def test_z2m_bridge_info_keyed_device_list_real_1_37() -> None:
+    """z2m 1.x keys a device list by IEEE address only in bridge/info's config.devices."""
+    info = corpus("zigbee2mqtt/bridge_info_1_37_0_config_devices_keyed.json")
+    keyed = orjson.loads(info)["config"]["devices"]
+    assert len(keyed) == 97
+    assert keyed["0x00124b002260a0b2"] == {"friendly_name": "BT_water_counter"}
+    n = Normalizer()
+    understood = n.normalize("zigbee2mqtt/bridge/info", info, household="h1")
+    assert (understood.readings, understood.registrations) == ((), ())
+    # bridge/devices is always an array in z2m: the keyed shape there is refused, with why.
+    with pytest.raises(PayloadRejected, match="bridge/devices must be a JSON array"):
+        n.normalize("zigbee2mqtt/bridge/devices", orjson.dumps(keyed), household="h1")
+    with pytest.raises(PayloadRejected, match="keyed by IEEE address"):
+        n.normalize("zigbee2mqtt/bridge/info", b'{"config": {"devices": []}}')
+    with pytest.raises(PayloadRejected, match="malformed JSON"):
+        n.normalize("zigbee2mqtt/bridge/info", b"{")
+
+
+def test_z2m_cli_bridge_info_is_understood() -> None:
+    out = run_cli("--topic", "home/h1/zigbee2mqtt/bridge/info",
+                  str(CORPUS / "zigbee2mqtt/bridge_info_1_37_0_config_devices_keyed.json"))
+    assert (out.returncode, out.stdout) == (0, b"")
+
+
+def test_z2m_legacy_entry_with_1_6_vendor_key() -> None:
+    # z2m 1.6 named the vendor manufName: one entry of a bridge/log "devices" message as a
+    # user posted it in yllibed/Zigbee2MqttAssistant#58 (z2m 1.6.0, 2019); the post is cut
+    # off after a few entries, so the whole message is not in the corpus.
+    entry = {"ieeeAddr": "0x00158d000205b9e1", "type": "EndDevice", "model": "WXKG11LM",
+             "friendly_name": "BedroomButton", "nwkAddr": 25653, "manufId": 4151,
+             "manufName": "LUMI", "powerSource": "Battery", "modelId": "lumi.sensor_switch.aq2"}
+    (reg,) = Normalizer().normalize("zigbee2mqtt/bridge/log", orjson.dumps(
+        {"type": "devices", "message": [entry]})).registrations
+    assert (reg.device, reg.model, reg.manufacturer) == ("BedroomButton", "WXKG11LM", "LUMI")
+
+
 def test_shelly_notify_full_status_and_events() -> None:
     n = Normalizer()
     full = n.normalize("shellyplus1-08b61fd141e8/events/rpc",

@@ -36,3 +36,13 @@ def test_a_label_becomes_a_safe_device_topic() -> None:
 def test_an_unknown_kind_has_no_snippet() -> None:
     with pytest.raises(ValueError, match="no snippet"):
         snippet("x10", host="h", port=1, username="u", password="p", household="h", label="l")
+
+
+def test_home_assistant_shares_its_entities_through_statestream() -> None:
+    _, text = snippet("homeassistant", host="hub.example", port=1883, username="ln-abc",
+                      password="p", household="h-ana", label="HA")
+    lines = text.splitlines()
+    # base_topic under the household: the hub reads home/<h>/statestream/<domain>/<id>/...
+    i = lines.index("mqtt_statestream:")
+    assert lines[i + 1:i + 3] == ['  base_topic: "home/h-ana/statestream"',
+                                  "  publish_attributes: true"]

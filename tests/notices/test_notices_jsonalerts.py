@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
@@ -44,15 +44,44 @@ def test_nws_feature_collection() -> None:
 
 
 def test_nws_single_feature_with_polygon() -> None:
-    # One Feature of the real collection on its own, as /alerts/{id} answers; the geometry
-    # is GeoJSON [lon, lat] and must come out as CAP (lat, lon).
-    collection = orjson.loads(read("nws_geojson_alerts_active_zone_pynws.json"))
-    feature = collection["features"][0]
-    feature["geometry"] = {"type": "Polygon", "coordinates": [
-        [[-123.9, 45.5], [-122.6, 45.5], [-122.6, 46.2], [-123.9, 45.5]]]}
+    # A real alert Feature on its own, the shape /alerts/{id} answers; the geometry is
+    # GeoJSON [lon, lat] (as NWS writes the numbers) and must come out as CAP (lat, lon).
+    (n,) = parse_document(read("nws_geojson_alert_feature_polygon_callahan_tx_2024.json"))
+    cdt = timezone(timedelta(hours=-5))
+    assert n.id == "urn:oid:2.49.0.1.840.0.907afeaae671d4ee00ff8c46735a08e24b091c58.001.1"
+    assert (n.event, n.severity, n.urgency, n.certainty) == (
+        "Severe Thunderstorm Warning", "Severe", "Immediate", "Observed")
+    assert (n.msg_type, n.status, n.category) == ("alert", "Actual", ("Met",))
+    assert (n.sent, n.onset, n.expires) == (datetime(2024, 5, 25, 17, 27, tzinfo=cdt),
+                                            datetime(2024, 5, 25, 17, 27, tzinfo=cdt),
+                                            datetime(2024, 5, 25, 18, 0, tzinfo=cdt))
+    assert n.area.description == "Callahan, TX"
+    assert n.area.codes == {"SAME": ("048059",), "UGC": ("TXC059",)}
+    (ring,) = n.area.polygons
+    assert ring[0] == ring[-1] == (32.12, -99.28)
+    assert len(ring) == 5
+    assert all(32.0 < lat < 32.3 and -99.3 < lon < -99.1 for lat, lon in ring)
+    assert n.instruction.startswith("Remain alert for a possible tornado!")
+
+
+@pytest.mark.parametrize(("geometry", "reason"), [
+    ({"type": "Point", "coordinates": [-99.2, 32.2]}, "'Point' is not an area"),
+    ({"type": "Polygon", "coordinates": [[[-99.2, 32.2], [-99.1, 32.2], [-99.2, 32.2]]]},
+     "4 or more positions"),
+    ({"type": "Polygon", "coordinates": [[["-99.2", 32.2]] * 4]}, "not a \\[lon, lat\\]"),
+    ({"type": "Polygon", "coordinates": [[[32.2, -199.0]] * 4]}, "outside WGS 84"),
+    ({"type": "MultiPolygon", "coordinates": []}, "without coordinates"),
+    ("Polygon", "must be an object or null"),
+])
+def test_nws_feature_geometry_it_cannot_use_is_refused(geometry: object, reason: str) -> None:
+    # The real Feature with its geometry replaced by one the parser must refuse.
+    feature = orjson.loads(read("nws_geojson_alert_feature_polygon_callahan_tx_2024.json"))
+    feature["geometry"] = geometry
+    with pytest.raises(NoticeRejected, match=reason):
+        parse_document(orjson.dumps(feature))
+    feature["geometry"] = None  # null: placed by its zones, no polygon
     (n,) = parse_document(orjson.dumps(feature))
-    assert n.id == "NWS-IDP-PROD-3965873-3369046"
-    assert n.area.polygons == (((45.5, -123.9), (45.5, -122.6), (46.2, -122.6), (45.5, -123.9)),)
+    assert (n.area.polygons, n.area.codes["UGC"]) == ((), ("TXC059",))
 
 
 def test_nina_dashboard_list() -> None:
@@ -87,6 +116,11 @@ def test_unknown_json_shape_is_refused_with_reason() -> None:
 @pytest.mark.parametrize(("name", "count", "first_id"), [
     ("nws_geojson_alerts_active_zone_pynws.json", 2, "NWS-IDP-PROD-3965873-3369046"),
     ("nina_dashboard_sample_warnings_ha.json", 2, "mow.DE-BW-S-SE018-20211102-18-001"),
+    ("nws_geojson_alert_feature_polygon_callahan_tx_2024.json", 1,
+     "urn:oid:2.49.0.1.840.0.907afeaae671d4ee00ff8c46735a08e24b091c58.001.1"),
+    ("meteoalarm_atom_spain_2026_07_29_plomari.xml", 2,
+     "https://feeds.meteoalarm.org/api/v1/warnings/feeds-spain/fed4e3c5-58e0-4f9f-9409-5b88551f7c5c"
+     "?index_info=1&index_area=0&index_geocode=0"),
 ])
 def test_cli_parses_json_warning_services(name: str, count: int, first_id: str) -> None:
     out = subprocess.run([sys.executable, "-m", "hub.cli", "notices", "parse", str(CORPUS / name)],
@@ -137,9 +171,29 @@ def test_cap_json_without_required_fields_is_refused() -> None:
         parse_document(b'{"identifier": "x", "info": []}')
 
 
+def test_meteoalarm_cap_atom_feed_real_spain() -> None:
+    # A real MeteoAlarm legacy Atom feed (Spain, 2026-07-29): CAP fields as cap:* elements,
+    # cap:message_type for msgType, the area as an EMMA_ID geocode of valueName/value.
+    first, second = parse_document(read("meteoalarm_atom_spain_2026_07_29_plomari.xml"))
+    utc = UTC
+    assert (first.event, first.severity, first.urgency, first.certainty) == (
+        "Severe high-temperature warning", "Severe", "Future", "Likely")
+    assert (first.msg_type, second.msg_type) == ("update", "alert")
+    assert first.status == "Actual"
+    assert first.sender == "meteoalarm.org"
+    assert first.headline == "Orange High-temperature Warning issued for Spain - La Mancha albaceteña"
+    assert (first.sent, first.onset, first.expires) == (
+        datetime(2026, 7, 29, 17, 4, 9, tzinfo=utc), datetime(2026, 7, 31, 11, 0, tzinfo=utc),
+        datetime(2026, 7, 31, 18, 59, 59, tzinfo=utc))
+    assert (first.area.description, first.area.codes) == ("La Mancha albaceteña",
+                                                          {"EMMA_ID": ("ES161",)})
+    assert (second.area.description, second.area.codes) == ("Noroeste de Murcia",
+                                                            {"EMMA_ID": ("ES222",)})
+    assert first.id != second.id
+
+
 def test_meteoalarm_atom_message_type_spelling() -> None:
-    # Synthetic minimal entry: MeteoAlarm's CAP-Atom feeds write cap:message_type where the
-    # NWS profile writes cap:msgType (no unedited MeteoAlarm sample is in the corpus yet).
+    # Minimal entry written here for what the real Spain sample lacks: cap:references.
     feed = (b'<feed xmlns="http://www.w3.org/2005/Atom" '
             b'xmlns:cap="urn:oasis:names:tc:emergency:cap:1.2"><entry><id>x</id>'
             b'<cap:message_type>Update</cap:message_type><cap:references>a,b,c</cap:references>'
