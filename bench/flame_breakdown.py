@@ -18,6 +18,8 @@ from pathlib import Path
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("receive: MQTT read and parse", ("_read_ready", "data_received", "paho/mqtt/client.py:loop_read",
                                       "_packet_read", "_handle_publish", "_on_message (hub/transport")),
+    ("relay: publish offers", ("OutboxRelay._dispatch", "Client.publish", "MqttTransport.publish")),
+    ("publish acks: mark sent", ("_drain_acks", "OutboxRelay._on_acked", "OutboxRelay._mark", "_on_publish")),
     ("normalize (device profile)", ("Normalizer.normalize",)),
     ("twin", ("Twin.update", "Twin.register")),
     ("history sampling", ("_sample_history",)),
@@ -25,8 +27,6 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("rules, offers, outbox: commit", ("RuleEngine.batch", "Database.transaction", "_flush (hub/rules",
                                        "contextlib.py:144")),
     ("pipeline loop itself", ("Pipeline._process", "Pipeline.handle_batch")),
-    ("relay: publish offers", ("OutboxRelay._dispatch", "Client.publish", "MqttTransport.publish")),
-    ("publish acks: mark sent", ("_drain_acks", "OutboxRelay._on_acked", "_on_publish")),
     ("periodic jobs (twin flush, expiry)", ("Hub._repeat",)),
     ("history writer thread", ("BufferedStore",)),
     ("paho network threads (other)", ("paho/mqtt",)),

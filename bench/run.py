@@ -44,6 +44,7 @@ KIT = Path(os.environ.get("BENCH_KIT") or next(
 RESULTS = ROOT / "bench" / "results"
 TICK = os.sysconf("SC_CLK_TCK")
 PROFILE_DIR: Path | None = None
+PROFILE_RATE = 100  # py-spy samples per second
 
 
 def free_port() -> int:
@@ -167,7 +168,7 @@ def run_load(port: int, rate: int, seconds: float, workdir: Path, peer_pid: int,
         for fmt, suffix in (("flamegraph", "svg"), ("raw", "txt")):
             spies.append(subprocess.Popen(
                 pinned(0, [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "--pid",
-                           str(peer_pid), "--duration", str(int(seconds)), "--rate", "100", "--format", fmt,
+                           str(peer_pid), "--duration", str(int(seconds)), "--rate", str(PROFILE_RATE), "--format", fmt,
                            "--output", str(PROFILE_DIR / f"{label}.{suffix}")]),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     subprocess.run(argv, check=True, stderr=subprocess.DEVNULL)
@@ -250,8 +251,10 @@ def main() -> int:
     ap.add_argument("--no-overload", action="store_true", help="skip the hub's ceiling and 2 x ceiling runs")
     ap.add_argument("--no-sweeps", action="store_true", help="skip the household and rule sweeps")
     ap.add_argument("--profile", type=Path, help="record py-spy flame graphs of the hub into this folder")
+    ap.add_argument("--profile-rate", type=int, default=100, help="py-spy samples per second (default 100)")
     a = ap.parse_args()
-    global PROFILE_DIR
+    global PROFILE_DIR, PROFILE_RATE
+    PROFILE_RATE = a.profile_rate
     if a.profile is not None:
         a.profile.mkdir(parents=True, exist_ok=True)
         PROFILE_DIR = a.profile

@@ -63,6 +63,7 @@ class Watch:
     """One metric trigger of one rule, as the hot path sees it."""
 
     __slots__ = (
+        "_label",
         "channel",
         "clear",
         "device",
@@ -77,6 +78,7 @@ class Watch:
     )
 
     def __init__(self, rule: CompiledRule, idx: int, spec: MetricTrigger | DeviceOfflineTrigger):
+        self._label: str | None = None
         self.rule = rule
         self.idx = idx
         self.key = (rule.uid, idx)
@@ -122,6 +124,13 @@ class Watch:
         return ACTIVE if same else CLEAR
 
     def describe(self) -> str:
+        """The trigger as text (``stock[milk] < 0.5``); the same every time, so made once."""
+        label = self._label
+        if label is None:
+            label = self._label = self._describe()
+        return label
+
+    def _describe(self) -> str:
         where = self.metric + (f"[{self.channel}]" if self.channel else "")
         if self.mode == "equals":
             return f"{where} == {self.threshold!r}"

@@ -13,8 +13,22 @@ def iso(ts: float) -> str:
     return iso_utc(datetime.fromtimestamp(ts, UTC))
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """Rendered data as JSON-ready values: datetimes become ISO 8601 text."""
+    if type(value) is dict:
+        # The common case (every firing): a map of plain values is already JSON-ready.
+        plain = _PLAIN
+        for v in value.values():
+            if type(v) not in plain:
+                break
+        else:
+            if all(type(k) is str for k in value):
+                return dict(value)
+    elif type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):

@@ -64,7 +64,8 @@ class Durability(Firing):
                 for sql, params in batch.writes:
                     conn.execute(sql, params)
                 if batch.traces:
-                    self._store.insert_traces(conn, [trace_dict(t) for t in batch.traces])
+                    self._store.insert_traces(conn, [trace_dict(t) for t in batch.traces],
+                                              [t[0] for t in batch.traces])
                 if batch.actions:
                     self._sink.submit(batch.actions)
         except Exception:

@@ -167,17 +167,20 @@ class RuleStore:
 
     # -- traces -----------------------------------------------------------------------
 
-    def insert_traces(self, conn: sqlite3.Connection, traces: list[dict[str, Any]]) -> None:
+    def insert_traces(self, conn: sqlite3.Connection, traces: list[dict[str, Any]],
+                      at: list[float] | None = None) -> None:
+        """Persist traces (``trace_dict`` form); ``at``: their epoch seconds, when the caller
+        has them (else read back from each trace's ISO text)."""
         conn.executemany(
             "INSERT INTO rules_traces (rule, household, at, body) VALUES (?, ?, ?, ?)",
             [
                 (
                     f"{t['pack']}/{t['rule']}",
                     t["household"],
-                    datetime.fromisoformat(t["at"]).timestamp(),
+                    at[i] if at is not None else datetime.fromisoformat(t["at"]).timestamp(),
                     orjson.dumps(t).decode(),
                 )
-                for t in traces
+                for i, t in enumerate(traces)
             ],
         )
         self._trace_inserts += len(traces)

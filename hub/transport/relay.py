@@ -7,6 +7,11 @@ only when the broker acknowledged it (PUBACK for QoS 1); until then a restart se
 again, and consumers drop the copy by its id. At most ``max_in_flight`` messages are
 handed to the client library at once, so a broker outage cannot grow memory without bound.
 
+Acknowledgements are recorded in the outbox every :data:`MARK_EVERY_S` (one transaction
+for all that came in meanwhile, not one per PUBACK packet the broker sends: at 10k msg/s
+that was a commit per batch). A crash in between only means those messages go out once
+more after the restart, which their ids make harmless; the sweep skips them meanwhile.
+
 On PostgreSQL transactions commit side by side, so a message can commit after one with a
 higher ``seq`` was already dispatched. Once a second the relay therefore sweeps the unsent
 messages from the start (skipping those in flight), woken by a timer when nothing commits.
@@ -30,6 +35,7 @@ from hub.transport.base import Transport
 logger = logging.getLogger(__name__)
 
 SWEEP_S = 1.0  # how late a message that committed out of seq order can be, at most
+MARK_EVERY_S = 0.05  # how long acknowledgements gather before they are written
 
 
 class OutboxRelay:
@@ -44,6 +50,9 @@ class OutboxRelay:
         self._active = active
         self._poll_s = poll_s
         self._in_flight: set[str] = set()
+        self._acked: set[str] = set()  # acknowledged by the broker, not yet marked sent
+        self._mark_armed = False
+        self._starved = False  # the last pass left messages behind for want of room
         self._last_seq = 0
         self._next_sweep = 0.0
         self._sweep_timer: asyncio.TimerHandle | None = None
@@ -98,12 +107,15 @@ class OutboxRelay:
             self._arm_sweep()
             return False
         if room <= 0:
+            self._starved = True
             return False
         messages = self._outbox.pending(min(room, self._batch), after_seq=self._last_seq)
+        self._starved = room < self._batch and len(messages) == room
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + SWEEP_S
-            late = [m for m in self._outbox.pending(len(self._in_flight) + self._batch)
-                    if m.id not in self._in_flight and m.seq <= self._last_seq]
+            busy = self._in_flight | self._acked
+            late = [m for m in self._outbox.pending(len(busy) + self._batch)
+                    if m.id not in busy and m.seq <= self._last_seq]
             messages = late + messages
         self._arm_sweep()
         for message in messages:
@@ -128,13 +140,46 @@ class OutboxRelay:
         self._sweep_timer = loop.call_later(self._poll_s, self.kick)
 
     def close(self) -> None:
-        """Stop the sweep timer."""
+        """Stop the sweep timer; record the acknowledgements still gathering."""
         if self._sweep_timer:
             self._sweep_timer.cancel()
+        self._mark()
 
     def _on_acked(self, tokens: Sequence[str]) -> None:
-        self._outbox.mark_sent(tokens)
         with self._lock:
             self._in_flight.difference_update(tokens)
+            self._acked.update(tokens)
+            starved, self._starved = self._starved, False
+            arm, self._mark_armed = not self._mark_armed, True
         self.sent += len(tokens)
-        self.kick()
+        if arm:
+            self._arm_mark()
+        if starved:  # otherwise nothing waits for the room these acknowledgements made
+            self.kick()
+
+    def _arm_mark(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._mark()  # a synchronous tool: at once
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            loop.call_later(MARK_EVERY_S, self._mark)
+        else:
+            loop.call_soon_threadsafe(loop.call_later, MARK_EVERY_S, self._mark)
+
+    def _mark(self) -> None:
+        """Write the gathered acknowledgements in one transaction."""
+        with self._lock:
+            ids, self._acked = self._acked, set()
+            self._mark_armed = False
+        if not ids:
+            return
+        try:
+            self._outbox.mark_sent(ids)
+        except Exception:
+            # Not recorded: after a restart they go out once more (their ids dedupe them).
+            logger.exception("relay could not record %d acknowledgements", len(ids))
