@@ -410,3 +410,12 @@ PLURALS = {
 "%(num)d pantry item": (("%(num)d Vorratsartikel", "%(num)d Vorratsartikel"), ("%(num)d 种储藏食品",)),
 "%(num)d place left": (("noch %(num)d Platz", "noch %(num)d Plätze"), ("剩余 %(num)d 个名额",)),
 }
+
+# The dashboards' own sentences live beside (kept apart so that helpers adding strings at
+# the same time do not edit the same lines); an entry above wins.
+from i18n_translations_pages import PAGE_PLURALS, PAGE_TEXTS  # noqa: E402
+
+for _key, _value in PAGE_TEXTS.items():
+    TEXTS.setdefault(_key, _value)
+for _key, _forms in PAGE_PLURALS.items():
+    PLURALS.setdefault(_key, _forms)

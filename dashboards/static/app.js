@@ -56,17 +56,20 @@
     var list = document.getElementById("link-devices");
     if (!status || !list) return;
     if (!progress.active) {
-      status.textContent = "This login was revoked.";
+      status.textContent = status.getAttribute("data-revoked");
       status.setAttribute("data-link-status", "revoked");
     } else if (progress.linked) {
       var n = progress.devices.length;
-      status.textContent = "Linked: " + n + " device" + (n === 1 ? "" : "s") + " found.";
+      // The page carries both plural forms in the reader's language ({n} filled in here).
+      status.textContent = (status.getAttribute(n === 1 ? "data-linked-one" : "data-linked-other") || "")
+        .replace("{n}", String(n));
       status.setAttribute("data-link-status", "linked");
     }
     list.textContent = "";
     progress.devices.forEach(function (d) {
       var li = document.createElement("li");
-      li.textContent = d.name + " (" + d.metrics + " reading" + (d.metrics === 1 ? "" : "s") + ")";
+      li.textContent = (status.getAttribute(d.metrics === 1 ? "data-reading-one" : "data-reading-other") || "")
+        .replace("{n}", String(d.metrics)).replace("{name}", d.name);
       list.appendChild(li);
     });
   }

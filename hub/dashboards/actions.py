@@ -17,9 +17,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from hub.dashboards import data, localtime, session
+from hub.dashboards import data, localtime, names, session
 from hub.dashboards.forms import Form, read_form
 from hub.errors import HubError
+from hub.i18n.words import N_, said
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +35,13 @@ def _run(request: Request, back: str, action: Callable[[], data.ActionResult]) -
         result = action()
         session.flash(response, request, result.message, ok=result.ok)
     except data.Unavailable as exc:
-        session.flash(response, request, str(exc), ok=False)
+        session.flash(response, request, said(exc), ok=False)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first.get("loc", ()))
         session.flash(response, request, f"{where}: {first.get('msg', 'invalid')}", ok=False)
     except HubError as exc:  # NotFound, Conflict, Forbidden, NoticeRejected: their own sentence
-        session.flash(response, request, str(exc) or type(exc).__name__, ok=False)
+        session.flash(response, request, said(exc), ok=False)
     return response
 
 
@@ -96,8 +97,9 @@ async def gather(request: Request, sid: str) -> Response:
 
     def act() -> data.ActionResult:
         if not seats_text.isdigit() or not 1 <= int(seats_text) <= 50:
-            return data.ActionResult(False, "seats: a number from 1 to 50")
-        return data.book_gathering(hub, p, _path_id(sid), sitting, title, int(seats_text), invite[:50])
+            return data.ActionResult(False, N_("seats: a number from 1 to 50"))
+        guests = names.household_ids(hub.db, p.community, invite[:50])
+        return data.book_gathering(hub, p, _path_id(sid), sitting, title, int(seats_text), guests)
 
     return _run(request, "/ui/household#gatherings", act)
 
@@ -125,7 +127,7 @@ async def rate(request: Request, rid: str) -> Response:
 
     def act() -> data.ActionResult:
         if stars not in {"1", "2", "3", "4", "5"}:
-            return data.ActionResult(False, "stars: 1 to 5")
+            return data.ActionResult(False, N_("stars: 1 to 5"))
         return data.rate(hub, p, _path_id(rid), int(stars), comment)
 
     return _run(request, "/ui/household#calendar", act)
@@ -202,7 +204,8 @@ def notice_fields(form: Form, zone: tzinfo = UTC) -> dict[str, Any]:
             lat, lon, radius = (float(x) for x in circle.split(","))
             circles.append((lat, lon, radius))
     except (ValueError, TypeError) as exc:
-        raise ValueError("area: write points as 'lat,lon; lat,lon; ...' and a circle as 'lat,lon,radius_km'") from exc
+        raise ValueError(N_("area: write points as 'lat,lon; lat,lon; ...' and a circle as "
+                            "'lat,lon,radius_km'")) from exc
     fields: dict[str, Any] = {
         "event": form.get("event", max_length=200, required=True),
         "headline": form.get("headline", max_length=500),
@@ -219,7 +222,8 @@ def notice_fields(form: Form, zone: tzinfo = UTC) -> dict[str, Any]:
                 # A datetime-local value is the community's local time, as the page says.
                 fields[name] = localtime.read_local(value, zone).isoformat()
             except ValueError as exc:
-                raise ValueError(f"{name}: not a date and time ({value[:40]})") from exc
+                raise ValueError(N_("%(field)s: not a date and time (%(value)s)", field=name,
+                                    value=value[:40])) from exc
     return fields
 
 
@@ -236,7 +240,7 @@ async def post_notice(request: Request) -> Response:
         try:
             fields = notice_fields(form, localtime.community_zone(hub.db, p.community))
         except ValueError as exc:
-            return data.ActionResult(False, str(exc))
+            return data.ActionResult(False, said(exc))
         return data.post_notice(hub, p, fields)
 
     return _run(request, "/ui/community#notices", act)

@@ -24,6 +24,7 @@ from hub.dashboards.access import (
     items_of,
     offers_for,
 )
+from hub.i18n.words import N_, ngettext
 
 logger = logging.getLogger(__name__)
 
@@ -75,14 +76,14 @@ def claim(hub: Any, p: PrincipalLike, request_id: str) -> ActionResult:
     """Claim a request (exactly one provider wins)."""
     offers = offers_for(hub, p, PROVIDER)
     offers.grocery.claim(p.provider, request_id, actor_of(p))
-    return ActionResult(True, "Claimed: it is on your schedule.")
+    return ActionResult(True, N_("Claimed: it is on your schedule."))
 
 
 def fulfil(hub: Any, p: PrincipalLike, request_id: str) -> ActionResult:
     """Mark a claimed request delivered."""
     offers = offers_for(hub, p, PROVIDER)
     offers.grocery.fulfil(p.provider, request_id, actor_of(p))
-    return ActionResult(True, "Marked fulfilled.")
+    return ActionResult(True, N_("Marked fulfilled."))
 
 
 # -- notices ----------------------------------------------------------------------------------
@@ -112,9 +113,9 @@ def post_notice(hub: Any, p: PrincipalLike, fields: dict[str, Any]) -> ActionRes
     """Post a notice for the admin's community (validated by the notices package)."""
     book = component(hub, "notices")
     if book is None:
-        raise Unavailable("notices are not available on this hub yet")
+        raise Unavailable(N_("notices are not available on this hub yet"))
     if p.role != ADMIN or not p.community:
-        raise Unavailable("only a community admin posts notices")
+        raise Unavailable(N_("only a community admin posts notices"))
     from hub.notices.api import NoticeIn  # the notices package's own validation
 
     posted = NoticeIn.model_validate(fields)
@@ -127,7 +128,8 @@ def post_notice(hub: Any, p: PrincipalLike, fields: dict[str, Any]) -> ActionRes
         for change in changes:  # the rule packs react to notices (a gas outage -> dinner together)
             rules.on_event(change)
     reached = sum(len(getattr(c, "households", ())) for c in changes)
-    return ActionResult(True, f"Notice posted; {reached} households reached.")
+    return ActionResult(True, ngettext("Notice posted; %(num)d household reached.",
+                                      "Notice posted; %(num)d households reached.", reached))
 
 
 # -- admin ------------------------------------------------------------------------------------
@@ -207,17 +209,17 @@ def feed_status(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
 
 #: Prometheus sample -> label on the admin view
 HEALTH_SAMPLES = (
-    ("hub_messages_in_total", "messages in"),
-    ("hub_readings_total", "readings"),
-    ("hub_dead_letters_total", "dead letters"),
-    ("hub_ingest_backpressure_total", "reading paused (queue full)"),
-    ("hub_messages_rate_limited_total", "rate limited"),
-    ("hub_ingest_batches_total", "ingest batches"),
-    ("hub_ingest_batch_errors_total", "failed batches"),
-    ("hub_ingest_queue_depth", "queue depth"),
-    ("hub_outbox_unsent", "outbox unsent"),
-    ("hub_devices", "devices"),
-    ("hub_history_dropped", "history points dropped"),
+    ("hub_messages_in_total", N_("messages in")),
+    ("hub_readings_total", N_("readings")),
+    ("hub_dead_letters_total", N_("dead letters")),
+    ("hub_ingest_backpressure_total", N_("reading paused (queue full)")),
+    ("hub_messages_rate_limited_total", N_("rate limited")),
+    ("hub_ingest_batches_total", N_("ingest batches")),
+    ("hub_ingest_batch_errors_total", N_("failed batches")),
+    ("hub_ingest_queue_depth", N_("queue depth")),
+    ("hub_outbox_unsent", N_("outbox unsent")),
+    ("hub_devices", N_("devices")),
+    ("hub_history_dropped", N_("history points dropped")),
 )
 
 

@@ -22,6 +22,7 @@ from hub.dashboards.access import (
     items_of,
     offers_for,
 )
+from hub.i18n.words import N_, Message
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +47,14 @@ def revoke_consent(hub: Any, p: PrincipalLike, grant_id: str) -> ActionResult:
     """Revoke one of the household's grants (and stop the data flow it allowed)."""
     identity = component(hub, "identity")
     if identity is None or p.role != HOUSEHOLD or not p.household:
-        return ActionResult(False, "consents are not available")
+        return ActionResult(False, N_("consents are not available"))
     store = getattr(identity, "consent", None)
     revoke = getattr(store, "revoke", None) or getattr(identity, "revoke_consent", None)
     if revoke is None:
-        return ActionResult(False, "consents are not available")
+        return ActionResult(False, N_("consents are not available"))
     # The identity's revocation hooks (wired by the hub) stop the feeds in the same transaction.
     revoke(grant_id, p.household)
-    return ActionResult(True, "Consent revoked: nothing more is shared under it.")
+    return ActionResult(True, N_("Consent revoked: nothing more is shared under it."))
 
 
 # -- devices --------------------------------------------------------------------------------
@@ -96,15 +97,15 @@ def live_values(hub: Any, household: str) -> dict[str, Any]:
 
 
 #: metric -> (title, unit) of the 24 h range charts (mean line, min-max band, gaps as gaps)
-RANGE_CHARTS: dict[str, tuple[str, str]] = {
-    "power": ("Power, 24 h", "W"),
-    "temperature": ("Temperature, 24 h", "°C"),
-    "humidity": ("Humidity, 24 h", "%"),
+RANGE_CHARTS: dict[str, tuple[Message, str]] = {
+    "power": (N_("Power, 24 h"), "W"),
+    "temperature": (N_("Temperature, 24 h"), "°C"),
+    "humidity": (N_("Humidity, 24 h"), "%"),
 }
 #: metric -> (history helper, title, unit) of the per-day bar charts of counters
-DAY_CHARTS: dict[str, tuple[str, str, str]] = {
-    "energy": ("energy_per_day", "Energy per day", "kWh"),
-    "gas": ("gas_per_day", "Gas per day", "m³"),
+DAY_CHARTS: dict[str, tuple[str, Message, str]] = {
+    "energy": ("energy_per_day", N_("Energy per day"), "kWh"),
+    "gas": ("gas_per_day", N_("Gas per day"), "m³"),
 }
 RANGE_HOURS = 24
 RANGE_STEP_S = 900
@@ -147,9 +148,10 @@ def device_charts(hub: Any, p: PrincipalLike, device: dict[str, Any], *, zone: t
             continue
         values = [_finite(getattr(pt, "value", None)) for pt in points]
         if any(v is not None for v in values):
-            suffix = f" ({m['channel']})" if m["channel"] and device.get("show_channels", True) else ""
+            if m["channel"] and device.get("show_channels", True):
+                title = N_("%(chart)s (%(channel)s)", chart=title, channel=m["channel"])
             labels = [_label(pt, zone) for pt in points]
-            out.append({"title": title + suffix, "unit": unit, "kind": kind, "values": values,
+            out.append({"title": title, "unit": unit, "kind": kind, "values": values,
                         "mins": [_finite(getattr(pt, "min", None)) for pt in points],
                         "maxs": [_finite(getattr(pt, "max", None)) for pt in points],
                         "labels": labels,
@@ -220,15 +222,15 @@ def accept(hub: Any, p: PrincipalLike, suggestion_id: str, slot_id: str | None) 
     offers = offers_for(hub, p, HOUSEHOLD)
     result = offers.accept_suggestion(p.household, suggestion_id, slot=slot_id or None, actor=actor_of(p))
     kind = result.get("kind", "")
-    return ActionResult(True, {"grocery": "Delivery booked.", "reschedule": "Delivery moved."}.get(
-        kind, "Suggestion accepted."))
+    return ActionResult(True, {"grocery": N_("Delivery booked."), "reschedule": N_("Delivery moved.")}.get(
+        kind, N_("Suggestion accepted.")))
 
 
 def decline(hub: Any, p: PrincipalLike, suggestion_id: str) -> ActionResult:
     """Decline a suggestion."""
     offers = offers_for(hub, p, HOUSEHOLD)
     offers.suggestions.decline(p.household, suggestion_id, actor_of(p))
-    return ActionResult(True, "Suggestion declined.")
+    return ActionResult(True, N_("Suggestion declined."))
 
 
 def calendar(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
@@ -256,14 +258,14 @@ def rate(hub: Any, p: PrincipalLike, request_id: str, stars: int, comment: str) 
     """Rate a fulfilled delivery, once (ratings are append-only)."""
     offers = offers_for(hub, p, HOUSEHOLD)
     offers.grocery.rate(p.household, request_id, stars, comment, actor_of(p))
-    return ActionResult(True, f"Thank you: rated {stars}/5.")
+    return ActionResult(True, N_("Thank you: rated %(stars)s/5.", stars=stars))
 
 
 def move(hub: Any, p: PrincipalLike, booking_id: str, slot_id: str) -> ActionResult:
     """Move a delivery to another slot in one step."""
     offers = offers_for(hub, p, HOUSEHOLD)
     offers.move_booking(p.household, booking_id, slot_id, actor_of(p))
-    return ActionResult(True, "Delivery moved.")
+    return ActionResult(True, N_("Delivery moved."))
 
 
 def gatherings(hub: Any, p: PrincipalLike) -> list[dict[str, Any]]:
@@ -296,8 +298,9 @@ def rsvp(hub: Any, p: PrincipalLike, gathering_id: str, going: bool) -> ActionRe
     offers = offers_for(hub, p, HOUSEHOLD)
     answer = offers.gatherings.rsvp(p.household, gathering_id, going, actor_of(p))
     you = answer.get("you", "going" if going else "declined")
-    return ActionResult(True, {"going": "You are going.", "waitlisted": "It is full: you are on the waitlist.",
-                               "declined": "You declined."}.get(you, f"You are {you}."))
+    return ActionResult(True, {"going": N_("You are going."),
+                               "waitlisted": N_("It is full: you are on the waitlist."),
+                               "declined": N_("You declined.")}.get(you, N_("Answer saved.")))
 
 
 def book_gathering(hub: Any, p: PrincipalLike, suggestion_id: str, sitting: str, title: str, seats: int,
@@ -311,19 +314,20 @@ def book_gathering(hub: Any, p: PrincipalLike, suggestion_id: str, sitting: str,
     chosen = next((s for s in sug.data.get("sittings", []) if s.get("slot") == sitting), None)
     provider = sug.data.get("place")
     if chosen is None or not isinstance(provider, str):
-        return ActionResult(False, "pick one of the suggested sittings")
+        return ActionResult(False, N_("pick one of the suggested sittings"))
     row = hub.db.query_one("SELECT name FROM providers WHERE id = ?", (provider,))
     starts = datetime.fromisoformat(str(chosen["starts_at"]).replace("Z", "+00:00"))
     offers.gatherings.create(
         p.household, title=title or sug.title, starts_at=starts, ends_at=None, capacity=None,
         place=Place(label=row["name"] if row else provider, provider=provider, seats=seats),
         invite=invite, suggestion=suggestion_id, actor=actor_of(p))
-    return ActionResult(True, f"Table for {seats} booked; invitations sent.")
+    return ActionResult(True, N_("Table for %(seats)s booked; invitations sent.", seats=seats))
 
 
 #: request state -> how the community view counts it
-DELIVERY_STATES = {"accepted": "deliveries booked", "claimed": "deliveries booked",
-                   "scheduled": "deliveries booked", "fulfilled": "deliveries made", "rated": "deliveries made"}
+DELIVERY_STATES = {"accepted": N_("deliveries booked"), "claimed": N_("deliveries booked"),
+                   "scheduled": N_("deliveries booked"), "fulfilled": N_("deliveries made"),
+                   "rated": N_("deliveries made")}
 
 
 def exchanged_this_week(hub: Any, p: PrincipalLike) -> dict[str, int]:
@@ -337,10 +341,10 @@ def exchanged_this_week(hub: Any, p: PrincipalLike) -> dict[str, int]:
     counts: dict[str, int] = {}
     for r in items_of(offers.grocery.community_page(p.community, limit=200)):
         if str(r.get("created_at", "")) >= since[:19]:
-            key = DELIVERY_STATES.get(str(r["state"]), "deliveries cancelled or expired")
+            key = DELIVERY_STATES.get(str(r["state"]), N_("deliveries cancelled or expired"))
             counts[key] = counts.get(key, 0) + 1
     for g in items_of(offers.gatherings.list_community(p.community, limit=200)):
         if str(g.get("created_at", "")) >= since[:19]:
-            counts["gatherings"] = counts.get("gatherings", 0) + 1
-            counts["people at gatherings"] = counts.get("people at gatherings", 0) + len(g.get("going", []))
+            counts[N_("gatherings")] = counts.get("gatherings", 0) + 1
+            counts[N_("people at gatherings")] = counts.get("people at gatherings", 0) + len(g.get("going", []))
     return counts

@@ -24,6 +24,7 @@ from hub.dashboards import data, link_data, session
 from hub.dashboards.actions import _posted
 from hub.dashboards.render import page
 from hub.errors import HubError
+from hub.i18n.words import N_, said
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,7 +77,7 @@ async def create(request: Request) -> Response:
     try:
         shown = await asyncio.to_thread(link_data.create_link, hub, p, kind, label)
     except (HubError, data.Unavailable) as exc:
-        return _flash_back(request, BACK, str(exc), ok=False)
+        return _flash_back(request, BACK, said(exc), ok=False)
     return _shown(request, p, shown, rotated=False)
 
 
@@ -89,7 +90,7 @@ async def rotate(request: Request, link_id: str) -> Response:
     try:
         shown = await asyncio.to_thread(link_data.rotate_link, _hub(request), p, link_id[:64])
     except (HubError, data.Unavailable) as exc:
-        return _flash_back(request, BACK, str(exc), ok=False)
+        return _flash_back(request, BACK, said(exc), ok=False)
     return _shown(request, p, shown, rotated=True)
 
 
@@ -102,8 +103,9 @@ async def revoke(request: Request, link_id: str) -> Response:
     try:
         link = await asyncio.to_thread(link_data.revoke_link, _hub(request), p, link_id[:64])
     except (HubError, data.Unavailable) as exc:
-        return _flash_back(request, BACK, str(exc), ok=False)
-    return _flash_back(request, BACK, f"Login {link.mqtt_username} revoked: the broker refuses it now.", ok=True)
+        return _flash_back(request, BACK, said(exc), ok=False)
+    revoked = N_("Login %(login)s revoked: the broker refuses it now.", login=link.mqtt_username)
+    return _flash_back(request, BACK, revoked, ok=True)
 
 
 @router.get("/ui/household/links/{link_id}/stream")
@@ -150,8 +152,8 @@ async def rename(request: Request) -> Response:
     try:
         new = link_data.rename_device(_hub(request), p, device, name)
     except (HubError, data.Unavailable) as exc:
-        return _flash_back(request, "/ui/household#devices", str(exc), ok=False)
-    return _flash_back(request, "/ui/household#devices", f"Renamed to {new}.", ok=True)
+        return _flash_back(request, "/ui/household#devices", said(exc), ok=False)
+    return _flash_back(request, "/ui/household#devices", N_("Renamed to %(name)s.", name=new), ok=True)
 
 
 @router.post("/ui/household/devices/remove")
@@ -165,5 +167,5 @@ async def remove(request: Request) -> Response:
     try:
         link_data.remove_device(hub, p, device)
     except (HubError, data.Unavailable) as exc:
-        return _flash_back(request, "/ui/household#devices", str(exc), ok=False)
-    return _flash_back(request, "/ui/household#devices", "Device and its history removed.", ok=True)
+        return _flash_back(request, "/ui/household#devices", said(exc), ok=False)
+    return _flash_back(request, "/ui/household#devices", N_("Device and its history removed."), ok=True)

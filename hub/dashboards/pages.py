@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import zoneinfo
 from collections import defaultdict
+from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,9 +18,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.dashboards import data, link_data, localtime, session, svg
 from hub.dashboards.forms import read_form
+from hub.dashboards.names import Names
 from hub.dashboards.render import page, reader_for
 from hub.errors import HubError
 from hub.i18n import messages
+from hub.i18n.words import N_, said
+from hub.identity import communities
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,12 +74,12 @@ async def login_submit(request: Request) -> Response:
         # Password hashing is slow on purpose: keep it off the event loop.
         token = await asyncio.to_thread(data.login, hub, username, password, address)
     except data.Unavailable as exc:
-        return page(request, "login.html", status_code=503, next=next_, available=False, error=str(exc))
+        return page(request, "login.html", status_code=503, next=next_, available=False, error=said(exc))
     except HubError as exc:  # the identity's refusal: wrong password, too many attempts
         status = getattr(exc, "status", 401)
         status = status if status in (401, 429) else 401
         refusal = page(request, "login.html", status_code=status, next=next_, available=True,
-                       error=str(exc) or "wrong username or password", username=username)
+                       error=said(exc), username=username)
         retry = getattr(exc, "retry_after", None)
         if status == 429 and retry is not None:
             refusal.headers["Retry-After"] = str(max(1, int(retry)))
@@ -82,7 +87,7 @@ async def login_submit(request: Request) -> Response:
     p = data.principal_from_token(hub, token)
     if p is None:
         return page(request, "login.html", status_code=401, next=next_, available=True,
-                    error="login failed", username=username)
+                    error=N_("login failed"), username=username)
     response = RedirectResponse(_safe_next(next_) or session.home_of(p), status_code=303)
     session.set_session(response, request, token)
     return response
@@ -120,16 +125,18 @@ async def household_view(request: Request) -> Response:
         return p
     hub = _hub(request)
     who = reader_for(request, p)
+    names = Names(hub.db)
     devices = data.devices(hub, p)
     zone = localtime.community_zone(hub.db, p.community)
     for d in devices:
         d["charts"] = data.device_charts(hub, p, d, zone=zone)
     notices = data.notices(hub, p, language=who.language)
-    area = svg.area_map(notices, marker=_home_marker(hub, p), marker_label="home") if notices else ""
+    area = (svg.area_map(notices, marker=_home_marker(hub, p), marker_label=who.say(N_("home")), reader=who)
+            if notices else "")
     return page(
-        request, "household.html", viewer=p, active="household", reader=who,
+        request, "household.html", viewer=p, active="household", reader=who, names=names,
         devices=devices, pantry=data.pantry(hub, p),
-        suggestions=[messages.suggestion(who, s) for s in data.suggestions(hub, p)],
+        suggestions=[messages.suggestion(who, s, names) for s in data.suggestions(hub, p)],
         bookings=data.calendar(hub, p), gatherings=data.gatherings(hub, p), notices=notices, area_svg=area,
         consents=data.consents(hub, p),
         has_offers=data.component(hub, "offers") is not None,
@@ -179,8 +186,8 @@ async def community_view(request: Request) -> Response:
     return page(
         request, "community.html", viewer=p, active="community", reader=who,
         notices=notices,
-        area_svg=svg.area_map(notices, marker=_home_marker(hub, p), marker_label="home",
-                              homes=data.household_places(hub, p)),
+        area_svg=svg.area_map(notices, marker=_home_marker(hub, p), marker_label=who.say(N_("home")),
+                              homes=data.household_places(hub, p), reader=who),
         areas_json=json.dumps(areas), gatherings=data.gatherings(hub, p),
         exchanged=data.exchanged_this_week(hub, p),
         has_notices=data.component(hub, "notices") is not None,
@@ -198,11 +205,48 @@ async def admin_view(request: Request) -> Response:
     p = session.gate(request, data.ADMIN)
     if isinstance(p, Response):
         return p
+    return _admin_page(request, p)
+
+
+def _admin_page(request: Request, p: data.PrincipalLike, *, status_code: int = 200,
+                **context: Any) -> Response:
     hub = _hub(request)
+    zone = localtime.zone_label(localtime.community_zone(hub.db, p.community))
+    context.setdefault("zone_value", zone)
     return page(
-        request, "admin.html", viewer=p, active="admin",
+        request, "admin.html", status_code=status_code, viewer=p, active="admin",
         health=data.health(hub, p), households=data.households_overview(hub, p),
         dead_letters=data.dead_letters(hub, p), traces=data.rule_traces(hub, p),
         feeds=data.feed_status(hub, p), link_audit=link_data.link_audit(hub, p),
         has_rules=data.component(hub, "rules") is not None,
+        zone=zone, zones=_zone_names(), **context,
     )
+
+
+@cache
+def _zone_names() -> tuple[str, ...]:
+    """The IANA zones this machine knows, for the time zone field's suggestions."""
+    return tuple(sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith("Etc/")))
+
+
+@router.post("/ui/admin/time-zone")
+async def set_time_zone(request: Request) -> Response:
+    """Set the community's time zone (an IANA name); a bad name is shown beside the field,
+    with what was typed kept, and changes nothing."""
+    form = await read_form(request)
+    refusal = session.csrf_refusal(request, form.get("csrf", max_length=64))
+    if refusal is not None:
+        return refusal
+    p = session.gate(request, data.ADMIN)
+    if isinstance(p, Response):
+        return p
+    typed = form.get("time_zone", max_length=200)
+    if not p.community:
+        return session.refused(request, N_("Only a community's admin sets its time zone."), viewer=p)
+    try:
+        zone = communities.set_time_zone(_hub(request).db, p.community, typed, actor=data.actor_of(p))
+    except ValueError as exc:
+        return _admin_page(request, p, status_code=422, zone_error=said(exc), zone_value=typed)
+    response = RedirectResponse("/ui/admin#time-zone", status_code=303)
+    session.flash(response, request, N_("Times are now shown in %(zone)s.", zone=zone))
+    return response

@@ -20,7 +20,9 @@ from markupsafe import Markup
 from hub.config import REPO_ROOT
 from hub.dashboards import cookies as session
 from hub.dashboards import svg
+from hub.dashboards.names import Names
 from hub.i18n import Reader, messages, reader, translations
+from hub.i18n.words import word
 
 UI_ROOT = REPO_ROOT / "dashboards"
 TEMPLATES = UI_ROOT / "templates"
@@ -43,6 +45,31 @@ def _number(ctx: Context, value: Any) -> str:
 def _item(ctx: Context, name: Any) -> str:
     """A pantry item's name in the reader's language."""
     return messages.item_name(_reader_of(ctx), str(name))
+
+
+@pass_context
+def _say(ctx: Context, text: Any) -> str:
+    """A text made in code (a :class:`hub.i18n.words.Message`) in the reader's language."""
+    return _reader_of(ctx).say(text)
+
+
+@pass_context
+def _word(ctx: Context, value: Any, vocabulary: str) -> str:
+    """A fixed word (a CAP severity, a role, a metric) in the reader's language."""
+    return _reader_of(ctx).say(word(vocabulary, value))
+
+
+@pass_context
+def _who(ctx: Context, ident: Any) -> str:
+    """The display name of a household, provider or community id."""
+    names = ctx.get("names")
+    return names(ident) if isinstance(names, Names) else ("" if ident is None else str(ident))
+
+
+@pass_context
+def _chart(ctx: Context, spec: dict[str, Any]) -> Markup:
+    """A chart spec as SVG, its text label in the reader's language."""
+    return Markup(svg.chart(spec, _reader_of(ctx)))
 
 
 def display_name(hub: Any, viewer: Any) -> str:
@@ -72,7 +99,10 @@ def _environment(path: Path, language: str) -> Environment:
     env.filters["when"] = _when
     env.filters["number"] = _number
     env.filters["item"] = _item
-    env.filters["chart"] = lambda spec: Markup(svg.chart(spec))
+    env.filters["chart"] = _chart
+    env.filters["say"] = _say
+    env.filters["word"] = _word
+    env.filters["who"] = _who
     return env
 
 
@@ -115,6 +145,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     who = context.pop("reader", None) or reader_for(request, context["viewer"])
     context.setdefault("tz_name", who.time_zone)
     context.setdefault("viewer_name", display_name(hub, context["viewer"]))
+    context.setdefault("names", Names(getattr(hub, "db", None)))
     body = environment(who.language).get_template(template).render(
         request=request,
         reader=who,

@@ -15,19 +15,19 @@ from urllib.parse import quote, urlsplit
 from fastapi import HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
-from hub.dashboards import data
+from hub.dashboards import cookies, data
 from hub.dashboards.cookies import (
     COOKIE,
     FLASH_COOKIE,
     clear_session,
     csrf_for,
-    flash,
     public_url,
     set_session,
     take_flash,
     token_of,
 )
-from hub.dashboards.render import page
+from hub.dashboards.render import page, reader_for
+from hub.i18n.words import N_
 
 HOME = {data.HOUSEHOLD: "/ui/household", data.PROVIDER: "/ui/provider", data.ADMIN: "/ui/admin"}
 
@@ -35,6 +35,12 @@ HOME = {data.HOUSEHOLD: "/ui/household", data.PROVIDER: "/ui/provider", data.ADM
 def viewer(request: Request) -> data.PrincipalLike | None:
     """The logged-in principal of this browser, or None."""
     return data.principal_from_token(request.app.state.hub, token_of(request))
+
+
+def flash(response: Response, request: Request, message: str, ok: bool = True) -> None:
+    """A one-time message for the next page, in the language of the person who acted
+    (a :class:`hub.i18n.words.Message` is translated; other text where catalogued)."""
+    cookies.flash(response, request, reader_for(request, viewer(request)).say(message), ok=ok)
 
 
 def home_of(p: data.PrincipalLike) -> str:
@@ -57,8 +63,17 @@ def gate(request: Request, *roles: str) -> data.PrincipalLike | Response:
             return Response("log in first", status_code=401, headers={"HX-Redirect": login})
         return RedirectResponse(login, status_code=303)
     if roles and p.role not in roles:
-        return refused(request, f"This view is for {' or '.join(roles)} accounts.", viewer=p)
+        return refused(request, _for_roles(roles), viewer=p)
     return p
+
+
+def _for_roles(roles: tuple[str, ...]) -> str:
+    if set(roles) == {data.HOUSEHOLD, data.ADMIN}:
+        return N_("This view is for household or admin accounts.")
+    return {data.HOUSEHOLD: N_("This view is for household accounts."),
+            data.PROVIDER: N_("This view is for provider accounts."),
+            data.ADMIN: N_("This view is for admin accounts.")}.get(
+        roles[0], N_("This view is for %(roles)s accounts.", roles=" / ".join(roles)))
 
 
 def refused(request: Request, message: str, *, viewer: data.PrincipalLike | None = None,
@@ -72,7 +87,7 @@ def csrf_refusal(request: Request, submitted: str | None) -> Response | None:
     token = token_of(request)
     sent = submitted or request.headers.get("x-csrf-token", "")
     if not token or not hmac.compare_digest(csrf_for(token), sent):
-        return refused(request, "The form expired: reload the page and try again.", viewer=viewer(request))
+        return refused(request, N_("The form expired: reload the page and try again."), viewer=viewer(request))
     return None
 
 

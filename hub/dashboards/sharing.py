@@ -9,17 +9,18 @@ uploaded by a small script (``sharing.js``) as the raw image body, and shown thr
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hub.dashboards import data, session
+from hub.dashboards import data, localtime, session
 from hub.dashboards.forms import Form, read_form
 from hub.dashboards.render import page
 from hub.errors import HubError
+from hub.i18n.words import N_, ngettext, said
 from hub.sharing.things import CATEGORIES, MODES, NewThing, Terms
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +37,7 @@ def _viewer(request: Request) -> data.PrincipalLike | Response:
     if isinstance(p, Response):
         return p
     if _sharing(request) is None:
-        return session.refused(request, "Sharing is not available on this hub.", viewer=p,
+        return session.refused(request, N_("Sharing is not available on this hub."), viewer=p,
                                status_code=503)
     return p
 
@@ -45,21 +46,29 @@ def _actor(p: data.PrincipalLike) -> str:
     return f"household:{p.account_id}"
 
 
-def _when(text: str, name: str) -> datetime:
-    """A ``datetime-local`` field (UTC, as the pages say) as an aware datetime."""
+def _when(text: str, name: str, zone: tzinfo) -> datetime:
+    """A ``datetime-local`` field (the community's local time, as the pages say) as an
+    aware datetime."""
     try:
-        value = datetime.fromisoformat(text)
+        return localtime.read_local(text, zone)
     except ValueError:
-        raise HubError(f"{name}: give a date and time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        raise HubError(N_("%(field)s: give a date and time", field=name)) from None
+
+
+def _zone(request: Request, household: str) -> tzinfo:
+    """The time zone of the household's community (what its datetime-local fields mean)."""
+    db = request.app.state.hub.db
+    row = db.query_one("SELECT community FROM households WHERE id = ?", (household,))
+    return localtime.community_zone(db, row["community"] if row is not None else None)
 
 
 def _flash_run(request: Request, back: str, action: Callable[[], str]) -> Response:
+    """Do ``action`` and go back with its sentence (a domain error's own, when refused)."""
     response = RedirectResponse(back, status_code=303)
     try:
         session.flash(response, request, action(), ok=True)
     except HubError as exc:  # NotFound, Conflict, Unprocessable: their own sentence
-        session.flash(response, request, str(exc) or type(exc).__name__, ok=False)
+        session.flash(response, request, said(exc), ok=False)
     return response
 
 
@@ -183,9 +192,9 @@ async def list_thing(request: Request) -> Response:
             device=form.get("device", max_length=160) or None,
             suggestion=form.get("suggestion", max_length=160) or None)
         if new.category not in CATEGORIES:
-            raise HubError(f"category must be one of {', '.join(CATEGORIES)}")
+            raise HubError(N_("category must be one of %(categories)s", categories=", ".join(CATEGORIES)))
         thing = s.create_thing(h, new, a)
-        return f"Listed {thing['title']}."
+        return N_("Listed %(title)s.", title=thing["title"])
 
     return await _form_action(request, "/ui/things", act)
 
@@ -193,7 +202,7 @@ async def list_thing(request: Request) -> Response:
 @router.post("/ui/sharing/things/{tid}/withdraw")
 async def withdraw(request: Request, tid: str) -> Response:
     return await _form_action(request, "/ui/things", lambda _form, h, s, a: (
-        f"{s.things.withdraw(h, tid[:160], a)['title']} is off the library."))
+        N_("%(title)s is off the library.", title=s.things.withdraw(h, tid[:160], a)["title"])))
 
 
 @router.post("/ui/sharing/things/{tid}/photos")
@@ -218,11 +227,12 @@ async def upload_photo(request: Request, tid: str) -> Response:
 @router.post("/ui/sharing/things/{tid}/borrow")
 async def borrow(request: Request, tid: str) -> Response:
     def act(form: Form, h: str, s: Any, a: str) -> str:
-        start = _when(form.get("start", max_length=30, required=True), "start")
-        end = _when(form.get("end", max_length=30, required=True), "end")
+        zone = _zone(request, h)
+        start = _when(form.get("start", max_length=30, required=True), "start", zone)
+        end = _when(form.get("end", max_length=30, required=True), "end", zone)
         loan = s.loans.request(h, tid[:160], start, end,
                                message=form.get("message", max_length=500), actor=a)
-        return f"Asked {loan['owner_name']} for {loan['thing']['title']}."
+        return N_("Asked %(who)s for %(title)s.", who=loan["owner_name"], title=loan["thing"]["title"])
 
     return await _form_action(request, "/ui/loans", act)
 
@@ -232,8 +242,8 @@ async def claim(request: Request, tid: str) -> Response:
     def act(_form: Form, h: str, s: Any, a: str) -> str:
         result = s.giveaways.claim(h, tid[:160], a)
         if result["you"] == "won":
-            return f"{result['title']} is yours: pick it up in time."
-        return f"You are in line for {result['title']}."
+            return N_("%(title)s is yours: pick it up in time.", title=result["title"])
+        return N_("You are in line for %(title)s.", title=result["title"])
 
     return await _form_action(request, "/ui/library", act)
 
@@ -248,31 +258,33 @@ async def loan_action(request: Request, lid: str, verb: str) -> Response:
 
     def act(form: Form, h: str, s: Any, a: str) -> str:
         if verb not in _LOAN_VERBS:
-            raise HubError(f"unknown action {verb[:20]}")
+            raise HubError(N_("unknown action %(verb)s", verb=verb[:20]))
         if verb == "accept":
             loan = s.loans.accept(h, lid, a)
-            return f"Lending {loan['thing']['title']} to {loan['borrower_name']}."
+            return N_("Lending %(title)s to %(who)s.", title=loan["thing"]["title"], who=loan["borrower_name"])
         if verb == "decline":
-            return f"Declined: {s.loans.decline(h, lid, form.get('reason', max_length=500), a)['thing']['title']}."
+            declined = s.loans.decline(h, lid, form.get("reason", max_length=500), a)
+            return N_("Declined: %(title)s.", title=declined["thing"]["title"])
         if verb == "cancel":
-            return f"Cancelled: {s.loans.cancel(h, lid, form.get('reason', max_length=500), a)['thing']['title']}."
+            cancelled = s.loans.cancel(h, lid, form.get("reason", max_length=500), a)
+            return N_("Cancelled: %(title)s.", title=cancelled["thing"]["title"])
         if verb == "handover":
             loan = s.loans.handover(h, lid, a)
-            return "Handover confirmed." + (" It is out." if loan["status"] == "out" else "")
+            return N_("Handover confirmed. It is out.") if loan["status"] == "out" else N_("Handover confirmed.")
         if verb == "return":
             loan = s.loans.return_(h, lid, form.get("condition_note", max_length=500), a)
-            return "Return confirmed." + (" Done." if loan["status"] == "returned" else "")
+            return N_("Return confirmed. Done.") if loan["status"] == "returned" else N_("Return confirmed.")
         if verb == "problem":
             text = form.get("text", max_length=500).strip()
             if not text:
-                raise HubError("say what the problem is")
+                raise HubError(N_("say what the problem is"))
             s.loans.report_problem(h, lid, text, a)
-            return "Problem reported; the other side is told."
+            return N_("Problem reported; the other side is told.")
         stars = form.get("stars", max_length=1)
         if stars not in {"1", "2", "3", "4", "5"}:
-            raise HubError("stars: 1 to 5")
+            raise HubError(N_("stars: 1 to 5"))
         s.loans.rate(h, lid, int(stars), form.get("comment", max_length=500), a)
-        return "Thanks for rating."
+        return N_("Thanks for rating.")
 
     return await _form_action(request, back, act)
 
@@ -284,9 +296,10 @@ async def post_wanted(request: Request) -> Response:
         end_text = form.get("end", max_length=30)
         post = s.wanted.post(
             h, form.get("text", max_length=200), category=None,
-            start=_when(start_text, "start") if start_text else None,
-            end=_when(end_text, "end") if end_text else None, expires_at=None, actor=a)
-        return f"Posted. {len(post['matches'] or [])} match(es) found; their owners are told."
+            start=_when(start_text, "start", _zone(request, h)) if start_text else None,
+            end=_when(end_text, "end", _zone(request, h)) if end_text else None, expires_at=None, actor=a)
+        return ngettext("Posted. %(num)d match found; its owner is told.",
+                        "Posted. %(num)d matches found; their owners are told.", len(post["matches"] or []))
 
     return await _form_action(request, "/ui/requests", act)
 
@@ -295,10 +308,11 @@ async def post_wanted(request: Request) -> Response:
 async def swap_action(request: Request, sid: str, verb: str) -> Response:
     def act(_form: Form, h: str, s: Any, a: str) -> str:
         if verb == "accept":
-            return f"Swapped {s.swaps.accept(h, sid[:160], a)['thing']['title']}."
+            return N_("Swapped %(title)s.", title=s.swaps.accept(h, sid[:160], a)["thing"]["title"])
         if verb == "close":
-            return f"Swap {s.swaps.close(h, sid[:160], a)['status']}."
-        raise HubError(f"unknown action {verb[:20]}")
+            status = s.swaps.close(h, sid[:160], a)["status"]
+            return N_("Swap declined.") if status == "declined" else N_("Swap withdrawn.")
+        raise HubError(N_("unknown action %(verb)s", verb=verb[:20]))
 
     return await _form_action(request, "/ui/requests", act)
 

@@ -16,8 +16,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.dashboards import localtime, session
 from hub.dashboards.forms import Form, read_form
+from hub.dashboards.names import Names
 from hub.dashboards.render import page
 from hub.errors import HubError
+from hub.i18n.words import N_, ngettext, said
 from hub.ledger.skills import CATEGORIES
 from hub.ledger.verify import alerts, verify_store
 
@@ -55,7 +57,7 @@ def _run(request: Request, back: str, action: Callable[[], str]) -> Response:
     try:
         session.flash(response, request, action(), ok=True)
     except HubError as exc:  # the domain's own sentence: limit, not pending, closed, ...
-        session.flash(response, request, str(exc) or type(exc).__name__, ok=False)
+        session.flash(response, request, said(exc), ok=False)
     return response
 
 
@@ -96,7 +98,8 @@ async def record_transfer(request: Request) -> Response:
 
     def act() -> str:
         t = tb.record(p.household, to, hours, note, _actor(p))
-        return f"Recorded {t['hours']:g} h to {to}: waiting for {to} to confirm."
+        name = Names(_hub(request).db)(to)
+        return N_("Recorded %(hours)s h to %(who)s: waiting for %(who)s to confirm.", hours=f"{t['hours']:g}", who=name)
     return _run(request, "/ui/timebank", act)
 
 
@@ -109,11 +112,16 @@ async def decide_transfer(request: Request, tid: str, verb: str) -> Response:
     tb = _hub(request).components["timebank"]
     actions = {"confirm": tb.confirm, "decline": tb.decline}
     if verb not in actions:
-        return session.refused(request, "No such action.", viewer=p, status_code=404)
+        return session.refused(request, N_("No such action."), viewer=p, status_code=404)
 
     def act() -> str:
         t = actions[verb](p.household, tid[:160], _actor(p))
-        return f"Transfer of {t['hours']:g} h from {t['payer']}: {t['status']}."
+        args = {"hours": f"{t['hours']:g}", "who": Names(_hub(request).db)(t["payer"])}
+        if t["status"] == "confirmed":
+            return N_("Transfer of %(hours)s h from %(who)s: confirmed.", **args)
+        if t["status"] == "declined":
+            return N_("Transfer of %(hours)s h from %(who)s: declined.", **args)
+        return N_("Transfer of %(hours)s h from %(who)s: %(status)s.", status=t["status"], **args)
     return _run(request, "/ui/timebank", act)
 
 
@@ -131,7 +139,8 @@ async def add_skill(request: Request) -> Response:
     def act() -> str:
         s = skills.add(p.household, _community(hub, p), actor=_actor(p), **fields)
         found = len(s["matches"])
-        return f"Listed “{s['title']}”: {found} match{'es' if found != 1 else ''} found."
+        return ngettext("Listed “%(title)s”: %(num)d match found.", "Listed “%(title)s”: %(num)d matches found.",
+                        found, title=s["title"])
     return _run(request, "/ui/timebank", act)
 
 
@@ -148,8 +157,8 @@ async def settings(request: Request) -> Response:
     def act() -> str:
         s = hub.components["timebank"].set_settings(_community(hub, p), credit_limit=limit,
                                                     welcome_grant=grant or "0")
-        return (f"Credit limit {s['credit_limit']:g} h, welcome grant {s['welcome_grant']:g} h"
-                " for new accounts.")
+        return N_("Credit limit %(limit)s h, welcome grant %(grant)s h for new accounts.",
+                  limit=f"{s['credit_limit']:g}", grant=f"{s['welcome_grant']:g}")
     return _run(request, "/ui/community/ledger", act)
 
 
@@ -186,19 +195,21 @@ async def propose(request: Request) -> Response:
         if not goal.isdigit():
             from hub.offers.problems import Unprocessable
 
-            raise Unprocessable("pledges needed must be a whole number")
+            raise Unprocessable(N_("pledges needed must be a whole number"))
         # A datetime-local value is the community's local time, as the page says.
         try:
             when = localtime.read_local(deadline, localtime.community_zone(hub.db, _community(hub, p))).isoformat()
         except ValueError:
             from hub.offers.problems import Unprocessable
 
-            raise Unprocessable(f"deadline: not a date and time ({deadline[:40]})") from None
+            raise Unprocessable(N_("%(field)s: not a date and time (%(value)s)", field="deadline",
+                                   value=deadline[:40])) from None
         made = hub.components["projects"].propose(
             _community(hub, p), proposer_kind=kind, proposer=who, title=title,
             goal_pledges=int(goal), deadline=when, description=form.get("description", max_length=4000),
             options=options, provider=provider, actor=_actor(p))
-        return f"Proposed “{made['title']}”: {made['goal_pledges']} pledges needed."
+        return ngettext("Proposed “%(title)s”: %(num)d pledge needed.", "Proposed “%(title)s”: %(num)d pledges needed.",
+                        int(made["goal_pledges"]), title=made["title"])
     return _run(request, "/ui/projects", act)
 
 
@@ -215,7 +226,8 @@ async def pledge(request: Request, pid: str) -> Response:
     def act() -> str:
         done = hub.components["projects"].pledge(p.household, _community(hub, p), pid[:160],
                                                  amount=amount, option=option, actor=_actor(p))
-        return f"Pledged to “{done['title']}”: {done['pledges']} of {done['goal_pledges']}."
+        return N_("Pledged to “%(title)s”: %(pledges)s of %(goal)s.", title=done["title"], pledges=done["pledges"],
+                  goal=done["goal_pledges"])
     return _run(request, "/ui/projects", act)
 
 
@@ -232,7 +244,9 @@ async def bid(request: Request, pid: str) -> Response:
     def act() -> str:
         done = hub.components["projects"].bid(p.provider, _community(hub, p), pid[:160],
                                               price=price, note=note, actor=_actor(p))
-        return f"Bid {price} on “{done['title']}”: {len(done['bids'])} bid(s) so far."
+        return ngettext("Bid %(price)s on “%(title)s”: %(num)d bid so far.",
+                        "Bid %(price)s on “%(title)s”: %(num)d bids so far.",
+                        len(done["bids"]), price=price, title=done["title"])
     return _run(request, "/ui/projects", act)
 
 

@@ -1,8 +1,10 @@
 """Small server-rendered SVG: sparklines, bar charts and notice areas on a plain map.
 
 Everything here returns markup-safe text built only from numbers and escaped labels, so
-that templates can embed it with ``|safe``. Gaps (None) break a line; they are never
-interpolated, so a device that was offline shows as a hole, not as a made-up slope.
+that templates can embed it with ``|safe``. The text labels (what a screen reader says)
+are in the reader's language and locale (:class:`hub.i18n.Reader`, English by default).
+Gaps (None) break a line; they are never interpolated, so a device that was offline shows
+as a hole, not as a made-up slope.
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
+
+from hub.i18n import Reader
+from hub.i18n.words import N_
+
+_ENGLISH = Reader()
 
 WIDTH = 160
 HEIGHT = 40
@@ -29,7 +36,8 @@ def _or(value: float | None, fallback: float | None) -> float:
 
 
 def sparkline(values: Sequence[float | None], *, title: str, unit: str = "",
-              mins: Sequence[float | None] | None = None, maxs: Sequence[float | None] | None = None) -> str:
+              mins: Sequence[float | None] | None = None, maxs: Sequence[float | None] | None = None,
+              reader: Reader = _ENGLISH) -> str:
     """A line chart of ``values`` (None = gap) as an ``<svg role="img">`` with a text label.
 
     With ``mins`` and ``maxs`` (per point, e.g. a time bucket's range) a band is drawn
@@ -39,8 +47,13 @@ def sparkline(values: Sequence[float | None], *, title: str, unit: str = "",
     u = f" {unit}" if unit else ""
     lows = [v for v in (mins or ()) if v is not None] or known
     highs = [v for v in (maxs or ()) if v is not None] or known
-    label = escape(f"{title}: " + (f"latest {_fmt(known[-1])}{u}, min {_fmt(min(lows))}{u}, "
-                                   f"max {_fmt(max(highs))}{u}" if known else "no data"))
+    shown = reader.say(title)
+    if known:
+        label = escape(reader.say(N_("%(title)s: latest %(latest)s, min %(min)s, max %(max)s", title=shown,
+                                     latest=_num(reader, known[-1]) + u, min=_num(reader, min(lows)) + u,
+                                     max=_num(reader, max(highs)) + u)))
+    else:
+        label = escape(reader.say(N_("%(title)s: no data", title=shown)))
     if not known:
         return (f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label}">'
                 f'<title>{label}</title></svg>')
@@ -78,12 +91,14 @@ def sparkline(values: Sequence[float | None], *, title: str, unit: str = "",
             f'<title>{label}</title>{"".join(shapes)}</svg>')
 
 
-def bars(values: Sequence[float | None], labels: Sequence[str], *, title: str, unit: str = "") -> str:
+def bars(values: Sequence[float | None], labels: Sequence[str], *, title: str, unit: str = "",
+         reader: Reader = _ENGLISH) -> str:
     """A bar chart (one bar per day, None = no data that day) as an ``<svg role="img">``."""
     known = [v for v in values if v is not None]
-    parts = [f"{lab} {_fmt(v)} {unit}" if v is not None else f"{lab} no data"
+    nothing = reader.say(N_("no data"))
+    parts = [f"{lab} {_num(reader, v)} {unit}" if v is not None else f"{lab} {nothing}"
              for lab, v in zip(labels, values, strict=False)]
-    label = escape(f"{title}: " + ("; ".join(parts) if parts else "no data"))
+    label = escape(f"{reader.say(title)}: " + ("; ".join(parts) if parts else nothing))
     hi = max(known) if known and max(known) > 0 else 1.0
     n = max(len(values), 1)
     slot = (WIDTH - 2 * PAD) / n
@@ -101,12 +116,18 @@ def bars(values: Sequence[float | None], labels: Sequence[str], *, title: str, u
             f'<title>{label}</title>{"".join(shapes)}</svg>')
 
 
-def chart(spec: dict[str, Any]) -> str:
+def _num(reader: Reader, value: float) -> str:
+    """A chart figure in the reader's locale, to one decimal like the drawing."""
+    return reader.number(round(float(value), 1))
+
+
+def chart(spec: dict[str, Any], reader: Reader = _ENGLISH) -> str:
     """The SVG of one chart spec from :func:`hub.dashboards.data.device_charts`."""
     if spec.get("kind") == "bars":
-        return bars(spec["values"], spec.get("labels", []), title=spec["title"], unit=spec.get("unit", ""))
+        return bars(spec["values"], spec.get("labels", []), title=spec["title"], unit=spec.get("unit", ""),
+                    reader=reader)
     return sparkline(spec["values"], title=spec["title"], unit=spec.get("unit", ""),
-                     mins=spec.get("mins"), maxs=spec.get("maxs"))
+                     mins=spec.get("mins"), maxs=spec.get("maxs"), reader=reader)
 
 
 # -- areas ------------------------------------------------------------------------------------
@@ -146,7 +167,8 @@ def _frame(points: Sequence[tuple[float, float]]) -> _Frame:
 
 
 def area_map(notices: Sequence[dict[str, Any]], *, marker: tuple[float, float] | None = None,
-             marker_label: str = "", homes: Sequence[tuple[float, float, str]] = ()) -> str:
+             marker_label: str = "", homes: Sequence[tuple[float, float, str]] = (),
+             reader: Reader = _ENGLISH) -> str:
     """Every notice's polygons and circles on a plain background, as an ``<svg role="img">``.
 
     Used when no map tile URL is configured (the demo has no internet). ``marker`` is the
@@ -164,13 +186,14 @@ def area_map(notices: Sequence[dict[str, Any]], *, marker: tuple[float, float] |
             points += [(lat - dlat, lon - dlon), (lat + dlat, lon + dlon)]
     if marker is not None:
         points.append(marker)
-    desc = "; ".join(escape(str((n.get("area") or {}).get("description") or n.get("headline") or n.get("id")))
-                     for n in notices)
-    label = f"Map of the affected areas: {desc}" if notices else "Map: no active notice areas"
+    descs = [str((n.get("area") or {}).get("description") or n.get("headline") or n.get("id")) for n in notices]
+    label = (escape(reader.say(N_("Map of the affected areas: %(areas)s", areas="; ".join(descs))))
+             if notices else escape(reader.say(N_("Map: no active notice areas"))))
     if not points:
         return (f'<svg class="area-map" viewBox="0 0 {MAP_W} {MAP_H}" role="img" aria-label="{label}">'
                 f'<title>{label}</title><rect class="land" width="{MAP_W}" height="{MAP_H}"/>'
-                f'<text x="{MAP_W // 2}" y="{MAP_H // 2}" text-anchor="middle">no area to draw</text></svg>')
+                f'<text x="{MAP_W // 2}" y="{MAP_H // 2}" text-anchor="middle">'
+                f'{escape(reader.say(N_("no area to draw")))}</text></svg>')
     f = _frame(points)
     shapes = [f'<rect class="land" width="{MAP_W}" height="{MAP_H}"/>', _graticule(f)]
     for i, n in enumerate(notices):
@@ -192,7 +215,7 @@ def area_map(notices: Sequence[dict[str, Any]], *, marker: tuple[float, float] |
         x, y = f.xy(*marker)
         shapes.append(f'<g class="home"><circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="5"/>'
                       f'<text x="{_fmt(x + 8)}" y="{_fmt(y + 4)}">{escape(marker_label)}</text></g>')
-    shapes.append(_scale_bar(f))
+    shapes.append(_scale_bar(f, reader))
     return (f'<svg class="area-map" viewBox="0 0 {MAP_W} {MAP_H}" role="img" aria-label="{label}">'
             f'<title>{label}</title>{"".join(shapes)}</svg>')
 
@@ -217,7 +240,7 @@ def _graticule(f: _Frame) -> str:
     return f'<g class="grid">{"".join(lines)}</g>'
 
 
-def _scale_bar(f: _Frame) -> str:
+def _scale_bar(f: _Frame, reader: Reader) -> str:
     px_per_km = f.scale / 111.2
     km = 1.0
     for candidate in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100):
@@ -227,4 +250,4 @@ def _scale_bar(f: _Frame) -> str:
     w = km * px_per_km
     y = MAP_H - 12
     return (f'<g class="scale"><line x1="12" x2="{_fmt(12 + w)}" y1="{y}" y2="{y}"/>'
-            f'<text x="12" y="{y - 4}">{_fmt(km)} km</text></g>')
+            f'<text x="12" y="{y - 4}">{escape(reader.number(km))} km</text></g>')

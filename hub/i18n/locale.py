@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, dates, numbers
 from babel.core import UnknownLocaleError
 
+from hub.i18n.words import N_, Message
+
 LOCALES = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 DEFAULT = "en"
@@ -89,6 +91,26 @@ def zone(name: str | None) -> tzinfo:
         return UTC
 
 
+def valid_zone(name: str) -> str:
+    """``name`` when it is an IANA time zone this machine knows (``Europe/Berlin``).
+
+    Raises:
+        ValueError: with a sentence (a :class:`Message`) saying what is wrong.
+    """
+    text = name.strip()
+    if not text:
+        raise ValueError(N_("time zone: give an IANA name, such as Europe/Berlin"))
+    if len(text) > 64 or text.startswith("/") or ".." in text or "\\" in text:
+        raise ValueError(N_("time zone: %(name)s is not an IANA time zone name (such as Europe/Berlin)",
+                            name=text[:64]))
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(N_("time zone: %(name)s is not an IANA time zone name (such as Europe/Berlin)",
+                            name=text)) from None
+    return text
+
+
 def moment(value: Any) -> datetime | None:
     """An ISO 8601 text, epoch seconds or a datetime as an aware datetime; None if unreadable."""
     if value in (None, ""):
@@ -143,6 +165,15 @@ class Reader:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         """The plural form of a message for ``n``, by the language's plural rule."""
         return translations(self.language).ngettext(singular, plural, n)
+
+    def say(self, text: Any) -> str:
+        """A text for this reader: a :class:`Message` in their language; any other text
+        translated when the catalogue has it (a word of the pages), else as it is."""
+        if isinstance(text, Message):
+            return text.to(self)
+        if text is None:
+            return ""
+        return self.gettext(str(text)) if str(text) else ""
 
     def when(self, value: Any, fmt: str = "%a %H:%M") -> str:
         """A moment (ISO 8601 text, epoch seconds or datetime) in the community's zone."""

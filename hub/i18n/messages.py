@@ -8,15 +8,12 @@ rule's own words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hub.i18n.locale import Reader
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
-
+from hub.i18n.words import N_ as N_  # re-exported: the marker the hub's own texts use
+from hub.i18n.words import ngettext
 
 #: Pantry items the story's fridges report (the rule pack's stock channels).
 ITEMS = {"milk": N_("milk"), "eggs": N_("eggs"), "butter": N_("butter"), "bread": N_("bread")}
@@ -39,9 +36,40 @@ def _item(reader: Reader, item: Any) -> str:
     return text
 
 
-def suggestion(reader: Reader, s: dict[str, Any]) -> dict[str, Any]:
+def _said_anew(reader: Reader, s: dict[str, Any], name_of: Callable[[str], str]) -> dict[str, Any] | None:
+    """The suggestions the hub itself writes with a neighbour or a time in them, for every
+    reader: the driver by name (not their household id), times in the community's zone."""
+    data = s.get("data") or {}
+    kind = s.get("kind") or data.get("kind")
+    if kind == "ride" and data.get("driver") and data.get("pickup_at"):
+        out = dict(s)
+        place = data.get("place") or data.get("destination") or ""
+        out["title"] = reader.say(N_("Ride to %(place)s with %(driver)s", place=place,
+                                     driver=name_of(str(data["driver"]))))
+        seats = int(data.get("seats_left") or 0)
+        out["message"] = reader.say(ngettext(
+            "Pickup %(time)s at your street; %(num)d seat left.",
+            "Pickup %(time)s at your street; %(num)d seats left.", seats,
+            time=reader.when(data["pickup_at"], "%H:%M")))
+        return out
+    if kind == "reschedule" and data.get("starts_at") and data.get("other"):
+        out = dict(s)
+        out["title"] = reader.say(N_("Your delivery clashes with %(other)s", other=str(data["other"])))
+        out["message"] = reader.say(N_("Move it from %(start)s–%(end)s to a free slot?",
+                                       start=reader.when(data["starts_at"], "%H:%M"),
+                                       end=reader.when(data.get("ends_at"), "%H:%M")))
+        return out
+    return None
+
+
+def suggestion(reader: Reader, s: dict[str, Any], name_of: Callable[[str], str] = str) -> dict[str, Any]:
     """A suggestion with its title and message in the reader's language, when the hub knows
-    its kind; otherwise as the rule wrote it. English readers keep the rule's own words."""
+    its kind; otherwise as the rule wrote it. English readers keep the rule's own words,
+    except where the hub's own text names a neighbour or a time (``name_of`` gives the
+    display name of a household id)."""
+    anew = _said_anew(reader, s, name_of)
+    if anew is not None:
+        return anew
     if reader.language == "en":
         return s
     data = s.get("data") or {}

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.clock import Clock
+from hub.i18n.words import N_
 from hub.identity.errors import TooManyAttempts
 from hub.problems import MEDIA_TYPE, problem_bytes
 
@@ -76,7 +77,7 @@ class LoginLimiter:
 
     def _refuse(self, times: deque[tuple[float, str]], now: float) -> TooManyAttempts:
         retry = max(1, int(times[0][0] + self.window_s - now) + 1)
-        return TooManyAttempts("too many failed logins; try again later", retry_after=retry)
+        return TooManyAttempts(N_("too many failed logins; try again later"), retry_after=retry)
 
     def _under_attack(self, username: str, now: float) -> bool:
         times = self._recent("u:" + username, now)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.errors import NotFound
+from hub.i18n.words import N_
 from hub.identity import acl, names
 from hub.identity.accounts import new_id, new_secret
 from hub.identity.errors import InvalidInput
@@ -35,8 +36,8 @@ KINDS: dict[str, str] = {
     "shelly": "Shelly",
     "esphome": "ESPHome",
     "homeassistant": "Home Assistant",
-    "dsmr": "DSMR reader (smart meter)",
-    "mosquitto": "Home Mosquitto (bridge)",
+    "dsmr": N_("DSMR reader (smart meter)"),
+    "mosquitto": N_("Home Mosquitto (bridge)"),
 }
 #: Kinds that read the hub's Home Assistant discovery configs too.
 READS_DISCOVERY = frozenset({"homeassistant", "mosquitto"})

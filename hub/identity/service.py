@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.clock import Clock
 from hub.errors import NotFound
+from hub.i18n.words import N_
 from hub.identity import acl, names
 from hub.identity.accounts import Credentials, Passwords, Principal, new_id, new_secret
 from hub.identity.consent import Consent
@@ -310,7 +311,7 @@ class Identity:
         if row is None or not good or row["disabled"]:
             self.limiter.failed(username, address)
             logger.info("login refused for %s from %s", username[:64], address)
-            raise AuthFailed("wrong username or password")
+            raise AuthFailed(N_("wrong username or password"))
         self.limiter.succeeded(username, address)
         with self.db.transaction() as conn:
             token = self.tokens.issue(conn, row["id"], kind="session", ttl_s=self.session_ttl_s)

@@ -184,7 +184,8 @@ class Calendar:
                 message=f"Move it from {movable.starts_at[11:16]}-{movable.ends_at[11:16]}"
                 " to a free slot?",
                 data={"booking": movable.id, "clashes_with": other.id,
-                      "alternatives": alternatives},
+                      "other": other.title or other.kind, "starts_at": movable.starts_at,
+                      "ends_at": movable.ends_at, "alternatives": alternatives},
             )
 
     def _alternatives(self, conn: sqlite3.Connection, household: str, booking: Booking,

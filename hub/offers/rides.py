@@ -209,7 +209,7 @@ class Rides:
             title=f"Ride to {gathering['place']} with {best.driver}",
             message=f"Pickup {best.pickup_at[11:16]} at your street; "
             f"{best.seats_left} seat(s) left.",
-            data={"gathering": gathering["id"], **best.marshal(),
+            data={"gathering": gathering["id"], "place": gathering["place"], **best.marshal(),
                   "alternatives": [m.marshal() for m in matches[1:4]]},
         )
 

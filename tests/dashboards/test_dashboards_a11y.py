@@ -110,7 +110,7 @@ async def test_anas_morning_by_keyboard_alone(story: UiHub, browser: Browser) ->
     first = slots.get_by_role("radio").first
     await expect(first).to_be_checked()
     await _tab_to(page, first)
-    wanted = slots.get_by_role("radio", name="Sat 18:00–19:00 · fresh-grocer · 5 free", exact=True)
+    wanted = slots.get_by_role("radio", name="Sat 18:00–19:00 · Fresh Grocer · 5 free", exact=True)
     for _ in range(await slots.get_by_role("radio").count()):
         if await wanted.is_checked():
             break

@@ -57,7 +57,7 @@ async def test_admin_posts_a_notice_that_reaches_and_is_drawn_for_the_right_hous
     await form.get_by_label("Area outline").fill(OUTLINE)
     async with admin.expect_navigation():
         await form.get_by_role("button", name="Post notice").click()
-    await expect(admin.get_by_role("status")).to_have_text("Notice posted; 1 households reached.")
+    await expect(admin.get_by_role("status")).to_have_text("Notice posted; 1 household reached.")
     notices = admin.get_by_role("region", name="Active notices")
     await expect(notices.get_by_role("heading", name="Planned gas supply interruption, 17:00-23:00")).to_be_visible()
     area_map = notices.get_by_role("img", name="Map of the affected areas: North of the mill")
@@ -125,7 +125,7 @@ async def test_with_a_tile_url_the_area_is_drawn_by_the_vendored_leaflet(
         await form.get_by_label("Or a circle").fill("52.0225,5.0,0.8")
         async with page.expect_navigation():
             await form.get_by_role("button", name="Post notice").click()
-        await expect(page.get_by_role("status")).to_have_text("Notice posted; 1 households reached.")
+        await expect(page.get_by_role("status")).to_have_text("Notice posted; 1 household reached.")
         box = page.locator("#area-map")
         await expect(box).to_have_class(re.compile(r"\bleaflet-container\b"))
         await expect(page.get_by_role("region", name="Map of the affected areas")).to_be_visible()

@@ -104,12 +104,12 @@ async def test_a_chinese_speaking_household_sees_its_page_in_chinese(mei: UiHub,
     await expect(suggestion).to_contain_text("牛奶 0.2 l、鸡蛋 0 pcs。请从您信任的杂货店选择送货时段。")
     slots = suggestion.get_by_role("group", name="选择送货时段")
     # The grocer's first slot, Saturday 09:00-10:00 UTC, in Shanghai time and in Chinese.
-    await expect(slots.locator("label.slot").first).to_have_text("周六17:00–18:00 · fresh-grocer · 剩余 5 个")
+    await expect(slots.locator("label.slot").first).to_have_text("周六17:00–18:00 · Fresh Grocer · 剩余 5 个")
     await expect(suggestion.get_by_role("button", name="接受")).to_be_visible()
 
     notice = page.get_by_role("region", name="我所在区域的通知").get_by_role("listitem")
     await expect(notice.get_by_role("heading")).to_have_text("今晚有强烈暴风雨")
-    await expect(notice).to_contain_text("暴风雨 · Severe · 自 周日01:00 至 周日07:00")
+    await expect(notice).to_contain_text("暴风雨 · 严重 · 预计 · 自 周日01:00 至 周日07:00")
     await expect(notice).to_contain_text("应对措施： 请留在室内。")
 
 

@@ -120,8 +120,8 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
     await expect(invitation).to_contain_text("2 going, 4 places left. You are going.")
     await expect(calendar_of(ana).locator(".booking.kind-gathering")).to_contain_text("Fishing at the lake")
     ride = ana.get_by_role("region", name="Suggestions").get_by_role("listitem").filter(
-        has_text="Ride to Lake Pier with h-chen")
-    await expect(ride).to_contain_text("Pickup 08:35 at your street; 3 seat(s) left.")
+        has_text="Ride to Lake Pier with Chen")
+    await expect(ride).to_contain_text("Pickup 08:35 at your street; 3 seats left.")
     async with ana.expect_navigation():
         await ride.get_by_role("button", name="Accept").click()
     await _flash(ana, "Suggestion accepted.")
@@ -137,7 +137,7 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
     picker = grocery.get_by_role("group", name="Pick a delivery slot")
     await expect(picker.get_by_role("radio")).to_have_count(12)
     await expect(picker.get_by_role("radio").first).to_be_checked()
-    await picker.get_by_role("radio", name="Sat 18:00–19:00 · fresh-grocer · 5 free", exact=True).check()
+    await picker.get_by_role("radio", name="Sat 18:00–19:00 · Fresh Grocer · 5 free", exact=True).check()
     async with ana.expect_navigation():
         await grocery.get_by_role("button", name="Accept").click()
     await _flash(ana, "Delivery booked.")
@@ -198,7 +198,7 @@ async def test_weekend_story_in_the_browser(story: UiHub, browser: Browser, brok
         "heading", name="Planned gas supply interruption, 17:00-23:00")).to_be_visible()
     await dinner.get_by_role("radio", name="Sat 18:30–20:30 · 12 seats free", exact=True).check()
     await dinner.get_by_role("spinbutton", name="Seats").fill("3")
-    await dinner.get_by_role("textbox", name="Invite").fill("h-ben")
+    await dinner.get_by_role("textbox", name="Invite").fill("Ben")
     async with ana.expect_navigation():
         await dinner.get_by_role("button", name="Book a table").click()
     await _flash(ana, "Table for 3 booked; invitations sent.")
@@ -314,9 +314,9 @@ async def test_revoking_consent_in_the_browser_stops_the_feed_at_once(story: UiH
     await log_in(ana, story.url, "h-ana", "ana-password")
     shared = ana.get_by_role("region", name="What I share")
     await expect(shared).to_contain_text(
-        "fresh-grocer may see pantry needs, slot, street address for grocery delivery.")
+        "Fresh Grocer may see pantry needs, delivery slot, street address for grocery delivery.")
     async with ana.expect_navigation():
-        await shared.get_by_role("button", name="Revoke what fresh-grocer may see").click()
+        await shared.get_by_role("button", name="Revoke what Fresh Grocer may see").click()
     await _flash(ana, "Consent revoked: nothing more is shared under it.")
     await expect(shared).to_contain_text(re.compile(r"Revoked \w{3} \d{2}:\d{2}\."))  # wall-clock time
     await expect(shared.get_by_role("button")).to_have_count(0)

@@ -86,9 +86,10 @@ async def test_a_login_made_for_home_assistant_reads_its_household_configs(
     await wait_until(lambda: hub.outbox.unsent_count() == 0, within=20)
     with client(embedded.mqtt_port, client_id=link.mqtt_username, username=link.mqtt_username, password=secret,
                 subscribe=[(f"home/{household}/homeassistant/#", 1)]) as (_c, seen):
-        # Synced before this login connected: what it gets, the broker retained.
-        await wait_until(lambda: f"home/{household}/homeassistant/sensor/hub_{household}_notices/config"
-                         in _configs(seen, household, retained=True), within=20)
+        # Synced before this login connected: what it gets, the broker retained (in any order).
+        wanted = {f"home/{household}/homeassistant/sensor/hub_{household}_{name}/config"
+                  for name in ("notices", "timebank_balance", "loans")}
+        await wait_until(lambda: wanted <= set(_configs(seen, household, retained=True)), within=20)
         balance = _configs(seen, household, retained=True).get(
             f"home/{household}/homeassistant/sensor/hub_{household}_timebank_balance/config")
         assert balance is not None

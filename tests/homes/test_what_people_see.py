@@ -62,7 +62,7 @@ async def test_the_household_page_shows_names_local_times_and_a_24_hour_chart(
 
     washer = page.locator('[data-device="washer"]')
     # The latest bucket holds the live 150 W and maybe the last written sample: its mean.
-    chart = washer.get_by_role("img", name=re.compile(r"^Power, 24 h: latest \d+(\.\d+)? W, min 100 W, max 2000 W$"))
+    chart = washer.get_by_role("img", name=re.compile(r"^Power, 24 h: latest \d+(\.\d+)? W, min 100 W, max 2,000 W$"))
     await expect(chart).to_be_visible()
     # The gap splits the line into two runs, each with its min-max band.
     await expect(chart.locator("polyline")).to_have_count(2)
