@@ -16,11 +16,21 @@ from hub.i18n import messages
 from hub.i18n.locale import Reader
 from hub.i18n.messages import N_
 
-_LOANS = {"loan-pickup": N_("Pickup soon: %(title)s, %(when)s"),
-          "loan-return": N_("Return soon: %(title)s, %(when)s"),
-          "loan-overdue": N_("Overdue: %(title)s was due back %(when)s")}
-_PROJECTS = {"project-met": N_("Project funded: %(title)s"),
-             "project-missed": N_("Project did not reach its goal: %(title)s")}
+
+def _loan_title(kind: str, title: str, when: str) -> Any:
+    if kind == "loan-pickup":
+        return N_("Pickup soon: %(title)s, %(when)s", title=title, when=when)
+    if kind == "loan-overdue":
+        return N_("Overdue: %(title)s was due back %(when)s", title=title, when=when)
+    return N_("Return soon: %(title)s, %(when)s", title=title, when=when)
+
+
+def _project_title(kind: str, title: str) -> Any:
+    if kind == "project-met":
+        return N_("Project funded: %(title)s", title=title)
+    if kind == "project-missed":
+        return N_("Project did not reach its goal: %(title)s", title=title)
+    return N_("Project closed: %(title)s", title=title)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +72,8 @@ def message(reader: Reader, kind: str, data: dict[str, Any], *, base_url: str, l
         body = "\n".join(x for x in (window, str(data.get("instruction") or "")) if x)
         return Message(str(data.get("headline") or reader.gettext("A notice for your street")), body, home)
     if kind == "loan":
-        template = _LOANS.get(str(data.get("type")), _LOANS["loan-return"])
         when = data.get("end") if data.get("type") != "loan-pickup" else data.get("start")
-        title = reader.gettext(template) % {"title": data.get("title", ""), "when": reader.when(when)}
+        title = reader.say(_loan_title(str(data.get("type")), str(data.get("title", "")), reader.when(when)))
         return Message(title, "", f"{base_url}/ui/loans")
     if kind == "timebank":
         hours = reader.number(float(data.get("hours") or 0))
@@ -74,8 +83,8 @@ def message(reader: Reader, kind: str, data: dict[str, Any], *, base_url: str, l
             title = reader.gettext("Your %(hours)s h were confirmed") % {"hours": hours}
         return Message(title, "", f"{base_url}/ui/timebank")
     if kind == "project":
-        template = _PROJECTS.get(str(data.get("type")), N_("Project closed: %(title)s"))
-        return Message(reader.gettext(template) % {"title": data.get("title", "")}, "", f"{base_url}/ui/projects")
+        title = reader.say(_project_title(str(data.get("type")), str(data.get("title", ""))))
+        return Message(title, "", f"{base_url}/ui/projects")
     return Message(reader.gettext("News from your community hub"), "", home)
 
 
