@@ -12,7 +12,8 @@ def test_loan_timebank_project_and_notice_words() -> None:
     en, de = Reader("en", "Europe/Berlin"), Reader("de", "Europe/Berlin")
     loan = {"type": "loan-overdue", "title": "Drill", "start": "2026-11-28T09:00:00Z", "end": "2026-11-28T17:00:00Z"}
     assert message(en, "loan", loan, base_url=BASE, link=None).title == "Overdue: Drill was due back Sat 18:00"
-    assert message(de, "loan", loan, base_url=BASE, link=None).title == "Überfällig: Drill sollte Sa., 18:00 zurück sein"
+    assert message(de, "loan", loan, base_url=BASE, link=None).title == (
+        "Überfällig: Drill sollte Sa., 18:00 zurück sein")
     hours = {"type": "timebank-transfer-recorded", "hours": 1.5}
     assert message(en, "timebank", hours, base_url=BASE, link=None).title == "1.5 h recorded for you: please confirm"
     project = message(en, "project", {"type": "project-met", "title": "Solar"}, base_url=BASE, link=None)
