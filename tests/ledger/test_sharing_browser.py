@@ -47,11 +47,11 @@ async def test_bike_repair_pledge_and_ledger_in_the_browser(live: Live, browser:
     await ana.get_by_label("What for").focus()
     async with ana.expect_navigation():
         await ana.keyboard.press("Enter")  # the form submits from the keyboard
-    assert "waiting for h-chen to confirm" in await ana.locator("#flash").inner_text()
+    assert "waiting for Chen to confirm" in await ana.locator("#flash").inner_text()
 
     chen = await login(browser, live, "h-chen")
     await chen.goto(f"{live.url}/ui/timebank")
-    confirm = chen.get_by_role("button", name="Confirm 1.5 h from h-ana")
+    confirm = chen.get_by_role("button", name="Confirm 1.5 h from Ana")
     await confirm.focus()
     async with chen.expect_navigation():
         await chen.keyboard.press("Enter")
@@ -93,7 +93,7 @@ async def test_bike_repair_pledge_and_ledger_in_the_browser(live: Live, browser:
     await grocer.get_by_label("My price").fill("1450")
     async with grocer.expect_navigation():
         await grocer.get_by_role("button", name="Bid on Heating pellets, bulk").click()
-    assert "1 bid(s) so far" in await grocer.locator("#flash").inner_text()
+    assert "1 bid so far" in await grocer.locator("#flash").inner_text()
     assert "fresh-grocer 1450.00" in await grocer.locator(f"#project-{pid}").inner_text()
 
     await ana.goto(f"{live.url}/ui/community/ledger")
