@@ -59,8 +59,6 @@ def test_every_class_53_error_is_storage_full_at_the_store_boundary(error: psyco
     conn = Connection(_Raises(error))  # type: ignore[arg-type]
     with pytest.raises(StorageFull) as caught:
         conn.execute("INSERT INTO t VALUES (?)", (1,))
-    assert error.sqlstate is not None
-    assert error.sqlstate.startswith("53")
     assert error.sqlstate in str(caught.value)
     assert public in caught.value.public
     assert caught.value.__cause__ is error
