@@ -48,6 +48,10 @@ class Metrics:
         self.queue_depth = Gauge("hub_ingest_queue_depth", "Inbound messages waiting", registry=r)
         self.outbox_unsent = Gauge("hub_outbox_unsent", "Committed messages not yet acknowledged", registry=r)
         self.devices = Gauge("hub_devices", "Devices known to the twin", registry=r)
+        self.checkpoint_frames = Gauge(
+            "hub_sqlite_checkpoint_frames", "WAL frames copied back by the background checkpointer", registry=r)
+        self.checkpoint_failures = Gauge(
+            "hub_sqlite_checkpoint_failures", "Background WAL checkpoints SQLite refused", registry=r)
         self.history_dropped = Gauge("hub_history_dropped", "Telemetry points dropped by history stores", registry=r)
 
     def gauge_from(self, gauge: Gauge, read: Callable[[], float]) -> None:

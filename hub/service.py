@@ -180,6 +180,7 @@ class Hub:
         self.relay = OutboxRelay(self.outbox, self.transport, active=self.owns_share_0 if partitioned else None,
                                  poll_s=0.05 if partitioned else RELAY_SWEEP_S)
         self.pipeline = self.make_pipeline(self.transport.ack)
+        self.db.start_checkpointer()  # the WAL's copies and fsyncs leave the event loop's commits
         self._register_gauges()
         if partitioned:
             from hub.cluster.node import build_cluster
@@ -271,6 +272,10 @@ class Hub:
         m.gauge_from(m.queue_depth, lambda: float(self.transport.stats.queue_depth))
         m.gauge_from(m.outbox_unsent, lambda: float(self.outbox.unsent_count()))
         m.gauge_from(m.devices, lambda: float(len(self.twin)))
+        checkpointer = self.db.checkpointer
+        if checkpointer is not None:
+            m.gauge_from(m.checkpoint_frames, lambda: float(checkpointer.stats.frames_copied))
+            m.gauge_from(m.checkpoint_failures, lambda: float(checkpointer.stats.failures))
         stats = self.transport.stats
 
         def dead_letter_kinds() -> None:

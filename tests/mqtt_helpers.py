@@ -75,6 +75,15 @@ def client(
         c.loop_stop()
 
 
+def wait_until_sync(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll ``predicate()`` from a plain thread until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
 async def wait_until(predicate: Callable[[], bool], within: float = 10.0) -> None:
     """Wait on the event loop until ``predicate()`` holds; fail after ``within`` seconds."""
     deadline = time.monotonic() + within

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.errors import StorageError, StorageFull
+from hub.storage.checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from hub.storage.schema import check_not_newer
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Database:
         self._readers_lock = threading.Lock()
         self._closed = False
         self._after_commit: list[Callable[[], None]] = []
+        self._checkpointer: WalCheckpointer | None = None
         if synchronous not in {"NORMAL", "FULL"}:
             raise StorageError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
         for pragma in (
@@ -100,6 +102,26 @@ class Database:
             applied.append(entry.name)
         return applied
 
+    def start_checkpointer(self) -> WalCheckpointer | None:
+        """Checkpoint the write-ahead log on a thread of its own from now on (hub.storage.checkpoint).
+
+        For a long-running process that commits on a latency-sensitive thread (the hub's
+        event loop); tools keep SQLite's own checkpoints. None for an in-memory database.
+        """
+        if self.path == ":memory:":
+            return None
+        if self._checkpointer is None:
+            with self._lock:
+                self._conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+            self._checkpointer = WalCheckpointer(self.path)
+            self._checkpointer.start()
+        return self._checkpointer
+
+    @property
+    def checkpointer(self) -> WalCheckpointer | None:
+        """The background checkpointer, once started."""
+        return self._checkpointer
+
     # -- access -----------------------------------------------------------------------
 
     @contextmanager
@@ -131,6 +153,8 @@ class Database:
             self._depth = 0
             self._writer_thread = None
             callbacks, self._after_commit = self._after_commit, []
+            if self._checkpointer is not None:
+                self._checkpointer.committed()
         for callback in callbacks:
             try:
                 callback()
@@ -240,7 +264,10 @@ class Database:
         return str(row[0]) if row else "no answer"
 
     def close(self) -> None:
-        """Close the writer and every thread's reader."""
+        """Close the writer and every thread's reader (and stop the checkpointer)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         with self._readers_lock:
             self._closed = True
             readers = list(self._reader_conns)

@@ -520,6 +520,14 @@ class PostgresDatabase(Database):
         row = self.query_one("SELECT COUNT(*) FROM schema_migrations")
         return "ok" if row and row[0] else "no schema"
 
+    def start_checkpointer(self) -> None:
+        """Nothing to do: PostgreSQL's own checkpointer process does this work."""
+        return None
+
+    @property
+    def checkpointer(self) -> None:
+        return None
+
     def close(self) -> None:
         self._pool.close()
 

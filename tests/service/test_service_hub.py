@@ -13,6 +13,7 @@ import pytest
 from hub.config import Settings
 from hub.ingest.pipeline import PipelinePorts
 from hub.service import Hub
+from tests import stores
 from tests.conftest import Broker
 from tests.ingest.test_ingest_pipeline import JsonPowerAdapter
 from tests.mqtt_helpers import client, wait_until
@@ -66,6 +67,19 @@ async def test_health_readiness_and_metrics_follow_the_pipeline(
         assert float(metrics["hub_dead_letters_total"]) == running_hub.dead_letters.total
         mine = [r for r in running_hub.dead_letters.recent(50) if r["household"] == household]
         assert [r["reason"] for r in mine] == ["not JSON"]
+        # SQLite's log is copied back by the hub's checkpointer thread, off the event loop
+        # (hub.storage.checkpoint); PostgreSQL checkpoints by itself.
+        checkpointer = running_hub.db.checkpointer
+        if stores.on_postgresql():
+            assert checkpointer is None
+            assert float(metrics["hub_sqlite_checkpoint_frames"]) == 0
+        else:
+            assert checkpointer is not None
+            assert checkpointer.running
+            await wait_until(lambda: checkpointer.stats.frames_copied > 0)
+            text = (await http.get("/metrics")).text
+            assert float(text.split("\nhub_sqlite_checkpoint_frames ")[1].split()[0]) >= 1
+            assert "\nhub_sqlite_checkpoint_failures 0.0" in text
 
 
 async def test_readiness_fails_when_the_broker_is_unreachable(tmp_path: Path) -> None:
