@@ -11,6 +11,12 @@ the kit's own figures. The benchmark kit lives in ``../shared/bench`` (override 
 ``BENCH_KIT``). Results go to ``bench/results/latest.json`` and ``latest.md``.
 
     python bench/run.py        # 10k and 20k msg/s both peers; the hub's ceiling, 2 x it, after; sweeps
+    python bench/run.py --repeat 1 --no-overload --no-sweeps    # one quick round, both peers
+
+The paced rates run ``--repeat`` times (default 3, the kit's method: "median of 3 runs of
+10 s"), each round starting both peers afresh, one after the other; the table shows each
+figure's median over the rounds, and every run is printed as it ends. The overload runs
+(ceiling, 2 x it, after) run once, on the hub of the last round.
     python bench/run.py --rates 2000 --seconds 5 --peers hub --no-overload --no-sweeps
     python bench/run.py --profile docs/perf   # also py-spy flame graphs of each hub run
 """
@@ -23,6 +29,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -108,16 +115,17 @@ def probe_offer(port: int, timeout: float = 20.0) -> None:
 API_PORTS: dict[int, int] = {}
 
 
-def start_peer(name: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_peer(name: str, port: int, workdir: Path, round_no: int = 0) -> subprocess.Popen[bytes]:
+    """Start one peer; each round's hub starts afresh (its own data folder and MQTT session)."""
     if name == "paho-peer":
         argv = [sys.executable, str(KIT / "peers" / "paho_hub.py"), "--port", str(port), "--nodelay"]
         env = dict(os.environ)
     else:
         argv = [str(Path(sys.executable).parent / "hub"), "--log-level", "WARNING", "run", "--bench"]
         api_port = free_port()
-        env = dict(os.environ, HUB_MQTT_URL=f"mqtt://127.0.0.1:{port}", HUB_DATA_DIR=str(workdir / "hub"),
-                   HUB_API_PORT=str(api_port), HUB_MQTT_CLIENT_ID=f"bench-hub-{os.getpid()}")
-    with open(workdir / f"{name}.log", "wb") as log:
+        env = dict(os.environ, HUB_MQTT_URL=f"mqtt://127.0.0.1:{port}", HUB_DATA_DIR=str(workdir / f"hub-{round_no}"),
+                   HUB_API_PORT=str(api_port), HUB_MQTT_CLIENT_ID=f"bench-hub-{os.getpid()}-{round_no}")
+    with open(workdir / f"{name}.log", "ab") as log:
         proc = subprocess.Popen(pinned(1, argv), env=env, stdout=subprocess.DEVNULL, stderr=log)
     if name == "hub":
         API_PORTS[proc.pid] = api_port
@@ -200,29 +208,45 @@ def dropped_by_reason(api_port: int) -> dict[str, float]:
     return {reason: float(value) for reason, value in found}
 
 
+MEDIAN_OF = ("hub_msgs_per_s_est", "sent_per_s", "loss_pct", "p50_ms", "p99_ms", "cpu_pct", "us_per_msg", "rss_mb")
+
+
+def median_row(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row for the runs of one peer and rate: each figure's median, and the runs' count."""
+    row = dict(results[-1])
+    for key in MEDIAN_OF:
+        values = [r[key] for r in results if r.get(key) is not None]
+        row[key] = statistics.median(values) if values else None
+    row["runs"] = len(results)
+    row["us_per_msg_runs"] = [round(r["us_per_msg"], 1) for r in results]
+    return row
+
+
 def phase(r: dict[str, Any]) -> str:
     return {"2x": "2 x ceiling: ", "after": "after: "}.get(str(r["label_rate"]), "")
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = "| peer | rate | handled msg/s | loss % | p50 ms | p99 ms | CPU % | µs/msg | RSS MB |"
-    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    head = "| peer | rate | handled msg/s | loss % | p50 ms | p99 ms | CPU % | µs/msg | µs/msg of each run | RSS MB |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        each = ", ".join(f"{v:.1f}" for v in r.get("us_per_msg_runs", [r["us_per_msg"]]))
         lines.append(
             f"| {r['peer']} | {phase(r)}{r['rate'] or 'max'} | {r['hub_msgs_per_s_est']:.0f} | {r['loss_pct']:.2f} | "
             f"{r['p50_ms'] or 0:.1f} | {r['p99_ms'] or 0:.1f} | {r['cpu_pct']:.0f} | {r['us_per_msg']:.1f} | "
-            f"{r['rss_mb']:.0f} |"
+            f"{each} | {r['rss_mb']:.0f} |"
         )
     return "\n".join(lines)
 
 
 def summary(rows: list[dict[str, Any]]) -> str:
-    """The issue's figures, one line each."""
+    """The issue's figures, one line each (medians when the rates ran several rounds)."""
     by = {(r["peer"], r["label_rate"]): r for r in rows}
     out = []
     hub, ref = by.get(("hub", 10000)), by.get(("paho-peer", 10000))
     if hub and ref and ref["us_per_msg"]:
-        out.append(f"- 10k msg/s: hub {hub['us_per_msg']:.1f} µs/msg CPU vs peer {ref['us_per_msg']:.1f} "
+        rounds = f" (median of {hub.get('runs', 1)} runs each)" if hub.get("runs", 1) > 1 else ""
+        out.append(f"- 10k msg/s{rounds}: hub {hub['us_per_msg']:.1f} µs/msg CPU vs peer {ref['us_per_msg']:.1f} "
                    f"= {hub['us_per_msg'] / ref['us_per_msg']:.2f} x; hub p99 {hub['p99_ms'] or 0:.1f} ms, "
                    f"loss {hub['loss_pct']:.2f} %")
     hub20 = by.get(("hub", 20000))
@@ -247,6 +271,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rates", type=int, nargs="+", default=[10000, 20000], help="paced rates for both peers")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of the paced rates; figures are their medians")
     ap.add_argument("--peers", nargs="+", default=["paho-peer", "hub"])
     ap.add_argument("--no-overload", action="store_true", help="skip the hub's ceiling and 2 x ceiling runs")
     ap.add_argument("--no-sweeps", action="store_true", help="skip the household and rule sweeps")
@@ -270,34 +295,39 @@ def main() -> int:
     broker = subprocess.Popen(pinned(0, [exe, "-c", str(conf)]), stderr=subprocess.DEVNULL)
     rows: list[dict[str, Any]] = []
 
-    def one(peer: str, pid: int, rate: int, label_rate: object) -> dict[str, Any]:
-        result = run_load(port, rate, a.seconds, workdir, pid, f"{peer}-{label_rate}")
+    runs: dict[tuple[str, object], list[dict[str, Any]]] = {}
+
+    def one(peer: str, pid: int, rate: int, label_rate: object, round_no: int = 0) -> dict[str, Any]:
+        result = run_load(port, rate, a.seconds, workdir, pid, f"{peer}-{label_rate}-{round_no}")
         result.update(peer=peer, rate=rate, label_rate=label_rate)
-        rows.append(result)
-        print(f"{peer} {label_rate} ({rate or 'max'}): {result['hub_msgs_per_s_est']:.0f} msg/s, "
+        runs.setdefault((peer, label_rate), []).append(result)
+        print(f"{peer} {label_rate} ({rate or 'max'}) run {round_no + 1}: {result['hub_msgs_per_s_est']:.0f} msg/s, "
               f"loss {result['loss_pct']:.2f} %, p99 {result['p99_ms'] or 0:.1f} ms, "
               f"{result['us_per_msg']:.1f} µs/msg, RSS {result['rss_mb']:.0f} MB", file=sys.stderr)
         return result
 
     try:
         wait_port(port)
-        for peer in a.peers:
-            proc = start_peer(peer, port, workdir)
-            try:
-                for rate in a.rates:
-                    one(peer, proc.pid, rate, rate)
-                if peer == "hub" and not a.no_overload:
-                    ceiling = one(peer, proc.pid, 0, "max")["hub_msgs_per_s_est"]
-                    # Below 1,000 msg/s the machine starved the hub: drive the overload at 2 x
-                    # the load generator's own rate ("max") instead of a meaningless figure.
-                    one(peer, proc.pid, int(2 * ceiling) if ceiling >= 1000 else 0, "2x")
-                    one(peer, proc.pid, 2000, "after")
-            finally:
-                proc.terminate()
-                proc.wait(10)
+        rounds = max(1, a.repeat)
+        for round_no in range(rounds):
+            for peer in a.peers:
+                proc = start_peer(peer, port, workdir, round_no)
+                try:
+                    for rate in a.rates:
+                        one(peer, proc.pid, rate, rate, round_no)
+                    if peer == "hub" and not a.no_overload and round_no == rounds - 1:
+                        ceiling = one(peer, proc.pid, 0, "max")["hub_msgs_per_s_est"]
+                        # Below 1,000 msg/s the machine starved the hub: drive the overload at 2 x
+                        # the load generator's own rate ("max") instead of a meaningless figure.
+                        one(peer, proc.pid, int(2 * ceiling) if ceiling >= 1000 else 0, "2x")
+                        one(peer, proc.pid, 2000, "after")
+                finally:
+                    proc.terminate()
+                    proc.wait(10)
     finally:
         broker.terminate()
         broker.wait(10)
+    rows.extend(median_row(results) for results in runs.values())
     RESULTS.mkdir(parents=True, exist_ok=True)
     load_after = os.getloadavg()
     text = table(rows) + "\n\n" + summary(rows) + "\n"
