@@ -79,7 +79,8 @@ class WalCheckpointer:
 
     def committed(self) -> None:
         """Told after each commit of the database's writer (cheap: sets an event)."""
-        self._committed.set()
+        if not self._committed.is_set():  # set() takes a lock and notifies; most commits need neither
+            self._committed.set()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread and close its connection (a pass under way finishes first)."""
