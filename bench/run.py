@@ -298,7 +298,8 @@ def main() -> int:
     runs: dict[tuple[str, object], list[dict[str, Any]]] = {}
 
     def one(peer: str, pid: int, rate: int, label_rate: object, round_no: int = 0) -> dict[str, Any]:
-        result = run_load(port, rate, a.seconds, workdir, pid, f"{peer}-{label_rate}-{round_no}")
+        label = f"{peer}-{label_rate}" + (f"-r{round_no + 1}" if round_no else "")  # profiles: hub-10000.svg
+        result = run_load(port, rate, a.seconds, workdir, pid, label)
         result.update(peer=peer, rate=rate, label_rate=label_rate)
         runs.setdefault((peer, label_rate), []).append(result)
         print(f"{peer} {label_rate} ({rate or 'max'}) run {round_no + 1}: {result['hub_msgs_per_s_est']:.0f} msg/s, "
