@@ -213,6 +213,21 @@ class Database:
         finally:
             cur.close()
 
+    def query_as_writer(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Run a read query on the writer's own connection and return all rows.
+
+        For the committing thread's reads of what it has just written (the outbox relay,
+        after each ingest batch): a reader connection finds the database changed since its
+        last read and drops its page cache first, every time; the writer's cache already
+        holds those pages. It queues behind a write transaction of another thread.
+        """
+        with self._lock:
+            cur = self._conn.execute(sql, params)
+            try:
+                return cur.fetchall()
+            finally:
+                cur.close()
+
     def query_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """Run a read query and return the first row, or None."""
         reader = self._reader()

@@ -116,8 +116,9 @@ class Outbox:
         """Messages committed but not yet acknowledged by the broker, in commit order.
 
         ``after_seq`` skips those up to a sequence number the caller already dispatched.
+        Read on the writer's connection: the relay reads right after each commit.
         """
-        rows = self._db.query(
+        rows = self._db.query_as_writer(
             "SELECT seq, id, topic, payload, qos, retain FROM outbox"
             " WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
             (after_seq, limit),

@@ -505,6 +505,10 @@ class PostgresDatabase(Database):
         rows: list[sqlite3.Row] = self._read(sql, params, one=False)
         return rows
 
+    def query_as_writer(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """The same as :meth:`query` here: the server shares one buffer cache."""
+        return self.query(sql, params)
+
     def query_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """Run a read query and return the first row, or None."""
         row: sqlite3.Row | None = self._read(sql, params, one=True)

@@ -84,3 +84,16 @@ def test_purge_removes_only_messages_already_sent(tmp_path: Path) -> None:
     assert outbox.purge_sent(older_than_s=-1) == 1
     assert [m.topic for m in outbox.pending()] == ["a/2"], "unsent messages are never purged"
     assert db.query_one("SELECT COUNT(*) FROM outbox")[0] == 1
+
+
+def test_a_read_on_the_writers_connection_sees_its_commits_and_its_open_transaction(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "hub.sqlite3")
+    outbox = Outbox(db)
+    with db.transaction() as conn:
+        outbox.add(conn, "t/1", b"one", message_id="m1")
+    assert [r["id"] for r in db.query_as_writer("SELECT id FROM outbox ORDER BY seq")] == ["m1"]
+    with db.transaction() as conn:
+        outbox.add(conn, "t/2", b"two", message_id="m2")
+        inside = [r["id"] for r in db.query_as_writer("SELECT id FROM outbox ORDER BY seq")]
+        assert inside == ["m1", "m2"]  # this thread's own uncommitted row
+    assert [m.id for m in outbox.pending()] == ["m1", "m2"]
