@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
+from hub.i18n.words import N_
 from hub.offers.problems import Unprocessable
 
 #: The most hours one transfer may move (a day's work is far below it).
@@ -22,14 +23,14 @@ def to_cents(hours: Decimal | float | int | str) -> int:
     try:
         value = Decimal(str(hours))
     except (InvalidOperation, ValueError) as exc:
-        raise Unprocessable(f"hours must be a number, not {hours!r}") from exc
+        raise Unprocessable(N_("hours must be a number, not %(hours)r", hours=hours)) from exc
     if not value.is_finite() or value <= 0:
-        raise Unprocessable("hours must be more than 0")
+        raise Unprocessable(N_("hours must be more than 0"))
     if value > MAX_HOURS:
-        raise Unprocessable(f"hours must be at most {MAX_HOURS}")
+        raise Unprocessable(N_("hours must be at most %(most)s", most=MAX_HOURS))
     cents = value * 100
     if cents != cents.to_integral_value():
-        raise Unprocessable("hours take at most two decimals (0.25 is a quarter hour)")
+        raise Unprocessable(N_("hours take at most two decimals (0.25 is a quarter hour)"))
     return int(cents)
 
 
@@ -53,11 +54,12 @@ def setting_cents(value: Decimal | float | int | str, *, negative: bool, name: s
     try:
         dec = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise Unprocessable(f"{name} must be a number, not {value!r}") from exc
+        raise Unprocessable(N_("%(name)s must be a number, not %(value)r", name=name, value=value)) from exc
     if not dec.is_finite():
-        raise Unprocessable(f"{name} must be a number")
+        raise Unprocessable(N_("%(name)s must be a number", name=name))
     if (negative and dec > 0) or (not negative and dec < 0):
-        raise Unprocessable(f"{name} must be {'0 or negative' if negative else '0 or more'}")
+        raise Unprocessable(N_("%(name)s must be %(sign)s",
+                               name=name, sign=N_("0 or negative") if negative else N_("0 or more")))
     return 0 if dec == 0 else to_cents(abs(dec))
 
 

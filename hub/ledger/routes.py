@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request
 
 from hub.errors import NotFound
+from hub.i18n.words import N_
 from hub.offers.routing import (
     AnyAdminP,
     HouseholdP,
@@ -36,7 +37,7 @@ def component(request: Request, name: str) -> Any:
     """A component the hub built (``hub.components[name]``), 404 when not wired."""
     found = request.app.state.hub.components.get(name)
     if found is None:
-        raise NotFound(f"{name} is not enabled on this hub")
+        raise NotFound(N_("%(name)s is not enabled on this hub", name=name))
     return found
 
 
@@ -56,7 +57,7 @@ def community_of(request: Request, p: PrincipalLike) -> str:
     rows = request.app.state.hub.db.query("SELECT id FROM communities ORDER BY id LIMIT 2")
     if len(rows) == 1:
         return str(rows[0][0])
-    raise NotFound("no community for this account")
+    raise NotFound(N_("no community for this account"))
 
 
 __all__ = [

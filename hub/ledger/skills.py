@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from hub.errors import NotFound
+from hub.i18n.words import N_
 from hub.offers.context import Context
 from hub.offers.problems import Unprocessable
 from hub.offers.uow import new_id
@@ -43,11 +44,11 @@ class Skills:
         """List a skill (``offer``) or a need (``request``); return it with its matches."""
         title = title.strip()
         if not title:
-            raise Unprocessable("title must not be empty")
+            raise Unprocessable(N_("title must not be empty"))
         if side not in ("offer", "request"):
-            raise Unprocessable("side must be offer or request")
+            raise Unprocessable(N_("side must be offer or request"))
         if category not in CATEGORIES:
-            raise Unprocessable(f"category must be one of {', '.join(CATEGORIES)}")
+            raise Unprocessable(N_("category must be one of %(categories)s", categories=", ".join(CATEGORIES)))
         sid = new_id("sk")
         with self.uow.tx() as conn:
             conn.execute(
@@ -84,7 +85,7 @@ class Skills:
         row = self.db.query_one("SELECT * FROM timebank_skills WHERE id = ? AND household = ?",
                                 (sid, household))
         if row is None:
-            raise NotFound(f"no skill listing {sid}")
+            raise NotFound(N_("no skill listing %(sid)s", sid=sid))
         with self.db.snapshot() as conn:
             return self._matches(conn, _row(row), row["community"])
 
@@ -109,7 +110,7 @@ class Skills:
             moved = conn.execute("UPDATE timebank_skills SET state = 'closed' WHERE id = ? AND"
                                  " household = ? AND state = 'open'", (sid, household)).rowcount
             if moved != 1:
-                raise NotFound(f"no open skill listing {sid}")
+                raise NotFound(N_("no open skill listing %(sid)s", sid=sid))
             self.uow.transition(conn, "timebank_skill", sid, "open", "closed", actor)
             return _row(conn.execute("SELECT * FROM timebank_skills WHERE id = ?",
                                      (sid,)).fetchone())

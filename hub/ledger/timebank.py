@@ -16,6 +16,7 @@ import sqlite3
 from typing import Any
 
 from hub.errors import Conflict, Forbidden, NotFound
+from hub.i18n.words import N_
 from hub.ledger.amounts import hours_text, setting_cents, to_cents, to_hours
 from hub.ledger.chain import append_entry, public_entry
 from hub.offers.context import Context
@@ -90,7 +91,7 @@ class TimeBank:
         """The community of a household (404 when there is no such household)."""
         row = self.db.query_one("SELECT community FROM households WHERE id = ?", (household,))
         if row is None:
-            raise NotFound(f"no household {household}")
+            raise NotFound(N_("no household %(household)s", household=household))
         return str(row[0])
 
     def open_account(self, conn: sqlite3.Connection, household: str, community: str) -> None:
@@ -161,13 +162,13 @@ class TimeBank:
         """
         cents = to_cents(hours)
         if len(note) > MAX_NOTE:
-            raise Unprocessable(f"note is longer than {MAX_NOTE} characters")
+            raise Unprocessable(N_("note is longer than %(most)s characters", most=MAX_NOTE))
         if to == payer:
-            raise Unprocessable("a household cannot pay itself")
+            raise Unprocessable(N_("a household cannot pay itself"))
         community = self.community_of(payer)
         row = self.db.query_one("SELECT community FROM households WHERE id = ?", (to,))
         if row is None or row[0] != community:
-            raise NotFound(f"no household {to} in community {community}")
+            raise NotFound(N_("no household %(to)s in community %(community)s", to=to, community=community))
         tid = new_id("tt")
         with self.uow.tx() as conn:
             self.open_account(conn, payer, community)
@@ -189,14 +190,14 @@ class TimeBank:
         bal = int(conn.execute("SELECT balance FROM timebank_accounts WHERE account = ?",
                                (payer,)).fetchone()[0])
         if bal - cents < limit:
-            raise Conflict(f"{hours_text(cents)} h would take {payer} to "
-                           f"{hours_text(bal - cents)} h, past the community's limit of "
-                           f"{hours_text(limit)} h")
+            raise Conflict(N_("%(hours)s h would take %(payer)s to %(balance)s h, past the community's limit"
+                              " of %(limit)s h", hours=hours_text(cents), payer=payer,
+                              balance=hours_text(bal - cents), limit=hours_text(limit)))
 
     def _get(self, conn: sqlite3.Connection, tid: str) -> dict[str, Any]:
         row = conn.execute("SELECT * FROM timebank_transfers WHERE id = ?", (tid,)).fetchone()
         if row is None:
-            raise NotFound(f"no transfer {tid}")
+            raise NotFound(N_("no transfer %(tid)s", tid=tid))
         return _transfer(row)
 
     def get(self, household: str, tid: str) -> dict[str, Any]:
@@ -204,16 +205,16 @@ class TimeBank:
         row = self.db.query_one("SELECT * FROM timebank_transfers WHERE id = ? AND"
                                 " (payer = ? OR helper = ?)", (tid, household, household))
         if row is None:
-            raise NotFound(f"no transfer {tid}")
+            raise NotFound(N_("no transfer %(tid)s", tid=tid))
         return _transfer(row)
 
     def _own(self, conn: sqlite3.Connection, household: str, tid: str, role: str) -> Any:
         row = conn.execute("SELECT * FROM timebank_transfers WHERE id = ?", (tid,)).fetchone()
         if row is None or household not in (row["payer"], row["helper"]):
-            raise NotFound(f"no transfer {tid}")
+            raise NotFound(N_("no transfer %(tid)s", tid=tid))
         if row[role] != household:
             who = "helper" if role == "helper" else "payer"
-            raise Forbidden(f"only the {who} of transfer {tid} may do this")
+            raise Forbidden(N_("only the %(who)s of transfer %(tid)s may do this", who=who, tid=tid))
         return row
 
     def confirm(self, helper: str, tid: str, actor: str) -> dict[str, Any]:
@@ -230,14 +231,14 @@ class TimeBank:
                 "UPDATE timebank_transfers SET status = 'confirmed', decided_at = ?"
                 " WHERE id = ? AND status = 'pending'", (self.uow.now(), tid)).rowcount
             if moved != 1:
-                raise Conflict(f"transfer {tid} is {row['status']}, not pending")
+                raise Conflict(N_("transfer %(tid)s is %(status)s, not pending", tid=tid, status=row['status']))
             # The check and the debit are one statement: no interleaving can pass the limit.
             debited = conn.execute(
                 "UPDATE timebank_accounts SET balance = balance - ? WHERE account = ?"
                 " AND balance - ? >= ?", (row["cents"], row["payer"], row["cents"], limit)).rowcount
             if debited != 1:
-                raise Conflict(f"confirming would take {row['payer']} past the community's "
-                               f"limit of {hours_text(limit)} h")
+                raise Conflict(N_("confirming would take %(payer)s past the community's limit of %(limit)s h",
+                                  payer=row["payer"], limit=hours_text(limit)))
             entry = append_entry(conn, community=row["community"], kind="transfer",
                                  debit=row["payer"], credit=row["helper"], cents=row["cents"],
                                  transfer=tid, note=row["note"], at=self.uow.now())
@@ -252,13 +253,13 @@ class TimeBank:
         with self.uow.tx() as conn:
             row = conn.execute("SELECT * FROM timebank_transfers WHERE id = ?", (tid,)).fetchone()
             if row is None or household not in (row["payer"], row["helper"]):
-                raise NotFound(f"no transfer {tid}")
+                raise NotFound(N_("no transfer %(tid)s", tid=tid))
             status = "declined" if household == row["helper"] else "cancelled"
             moved = conn.execute(
                 "UPDATE timebank_transfers SET status = ?, decided_at = ? WHERE id = ?"
                 " AND status = 'pending'", (status, self.uow.now(), tid)).rowcount
             if moved != 1:
-                raise Conflict(f"transfer {tid} is {row['status']}, not pending")
+                raise Conflict(N_("transfer %(tid)s is %(status)s, not pending", tid=tid, status=row['status']))
             self.uow.transition(conn, "timebank_transfer", tid, "pending", status, actor)
             done = self._get(conn, tid)
             self._tell(conn, done, f"timebank-transfer-{status}")
@@ -273,12 +274,12 @@ class TimeBank:
                 "UPDATE timebank_transfers SET status = 'reversed' WHERE id = ?"
                 " AND status = 'confirmed'", (tid,)).rowcount
             if moved != 1:
-                raise Conflict(f"transfer {tid} is {row['status']}, not confirmed")
+                raise Conflict(N_("transfer %(tid)s is %(status)s, not confirmed", tid=tid, status=row['status']))
             debited = conn.execute(
                 "UPDATE timebank_accounts SET balance = balance - ? WHERE account = ?"
                 " AND balance - ? >= ?", (row["cents"], helper, row["cents"], limit)).rowcount
             if debited != 1:
-                raise Conflict(f"reversing would take {helper} past the community's limit")
+                raise Conflict(N_("reversing would take %(helper)s past the community's limit", helper=helper))
             entry = append_entry(conn, community=row["community"], kind="reversal", debit=helper,
                                  credit=row["payer"], cents=row["cents"], transfer=tid,
                                  note=f"reverses {row['entry']}", at=self.uow.now())

@@ -22,6 +22,7 @@ from fastapi import Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from hub.errors import NotFound
+from hub.i18n.words import N_
 from hub.identity.auth import current_principal
 from hub.offers.gatherings import Place
 from hub.offers.problems import MEDIA_TYPE, problem_responses
@@ -369,7 +370,7 @@ def _audience(p: PrincipalLike) -> str:
         return f"provider:{p.provider}"
     if p.role == "admin" and p.community:
         return f"community:{p.community}"
-    raise NotFound("no live updates for this account")
+    raise NotFound(N_("no live updates for this account"))
 
 
 @router.get("/events", response_class=StreamingResponse,

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.errors import NotFound
+from hub.i18n.words import N_
 from hub.offers.context import Context
 from hub.offers.pagination import Page, decode_cursor, encode_cursor
 from hub.offers.suggestions import Suggestions
@@ -93,7 +94,7 @@ class Calendar:
             "SELECT * FROM offer_bookings WHERE id = ? AND household = ?", (bid, household)
         ).fetchone()
         if row is None:
-            raise NotFound(f"no booking {bid}")
+            raise NotFound(N_("no booking %(bid)s", bid=bid))
         return Booking.from_row(row)
 
     def get(self, household: str, bid: str) -> Booking:
@@ -102,7 +103,7 @@ class Calendar:
             "SELECT * FROM offer_bookings WHERE id = ? AND household = ?", (bid, household)
         )
         if row is None:
-            raise NotFound(f"no booking {bid}")
+            raise NotFound(N_("no booking %(bid)s", bid=bid))
         return Booking.from_row(row)
 
     def by_ref(self, conn: sqlite3.Connection, household: str, ref: str) -> Booking | None:

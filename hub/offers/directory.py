@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import orjson
 
 from hub.errors import NotFound
+from hub.i18n.words import N_
 from hub.offers.geo import haversine_km
 from hub.storage.database import Database
 
@@ -56,7 +57,7 @@ def household(db: Database, hid: str) -> Household:
         "SELECT id, community, name, street, lat, lon FROM households WHERE id = ?", (hid,)
     )
     if row is None:
-        raise NotFound(f"no household {hid}")
+        raise NotFound(N_("no household %(hid)s", hid=hid))
     return Household(id=row["id"], community=row["community"], name=row["name"],
                      street=row["street"], lat=row["lat"], lon=row["lon"])
 
@@ -72,7 +73,7 @@ def provider(db: Database, pid: str) -> Provider:
     """The provider, or NotFound."""
     row = db.query_one("SELECT * FROM providers WHERE id = ?", (pid,))
     if row is None:
-        raise NotFound(f"no provider {pid}")
+        raise NotFound(N_("no provider %(pid)s", pid=pid))
     return _provider(row)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from hub.clock import iso_utc
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers import slots
 from hub.offers.calendar import Calendar
 from hub.offers.context import Context
@@ -53,7 +54,7 @@ class Gatherings:
     def _row(self, conn: sqlite3.Connection, gid: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM gatherings WHERE id = ?", (gid,)).fetchone()
         if row is None:
-            raise NotFound(f"no gathering {gid}")
+            raise NotFound(N_("no gathering %(gid)s", gid=gid))
         return row  # type: ignore[no-any-return]
 
     def _visible(self, conn: sqlite3.Connection, household: str, gid: str) -> sqlite3.Row:
@@ -61,7 +62,7 @@ class Gatherings:
         if row["host"] != household and conn.execute(
             "SELECT 1 FROM gathering_members WHERE gathering = ? AND household = ?",
             (gid, household)).fetchone() is None:
-            raise NotFound(f"no gathering {gid}")
+            raise NotFound(N_("no gathering %(gid)s", gid=gid))
         return row
 
     def view(self, conn: sqlite3.Connection, row: sqlite3.Row,
@@ -109,7 +110,7 @@ class Gatherings:
                 prov = load_provider(self._db, place.provider)
                 seats = place.seats or capacity
                 if not seats:
-                    raise Conflict("say how many seats to book at the provider")
+                    raise Conflict(N_("say how many seats to book at the provider"))
                 slot_id = slots.slot_id(prov.id, start)
                 slot = slots.reserve(conn, slot_id, seats)
                 capacity = seats
@@ -117,9 +118,9 @@ class Gatherings:
                 lat, lon = lat if lat is not None else prov.lat, lon if lon is not None \
                     else prov.lon
             if not capacity or capacity < 1:
-                raise Conflict("a gathering needs a capacity of at least 1")
+                raise Conflict(N_("a gathering needs a capacity of at least 1"))
             if end <= start:
-                raise Conflict("a gathering must end after it starts")
+                raise Conflict(N_("a gathering must end after it starts"))
             now = uow.now()
             conn.execute(
                 "INSERT INTO gatherings (id, community, host, title, place, provider, slot, lat,"
@@ -170,9 +171,9 @@ class Gatherings:
             try:
                 other = load_household(self._db, guest)
             except NotFound:
-                raise NotFound(f"no household {guest} in your community") from None
+                raise NotFound(N_("no household %(guest)s in your community", guest=guest)) from None
             if other.community != row["community"]:
-                raise NotFound(f"no household {guest} in your community")
+                raise NotFound(N_("no household %(guest)s in your community", guest=guest))
             if conn.execute("SELECT 1 FROM gathering_members WHERE gathering = ? AND"
                             " household = ?", (row["id"], guest)).fetchone():
                 continue
@@ -194,9 +195,9 @@ class Gatherings:
         with self._ctx.uow.tx() as conn:
             row = self._visible(conn, host, gid)
             if row["host"] != host:
-                raise NotFound(f"no gathering {gid}")
+                raise NotFound(N_("no gathering %(gid)s", gid=gid))
             if row["state"] != "open":
-                raise Conflict(f"gathering {gid} is {row['state']}")
+                raise Conflict(N_("gathering %(gid)s is %(state)s", gid=gid, state=row['state']))
             self._invite(conn, row, guests, actor)
             return self.view(conn, self._row(conn, gid))
 
@@ -206,9 +207,9 @@ class Gatherings:
             lock_row(conn, "gatherings", gid)  # the capacity count below must not race
             row = self._visible(conn, household, gid)
             if row["host"] == household:
-                raise Conflict("the host is going: cancel the gathering instead")
+                raise Conflict(N_("the host is going: cancel the gathering instead"))
             if row["state"] != "open":
-                raise Conflict(f"gathering {gid} is {row['state']}")
+                raise Conflict(N_("gathering %(gid)s is %(state)s", gid=gid, state=row['state']))
             status = conn.execute("SELECT status FROM gathering_members WHERE gathering = ?"
                                   " AND household = ?", (gid, household)).fetchone()[0]
             if going:
@@ -273,7 +274,7 @@ class Gatherings:
         with self._ctx.uow.tx() as conn:
             row = self._visible(conn, household, gid)
             if row["state"] != "open":
-                raise Conflict(f"gathering {gid} is {row['state']}")
+                raise Conflict(N_("gathering %(gid)s is %(state)s", gid=gid, state=row['state']))
             if row["host"] != household:
                 status = conn.execute("SELECT status FROM gathering_members WHERE gathering = ?"
                                       " AND household = ?", (gid, household)).fetchone()[0]

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from hub.errors import Conflict, NotFound, PayloadRejected
+from hub.i18n.words import N_
 from hub.offers import slots
 from hub.offers.calendar import Booking, Calendar
 from hub.offers.context import Context
@@ -132,13 +133,13 @@ class Grocery:
     def _offer(self, conn: sqlite3.Connection, oid: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM offers WHERE id = ?", (oid,)).fetchone()
         if row is None:
-            raise NotFound(f"no request {oid}")
+            raise NotFound(N_("no request %(oid)s", oid=oid))
         return row  # type: ignore[no-any-return]
 
     def _own_offer(self, conn: sqlite3.Connection, household: str, oid: str) -> sqlite3.Row:
         row = self._offer(conn, oid)
         if row["household"] != household:
-            raise NotFound(f"no request {oid}")
+            raise NotFound(N_("no request %(oid)s", oid=oid))
         return row
 
     def _set_state(self, conn: sqlite3.Connection, row: sqlite3.Row, to_state: str,
@@ -169,17 +170,19 @@ class Grocery:
             sug = self._suggestions.get(household, suggestion_id)
             kind = sug.kind
             if kind not in REQUEST_KINDS:
-                raise Conflict(f"suggestion {suggestion_id} is not a request for a provider")
+                raise Conflict(N_("suggestion %(suggestion_id)s is not a request for a provider",
+                                  suggestion_id=suggestion_id))
             if sug.state != "proposed":
-                raise Conflict(f"suggestion {suggestion_id} is already {sug.state}")
+                raise Conflict(N_("suggestion %(suggestion_id)s is already %(state)s",
+                                  suggestion_id=suggestion_id, state=sug.state))
             slot = slots.get_slot(self._db, slot_id)
             if slot.kind != kind:
-                raise Conflict(f"slot {slot_id} is not a {kind} slot")
+                raise Conflict(N_("slot %(slot_id)s is not a %(kind)s slot", slot_id=slot_id, kind=kind))
             if slot.starts_at <= self._ctx.uow.now():
-                raise Conflict(f"slot {slot_id} has already started")
+                raise Conflict(N_("slot %(slot_id)s has already started", slot_id=slot_id))
             consented = self.consented_providers(household, kind)
             if slot.provider not in consented:
-                raise Conflict(f"no consent covers provider {slot.provider}")
+                raise Conflict(N_("no consent covers provider %(provider)s", provider=slot.provider))
             slots.reserve(conn, slot_id)
             uow = self._ctx.uow
             oid = new_id("req")
@@ -221,7 +224,7 @@ class Grocery:
         row = self._db.query_one("SELECT * FROM offers WHERE id = ? AND household = ?",
                                  (oid, household))
         if row is None:
-            raise NotFound(f"no request {oid}")
+            raise NotFound(N_("no request %(oid)s", oid=oid))
         return offer_view(row)
 
     def move(self, household: str, booking: Booking, slot_id: str, actor: str
@@ -230,19 +233,20 @@ class Grocery:
         with self._ctx.uow.tx() as conn:
             row = self._own_offer(conn, household, booking.ref)
             if row["state"] not in OPEN_STATES:
-                raise Conflict(f"request {row['id']} is {row['state']} and cannot move")
+                raise Conflict(N_("request %(id)s is %(state)s and cannot move", id=row['id'], state=row['state']))
             new = slots.get_slot(self._db, slot_id)
             if new.kind != row["kind"]:
-                raise Conflict(f"slot {slot_id} is not a {row['kind']} slot")
+                raise Conflict(N_("slot %(slot_id)s is not a %(kind)s slot", slot_id=slot_id, kind=row['kind']))
             if new.id == row["slot"]:
-                raise Conflict(f"the delivery is already in slot {slot_id}")
+                raise Conflict(N_("the delivery is already in slot %(slot_id)s", slot_id=slot_id))
             if new.starts_at <= self._ctx.uow.now():
-                raise Conflict(f"slot {slot_id} has already started")
+                raise Conflict(N_("slot %(slot_id)s has already started", slot_id=slot_id))
             if row["provider"] and new.provider != row["provider"]:
-                raise Conflict(f"{row['provider']} claimed this delivery: pick one of its slots")
+                raise Conflict(N_("%(provider)s claimed this delivery: pick one of its slots",
+                                  provider=row['provider']))
             if not row["provider"] and new.provider not in self._feeds.recipients(conn,
                                                                                   row["id"]):
-                raise Conflict(f"the request was not sent to {new.provider}")
+                raise Conflict(N_("the request was not sent to %(provider)s", provider=new.provider))
             slots.reserve(conn, new.id)
             slots.release(conn, row["slot"])
             old = {"slot": row["slot"], "starts_at": row["starts_at"], "ends_at": row["ends_at"]}
@@ -275,7 +279,8 @@ class Grocery:
         with self._ctx.uow.tx() as conn:
             row = self._own_offer(conn, household, booking.ref)
             if row["state"] not in OPEN_STATES:
-                raise Conflict(f"request {row['id']} is {row['state']} and cannot be cancelled")
+                raise Conflict(N_("request %(id)s is %(state)s and cannot be cancelled",
+                                  id=row['id'], state=row['state']))
             told = [row["provider"]] if row["provider"] else self._feeds.recipients(
                 conn, row["id"])
             slots.release(conn, row["slot"])
@@ -313,11 +318,12 @@ class Grocery:
              ) -> dict[str, Any]:
         """Rate a fulfilled delivery (once); the rating joins the hash chain."""
         if not 1 <= stars <= 5:
-            raise Conflict("stars must be 1 to 5")
+            raise Conflict(N_("stars must be 1 to 5"))
         with self._ctx.uow.tx() as conn:
             row = self._own_offer(conn, household, oid)
             if row["state"] != "fulfilled":
-                raise Conflict(f"request {oid} is {row['state']}: only a fulfilled one is rated")
+                raise Conflict(N_("request %(oid)s is %(state)s: only a fulfilled one is rated",
+                                  oid=oid, state=row['state']))
             rating = append_rating(conn, household=household, subject=row["provider"],
                                    offer=oid, stars=stars, comment=comment,
                                    at=self._ctx.uow.now())
@@ -336,11 +342,11 @@ class Grocery:
     def _claim(self, conn: sqlite3.Connection, provider: str, oid: str, actor: str
                ) -> dict[str, Any]:
         if provider not in self._feeds.recipients(conn, oid):
-            raise NotFound(f"no request {oid}")
+            raise NotFound(N_("no request %(oid)s", oid=oid))
         row = self._offer(conn, oid)
         if row["state"] != "accepted":
             if row["provider"] == provider and row["state"] in ("claimed", "scheduled"):
-                raise Conflict(f"request {oid} is already claimed by you")
+                raise Conflict(N_("request %(oid)s is already claimed by you", oid=oid))
             raise Conflict(f"request {oid} is already claimed" if row["provider"]
                            else f"request {oid} is {row['state']}")
         # The conditional UPDATE is the arbiter: only one claimer can see state 'accepted'.
@@ -348,7 +354,7 @@ class Grocery:
             "UPDATE offers SET state = 'claimed', provider = ?, updated_at = ?"
             " WHERE id = ? AND state = 'accepted'", (provider, self._ctx.uow.now(), oid))
         if cur.rowcount != 1:
-            raise Conflict(f"request {oid} is already claimed")
+            raise Conflict(N_("request %(oid)s is already claimed", oid=oid))
         uow = self._ctx.uow
         uow.transition(conn, "offer", oid, "accepted", "claimed", actor)
         row = self._offer(conn, oid)
@@ -360,7 +366,8 @@ class Grocery:
             except NotFound:
                 same_kind = False
             if not same_kind:
-                raise Conflict(f"{provider} has no {slot.kind} slot at {slot.starts_at}")
+                raise Conflict(N_("%(provider)s has no %(kind)s slot at %(starts_at)s",
+                                  provider=provider, kind=slot.kind, starts_at=slot.starts_at))
             slots.reserve(conn, mine)  # Conflict (and rollback) when it has no room
             slots.release(conn, slot.id)
             conn.execute("UPDATE offers SET slot = ? WHERE id = ?", (mine, oid))
@@ -417,9 +424,9 @@ class Grocery:
         with self._ctx.uow.tx() as conn:
             row = self._offer(conn, oid)
             if row["provider"] != provider:
-                raise NotFound(f"no request {oid}")
+                raise NotFound(N_("no request %(oid)s", oid=oid))
             if row["state"] != "scheduled":
-                raise Conflict(f"request {oid} is {row['state']}, not scheduled")
+                raise Conflict(N_("request %(oid)s is %(state)s, not scheduled", oid=oid, state=row['state']))
             row = self._set_state(conn, row, "fulfilled", actor)
             self._notify_household(conn, row, "fulfilled")
             self._ctx.emit("fulfilled", row["household"], oid,

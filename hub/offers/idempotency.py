@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hub.errors import Conflict, DomainError
+from hub.i18n.words import N_
 from hub.offers.problems import Unprocessable, problem_body, problem_extra
 from hub.offers.uow import UnitOfWork, dumps, loads
 
@@ -42,7 +43,7 @@ class Idempotency:
         if key is None:
             return 200, fn(), False
         if not 0 < len(key) <= MAX_KEY or not key.isprintable():
-            raise Unprocessable(f"Idempotency-Key must be 1-{MAX_KEY} printable characters")
+            raise Unprocessable(N_("Idempotency-Key must be 1-%(most)s printable characters", most=MAX_KEY))
         # A replay is answered from a plain read: a row another transaction can see is
         # committed with its final answer (the claim below and the answer commit together),
         # so it needs no write lock and replays never queue behind writers. A first run
@@ -75,5 +76,5 @@ class Idempotency:
 def _replay(row: Any, fp: str) -> tuple[int, Any, bool]:
     """The stored answer of a key, or 409 when the key came with a different request."""
     if row["fingerprint"] != fp:
-        raise Conflict("this Idempotency-Key was used for a different request")
+        raise Conflict(N_("this Idempotency-Key was used for a different request"))
     return int(row["status"]), loads(row["body"]), int(row["status"]) >= 400

@@ -18,6 +18,7 @@ from typing import Any
 
 from hub.clock import iso_utc
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers.calendar import Calendar
 from hub.offers.context import Context
 from hub.offers.directory import Household
@@ -70,7 +71,7 @@ class Rides:
     def _row(self, conn: sqlite3.Connection, rid: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM rides WHERE id = ?", (rid,)).fetchone()
         if row is None:
-            raise NotFound(f"no ride {rid}")
+            raise NotFound(N_("no ride %(rid)s", rid=rid))
         return row  # type: ignore[no-any-return]
 
     def _booked(self, conn: sqlite3.Connection, rid: str) -> int:
@@ -109,7 +110,7 @@ class Rides:
             if row["driver"] != household and conn.execute(
                 "SELECT 1 FROM ride_riders WHERE ride = ? AND household = ?",
                 (rid, household)).fetchone() is None:
-                raise NotFound(f"no ride {rid}")
+                raise NotFound(N_("no ride %(rid)s", rid=rid))
             return self.view(conn, row, household)
 
     def offer(self, driver: str, *, dest_label: str, dest_lat: float, dest_lon: float,
@@ -121,12 +122,12 @@ class Rides:
         olat = origin_lat if origin_lat is not None else home.lat
         olon = origin_lon if origin_lon is not None else home.lon
         if olat is None or olon is None:
-            raise Conflict("the ride needs an origin: your household has no location")
+            raise Conflict(N_("the ride needs an origin: your household has no location"))
         latest = depart_latest or depart_earliest
         if latest < depart_earliest:
-            raise Conflict("depart_latest is before depart_earliest")
+            raise Conflict(N_("depart_latest is before depart_earliest"))
         if seats < 1:
-            raise Conflict("a ride needs at least one seat")
+            raise Conflict(N_("a ride needs at least one seat"))
         with self._ctx.uow.tx() as conn:
             uow = self._ctx.uow
             rid = new_id("ride")
@@ -221,11 +222,11 @@ class Rides:
             lock_row(conn, "rides", rid)  # the seat count below must not race
             row = self._row(conn, rid)
             if row["community"] != home.community:
-                raise NotFound(f"no ride {rid}")
+                raise NotFound(N_("no ride %(rid)s", rid=rid))
             if row["driver"] == household:
-                raise Conflict("you are driving this ride")
+                raise Conflict(N_("you are driving this ride"))
             if row["state"] != "open":
-                raise Conflict(f"ride {rid} is {row['state']}")
+                raise Conflict(N_("ride %(rid)s is %(state)s", rid=rid, state=row['state']))
             mine = conn.execute("SELECT status FROM ride_riders WHERE ride = ? AND household = ?",
                                 (rid, household)).fetchone()
             if mine is not None and mine[0] in ("booked", "waitlisted"):
@@ -285,7 +286,7 @@ class Rides:
             uow = self._ctx.uow
             if row["driver"] == household:
                 if row["state"] != "open":
-                    raise Conflict(f"ride {rid} is {row['state']}")
+                    raise Conflict(N_("ride %(rid)s is %(state)s", rid=rid, state=row['state']))
                 conn.execute("UPDATE rides SET state = 'cancelled', updated_at = ? WHERE id = ?",
                              (uow.now(), rid))
                 uow.transition(conn, "ride", rid, "open", "cancelled", actor)
@@ -302,9 +303,9 @@ class Rides:
             mine = conn.execute("SELECT status FROM ride_riders WHERE ride = ? AND household = ?",
                                 (rid, household)).fetchone()
             if mine is None:
-                raise NotFound(f"no ride {rid}")
+                raise NotFound(N_("no ride %(rid)s", rid=rid))
             if mine[0] not in ("booked", "waitlisted"):
-                raise Conflict(f"your seat is already {mine[0]}")
+                raise Conflict(N_("your seat is already %(mine)s", mine=mine[0]))
             self._drop(conn, row, household, actor, promote=mine[0] == "booked")
             return self.view(conn, self._row(conn, rid), household)
 

@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from hub.errors import Forbidden
+from hub.i18n.words import N_
 from hub.identity.auth import current_principal
 from hub.offers.idempotency import Idempotency, fingerprint
 from hub.offers.pagination import MAX_PAGE, Page
@@ -58,7 +59,7 @@ def _role_check(role: str, who: str, scoped_by: str | None) -> Callable[..., Awa
 
     async def check(p: Principal) -> PrincipalLike:
         if p.role != role or (scoped_by is not None and not getattr(p, scoped_by)):
-            raise Forbidden(f"this route is for {who}")
+            raise Forbidden(N_("this route is for %(who)s", who=who))
         return p
 
     check.roles = frozenset({role})  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from typing import Any
 
 from hub.clock import Clock
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers.calendar import Calendar
 from hub.offers.consent import AllowAll, ConsentPort
 from hub.offers.context import Context, LivePort
@@ -143,7 +144,7 @@ class OffersService:
         sug = self.suggestions.get(household, sid)
         if sug.kind in REQUEST_KINDS:
             if not slot:
-                raise Conflict(f"pick a slot to accept this {sug.kind} request")
+                raise Conflict(N_("pick a slot to accept this %(kind)s request", kind=sug.kind))
             return {"suggestion": sid, "kind": sug.kind,
                     "result": self.grocery.accept(household, sid, slot, actor)}
         if sug.kind == "ride":
@@ -152,13 +153,13 @@ class OffersService:
                     "result": self.rides.request(household, ride, actor, suggestion=sid)}
         if sug.kind == "reschedule":
             if not slot:
-                raise Conflict("pick a slot to move the delivery to")
+                raise Conflict(N_("pick a slot to move the delivery to"))
             booking = str(sug.data.get("booking", ""))
             return {"suggestion": sid, "kind": sug.kind,
                     "result": self.move_booking(household, booking, slot, actor)}
         if sug.kind == "gathering":
             # Accepting means creating the gathering, which needs a title, time and guests.
-            raise Conflict("create the gathering (POST /gatherings) with this suggestion's id")
+            raise Conflict(N_("create the gathering (POST /gatherings) with this suggestion's id"))
         with self.uow.tx() as conn:
             done = self.suggestions.mark(conn, household, sid, "accepted", actor)
         return {"suggestion": sid, "kind": sug.kind, "result": done.marshal()}
@@ -176,9 +177,9 @@ class OffersService:
         """Move a booking to another slot in one step (deliveries)."""
         booking = self.calendar.get(household, booking_id)
         if booking.state != "active":
-            raise Conflict(f"booking {booking_id} is {booking.state}")
+            raise Conflict(N_("booking %(booking_id)s is %(state)s", booking_id=booking_id, state=booking.state))
         if booking.kind not in REQUEST_KINDS:
-            raise Conflict(f"a {booking.kind} booking cannot be moved to a slot")
+            raise Conflict(N_("a %(kind)s booking cannot be moved to a slot", kind=booking.kind))
         self.grocery.move(household, booking, slot, actor)
         return self.calendar.get(household, booking_id).marshal()
 
@@ -186,7 +187,7 @@ class OffersService:
         """Cancel a booking of any kind; capacity goes back and providers are told."""
         booking = self.calendar.get(household, booking_id)
         if booking.state != "active":
-            raise Conflict(f"booking {booking_id} is {booking.state}")
+            raise Conflict(N_("booking %(booking_id)s is %(state)s", booking_id=booking_id, state=booking.state))
         if booking.kind in REQUEST_KINDS:
             self.grocery.cancel(household, booking, actor)
         elif booking.kind == "gathering":
@@ -194,5 +195,5 @@ class OffersService:
         elif booking.kind == "ride":
             self.rides.leave(household, booking.ref, actor)
         else:
-            raise Conflict(f"a {booking.kind} booking cannot be cancelled here")
+            raise Conflict(N_("a %(kind)s booking cannot be cancelled here", kind=booking.kind))
         return self.calendar.get(household, booking_id).marshal()

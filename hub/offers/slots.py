@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from hub.clock import iso_utc
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.storage.database import Database
 
 
@@ -68,7 +69,7 @@ def get_slot(conn: sqlite3.Connection | Database, sid: str) -> Slot:
     row = conn.query_one(sql, (sid,)) if isinstance(conn, Database) else conn.execute(
         sql, (sid,)).fetchone()
     if row is None:
-        raise NotFound(f"no slot {sid}")
+        raise NotFound(N_("no slot %(sid)s", sid=sid))
     return Slot.from_row(row)
 
 
@@ -80,7 +81,8 @@ def reserve(conn: sqlite3.Connection, sid: str, n: int = 1) -> Slot:
     )
     if cur.rowcount != 1:
         slot = get_slot(conn, sid)
-        raise Conflict(f"slot {sid} is full ({slot.free} of {slot.capacity} free, {n} asked)")
+        raise Conflict(N_("slot %(sid)s is full (%(free)s of %(capacity)s free, %(n)s asked)",
+                          sid=sid, free=slot.free, capacity=slot.capacity, n=n))
     return get_slot(conn, sid)
 
 

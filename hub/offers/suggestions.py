@@ -15,6 +15,7 @@ from typing import Any
 
 from hub.clock import iso_utc
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers.context import Context
 from hub.offers.pagination import Page, decode_cursor, encode_cursor
 from hub.offers.uow import dumps, loads, new_id
@@ -132,7 +133,7 @@ class Suggestions:
             "SELECT * FROM offer_suggestions WHERE id = ? AND household = ?", (sid, household)
         ).fetchone()
         if row is None:
-            raise NotFound(f"no suggestion {sid}")
+            raise NotFound(N_("no suggestion %(sid)s", sid=sid))
         return Suggestion.from_row(row)
 
     def get(self, household: str, sid: str) -> Suggestion:
@@ -141,7 +142,7 @@ class Suggestions:
             "SELECT * FROM offer_suggestions WHERE id = ? AND household = ?", (sid, household)
         )
         if row is None:
-            raise NotFound(f"no suggestion {sid}")
+            raise NotFound(N_("no suggestion %(sid)s", sid=sid))
         return Suggestion.from_row(row)
 
     def page(self, household: str, *, state: str | None = None, cursor: str | None = None,
@@ -176,9 +177,10 @@ class Suggestions:
         """
         sug = self._get(conn, household, sid)
         if expect_kind is not None and sug.kind != expect_kind:
-            raise Conflict(f"suggestion {sid} is a {sug.kind} suggestion, not {expect_kind}")
+            raise Conflict(N_("suggestion %(sid)s is a %(kind)s suggestion, not %(expect_kind)s",
+                              sid=sid, kind=sug.kind, expect_kind=expect_kind))
         if sug.state != "proposed":
-            raise Conflict(f"suggestion {sid} is already {sug.state}")
+            raise Conflict(N_("suggestion %(sid)s is already %(state)s", sid=sid, state=sug.state))
         uow = self._ctx.uow
         conn.execute(
             "UPDATE offer_suggestions SET state = ?, acted_ref = ?, updated_at = ?"

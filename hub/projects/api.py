@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.errors import Forbidden, NotFound
+from hub.i18n.words import N_
 from hub.ledger.amounts import two_decimals
 from hub.ledger.routes import (
     IdemKey,
@@ -108,7 +109,7 @@ def _proposer(p: Any) -> tuple[str, str]:
         return "provider", p.provider
     if p.role == "admin":
         return "community", p.account_id
-    raise NotFound("this account cannot propose projects")
+    raise NotFound(N_("this account cannot propose projects"))
 
 
 @router.post("/projects", status_code=201, response_model=ProjectOut,
@@ -150,7 +151,7 @@ async def get_project(request: Request, p: Principal, pid: ObjId) -> Any:
 def pledge(request: Request, p: Principal, pid: ObjId, body: PledgeBody,
            idempotency_key: IdemKey = None) -> Response:
     if p.role != "household" or not p.household:
-        raise Forbidden("only households pledge")
+        raise Forbidden(N_("only households pledge"))
     h, community = p.household, community_of(request, p)
     return post(request, p, idempotency_key, body, lambda: _projects(request).pledge(
         h, community, pid, amount=body.amount, option=body.option, actor=actor(p)), created=True)

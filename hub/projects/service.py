@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers.context import Context
 from hub.offers.problems import Unprocessable
 from hub.offers.uow import dumps, loads, new_id
@@ -45,14 +46,14 @@ def money_cents(value: Any, name: str, *, allow_zero: bool = False) -> int:
     try:
         dec = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise Unprocessable(f"{name} must be a number") from exc
+        raise Unprocessable(N_("%(name)s must be a number", name=name)) from exc
     if not dec.is_finite() or dec < 0 or (dec == 0 and not allow_zero):
-        raise Unprocessable(f"{name} must be more than 0")
+        raise Unprocessable(N_("%(name)s must be more than 0", name=name))
     cents = dec * 100
     if cents != cents.to_integral_value():
-        raise Unprocessable(f"{name} takes at most two decimals")
+        raise Unprocessable(N_("%(name)s takes at most two decimals", name=name))
     if cents > 10**11:
-        raise Unprocessable(f"{name} is too large")
+        raise Unprocessable(N_("%(name)s is too large", name=name))
     return int(cents)
 
 
@@ -60,9 +61,9 @@ def _aware(text: str, name: str) -> datetime:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise Unprocessable(f"{name} must be an ISO 8601 time with an offset") from exc
+        raise Unprocessable(N_("%(name)s must be an ISO 8601 time with an offset", name=name)) from exc
     if when.tzinfo is None:
-        raise Unprocessable(f"{name} must carry an offset (Z or +01:00)")
+        raise Unprocessable(N_("%(name)s must carry an offset (Z or +01:00)", name=name))
     return when
 
 
@@ -105,7 +106,7 @@ class Projects:
         row = self.db.query_one("SELECT * FROM projects WHERE id = ? AND community = ?",
                                 (pid, community))
         if row is None:
-            raise NotFound(f"no project {pid}")
+            raise NotFound(N_("no project %(pid)s", pid=pid))
         return self._marshal(None, row, viewer)
 
     def of_community(self, community: str, viewer: str | None = None, *, state: str | None = None
@@ -134,23 +135,24 @@ class Projects:
         """
         title = title.strip()
         if not title:
-            raise Unprocessable("title must not be empty")
+            raise Unprocessable(N_("title must not be empty"))
         if not 1 <= goal_pledges <= 10000:
-            raise Unprocessable("goal_pledges must be 1 to 10000")
+            raise Unprocessable(N_("goal_pledges must be 1 to 10000"))
         when = _aware(deadline, "deadline")
         if when <= self.uow.now_dt():
-            raise Unprocessable("deadline must be in the future")
+            raise Unprocessable(N_("deadline must be in the future"))
         opts = [o.strip() for o in options or [] if o.strip()]
         if len(opts) > MAX_OPTIONS or len(set(opts)) != len(opts):
-            raise Unprocessable(f"options: at most {MAX_OPTIONS}, each once")
+            raise Unprocessable(N_("options: at most %(most)s, each once", most=MAX_OPTIONS))
         shares = dict(DEFAULT_SPLIT if split is None else split)
         if not shares or any(not isinstance(v, int) or v < 0 for v in shares.values()) \
                 or sum(shares.values()) <= 0:
-            raise Unprocessable("split: shares are whole numbers of 0 or more, not all 0")
+            raise Unprocessable(N_("split: shares are whole numbers of 0 or more, not all 0"))
         if provider is not None:
             row = self.db.query_one("SELECT community FROM providers WHERE id = ?", (provider,))
             if row is None or row[0] not in (community, None):
-                raise NotFound(f"no provider {provider} serving {community}")
+                raise NotFound(N_("no provider %(provider)s serving %(community)s",
+                                  provider=provider, community=community))
         goal_cents = money_cents(goal_amount, "goal_amount", allow_zero=True)
         pid = new_id("prj")
         with self.uow.tx() as conn:
@@ -170,9 +172,9 @@ class Projects:
         row = conn.execute("SELECT * FROM projects WHERE id = ? AND community = ?",
                            (pid, community)).fetchone()
         if row is None:
-            raise NotFound(f"no project {pid}")
+            raise NotFound(N_("no project %(pid)s", pid=pid))
         if row["state"] != "open" or row["deadline"] <= self.uow.now():
-            raise Conflict(f"project {pid} is closed for pledges and bids")
+            raise Conflict(N_("project %(pid)s is closed for pledges and bids", pid=pid))
         return row
 
     def pledge(self, household: str, community: str, pid: str, *, amount: Any,
@@ -183,15 +185,15 @@ class Projects:
             row = self._open(conn, community, pid)
             opts = loads(row["options"]) or []
             if option and option not in opts:
-                raise Unprocessable(f"option must be one of: {', '.join(opts) or '(none)'}")
+                raise Unprocessable(N_("option must be one of: %(options)s", options=", ".join(opts) or N_("(none)")))
             if opts and not option:
-                raise Unprocessable(f"vote for one option: {', '.join(opts)}")
+                raise Unprocessable(N_("vote for one option: %(options)s", options=', '.join(opts)))
             done = conn.execute(
                 "INSERT INTO project_pledges (project, household, amount, option, created_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (project, household) DO NOTHING",
                 (pid, household, cents, option or "", self.uow.now())).rowcount
             if done != 1:
-                raise Conflict(f"{household} has already pledged to project {pid}")
+                raise Conflict(N_("%(household)s has already pledged to project %(pid)s", household=household, pid=pid))
             self.uow.transition(conn, "project_pledge", f"{pid}/{household}", None, "held", actor)
             out = self._marshal(conn, row, household)
             self.ctx.push(f"community:{community}", {"type": "project-pledged", "id": pid,
@@ -212,7 +214,7 @@ class Projects:
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project, provider) DO NOTHING",
                 (bid_id, pid, provider, cents, note, self.uow.now())).rowcount
             if done != 1:
-                raise Conflict(f"{provider} has already bid on project {pid}")
+                raise Conflict(N_("%(provider)s has already bid on project %(pid)s", provider=provider, pid=pid))
             self.uow.transition(conn, "project_bid", bid_id, None, "open", actor)
             return self._marshal(conn, row)
 

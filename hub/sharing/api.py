@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.errors import Forbidden
+from hub.i18n.words import N_
 from hub.offers.problems import problem_responses
 from hub.offers.routing import (
     Cursor,
@@ -188,7 +189,7 @@ async def get_loan(request: Request, p: HouseholdP, lid: ObjId) -> Any:
 def _owner_only(request: Request, household: str, lid: str) -> None:
     loan = svc(request).loans.get(household, lid)
     if loan["owner"] != household:
-        raise Forbidden(f"only the owner of {loan['thing']['title']!r} answers this request")
+        raise Forbidden(N_("only the owner of %(title)r answers this request", title=loan['thing']['title']))
 
 
 @loans_router.post("/loans/{lid}/accept", response_model=Out,

@@ -12,6 +12,7 @@ from typing import Any
 
 from hub.clock import iso_utc
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers.context import Context
 from hub.offers.directory import Household
 from hub.offers.directory import household as load_household
@@ -52,18 +53,20 @@ def same_community(db: Database, me: Household, other: str, what: str) -> Househ
     try:
         them = load_household(db, other)
     except NotFound:
-        raise NotFound(f"no {what} {other} in your community") from None
+        raise NotFound(N_("no %(what)s %(other)s in your community", what=what, other=other)) from None
     if them.community != me.community:
-        raise NotFound(f"no {what} {other} in your community")
+        raise NotFound(N_("no %(what)s %(other)s in your community", what=what, other=other))
     return them
 
 
 def check_window(now: datetime, start: datetime, end: datetime) -> tuple[str, str]:
     """Validate a loan period: 422 when it ends before it starts or lies in the past."""
     if end <= start:
-        raise Unprocessable(f"the period ends ({iso(end)}) before it starts ({iso(start)})")
+        raise Unprocessable(N_("the period ends (%(end)s) before it starts (%(start)s)",
+                               end=iso(end), start=iso(start)))
     if (now - start).total_seconds() > PAST_GRACE_S:
-        raise Unprocessable(f"the period starts in the past ({iso(start)}; now is {iso(now)})")
+        raise Unprocessable(N_("the period starts in the past (%(start)s; now is %(now)s)",
+                               start=iso(start), now=iso(now)))
     return iso(start), iso(end)
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers.context import Context
 from hub.sharing.common import iso, member, notify
 from hub.sharing.things import Things
@@ -34,7 +35,7 @@ class Giveaways:
         with self._db.snapshot() as conn:
             thing = self._things.row(conn, tid, me.community)
             if thing["mode"] != "give":
-                raise Conflict(f"thing {tid} is to {thing['mode']}, not a give-away")
+                raise Conflict(N_("thing %(tid)s is to %(mode)s, not a give-away", tid=tid, mode=thing['mode']))
             return self._view(conn, thing, viewer)
 
     def _view(self, conn: sqlite3.Connection, thing: sqlite3.Row, viewer: str
@@ -62,15 +63,16 @@ class Giveaways:
                          (tid,))  # serialise claims of one thing (a row lock)
             thing = self._things.row(conn, tid, me.community)
             if thing["mode"] != "give":
-                raise Conflict(f"thing {tid} is to {thing['mode']}, not a give-away")
+                raise Conflict(N_("thing %(tid)s is to %(mode)s, not a give-away", tid=tid, mode=thing['mode']))
             if thing["owner"] == household:
-                raise Conflict(f"thing {tid} is yours")
+                raise Conflict(N_("thing %(tid)s is yours", tid=tid))
             if thing["state"] != "available":
-                raise Conflict(f"thing {tid} is {thing['state']}")
+                raise Conflict(N_("thing %(tid)s is %(state)s", tid=tid, state=thing['state']))
             now = uow.now()
             if thing["give_policy"] == "draw" and thing["claim_until"] and \
                     thing["claim_until"] <= now:
-                raise Conflict(f"the draw for thing {tid} was held at {thing['claim_until']}")
+                raise Conflict(N_("the draw for thing %(tid)s was held at %(claim_until)s",
+                                  tid=tid, claim_until=thing['claim_until']))
             if conn.execute("SELECT 1 FROM sharing_claims WHERE thing = ? AND household = ?",
                             (tid, household)).fetchone():
                 return self._view(conn, thing, household)
@@ -95,7 +97,7 @@ class Giveaways:
             row = conn.execute("SELECT status FROM sharing_claims WHERE thing = ? AND"
                                " household = ?", (tid, household)).fetchone()
             if row is None or row["status"] not in ("waiting", "won"):
-                raise NotFound(f"no open claim of yours on thing {tid}")
+                raise NotFound(N_("no open claim of yours on thing %(tid)s", tid=tid))
             self._set(conn, tid, household, "withdrawn", actor)
             if row["status"] == "won":
                 self._pass_on(conn, thing, actor)
@@ -108,7 +110,7 @@ class Giveaways:
             thing = self._things.owned(conn, tid, owner)
             winner = self._winner(conn, tid)
             if winner is None:
-                raise Conflict(f"nobody has won thing {tid} yet")
+                raise Conflict(N_("nobody has won thing %(tid)s yet", tid=tid))
             self._set(conn, tid, winner, "collected", actor)
             self._things.set_state(conn, tid, "given", actor, note=f"to {winner}")
             notify(self._ctx, conn, winner, f"things/{tid}",

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers.calendar import Booking, Calendar
 from hub.offers.context import Context
 from hub.offers.pagination import Page, decode_cursor, encode_cursor
@@ -50,7 +51,7 @@ class Loans:
     def _loan(self, conn: sqlite3.Connection, lid: str, household: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM sharing_loans WHERE id = ?", (lid,)).fetchone()
         if row is None or household not in (row["owner"], row["borrower"]):
-            raise NotFound(f"no loan {lid} of yours")
+            raise NotFound(N_("no loan %(lid)s of yours", lid=lid))
         return row  # type: ignore[no-any-return]
 
     def view(self, conn: sqlite3.Connection, row: sqlite3.Row, viewer: str) -> dict[str, Any]:
@@ -96,7 +97,7 @@ class Loans:
              thing: str | None = None, cursor: str | None = None, limit: int = 50) -> Page:
         """The household's loans, newest first; ``role`` is ``owner`` or ``borrower``."""
         if role not in (None, "owner", "borrower"):
-            raise Unprocessable("role must be owner or borrower")
+            raise Unprocessable(N_("role must be owner or borrower"))
         sql = "SELECT * FROM sharing_loans WHERE "
         params: list[Any] = []
         if role is None:
@@ -155,9 +156,11 @@ class Loans:
         if clash is None:
             return
         if clash["kind"] == "loan":
-            raise PeriodTaken(f"{start}/{end} overlaps the accepted loan {clash['loan']}"
-                              f" ({clash['start']}/{clash['end']})", clash)
-        raise PeriodTaken(f"{start}/{end} overlaps {clash['day']}, a day the owner blocked",
+            raise PeriodTaken(N_("%(start)s/%(end)s overlaps the accepted loan %(loan)s (%(start2)s/%(end2)s)",
+                                 start=start, end=end, loan=clash['loan'], start2=clash['start'],
+                                 end2=clash['end']), clash)
+        raise PeriodTaken(N_("%(start)s/%(end)s overlaps %(day)s, a day the owner blocked",
+                             start=start, end=end, day=clash['day']),
                           clash)
 
     # -- the life cycle ---------------------------------------------------------------
@@ -171,11 +174,11 @@ class Loans:
         with uow.tx() as conn:
             thing = self._things.row(conn, tid, me.community)
             if thing["owner"] == borrower:
-                raise Conflict(f"thing {tid} is yours: block days instead of borrowing it")
+                raise Conflict(N_("thing %(tid)s is yours: block days instead of borrowing it", tid=tid))
             if thing["mode"] != "lend":
-                raise Conflict(f"thing {tid} is to {thing['mode']}, not to lend")
+                raise Conflict(N_("thing %(tid)s is to %(mode)s, not to lend", tid=tid, mode=thing['mode']))
             if thing["state"] != "available":
-                raise Conflict(f"thing {tid} is {thing['state']}")
+                raise Conflict(N_("thing %(tid)s is %(state)s", tid=tid, state=thing['state']))
             _check_length(thing, start, end)
             self._refuse_clash(conn, tid, s, e)
             lid = new_id("loan")
@@ -197,13 +200,13 @@ class Loans:
         with uow.tx() as conn:
             row = self._loan(conn, lid, owner)
             if row["owner"] != owner:
-                raise NotFound(f"no loan {lid} of yours to accept")
+                raise NotFound(N_("no loan %(lid)s of yours to accept", lid=lid))
             # Lock the thing's row first: concurrent accepts of one thing queue here.
             conn.execute("UPDATE sharing_things SET updated_at = ? WHERE id = ?",
                          (uow.now(), row["thing"]))
             row = self._loan(conn, lid, owner)
             if row["status"] != "requested":
-                raise Conflict(f"loan {lid} is {row['status']}, not requested")
+                raise Conflict(N_("loan %(lid)s is %(status)s, not requested", lid=lid, status=row['status']))
             self._refuse_clash(conn, row["thing"], row["starts_at"], row["ends_at"],
                                exclude=lid)
             self._set(conn, row, "accepted", actor)
@@ -225,9 +228,9 @@ class Loans:
         with self._ctx.uow.tx() as conn:
             row = self._loan(conn, lid, owner)
             if row["owner"] != owner:
-                raise NotFound(f"no loan {lid} of yours to decline")
+                raise NotFound(N_("no loan %(lid)s of yours to decline", lid=lid))
             if row["status"] != "requested":
-                raise Conflict(f"loan {lid} is {row['status']}, not requested")
+                raise Conflict(N_("loan %(lid)s is %(status)s, not requested", lid=lid, status=row['status']))
             self._set(conn, row, "declined", actor, note=reason)
             notify(self._ctx, conn, row["borrower"], f"loans/{lid}",
                    {"type": "loan-declined", "loan": lid, "thing": row["thing"],
@@ -239,8 +242,8 @@ class Loans:
         with self._ctx.uow.tx() as conn:
             row = self._loan(conn, lid, household)
             if row["status"] not in ("requested", "accepted"):
-                raise Conflict(f"loan {lid} is {row['status']}: only a requested or accepted"
-                               " loan can be cancelled")
+                raise Conflict(N_("loan %(lid)s is %(status)s: only a requested or accepted loan can be cancelled",
+                                  lid=lid, status=row['status']))
             self._set(conn, row, "cancelled", actor, note=reason)
             self._unbook(conn, lid, "cancelled", actor)
             self._reminders.drop(conn, lid)
@@ -256,8 +259,8 @@ class Loans:
         with uow.tx() as conn:
             row = self._loan(conn, lid, household)
             if row["status"] != "accepted":
-                raise Conflict(f"loan {lid} is {row['status']}: a handover needs an accepted"
-                               " loan")
+                raise Conflict(N_("loan %(lid)s is %(status)s: a handover needs an accepted loan",
+                                  lid=lid, status=row['status']))
             column = "handover_owner" if household == row["owner"] else "handover_borrower"
             if row[column] is None:
                 conn.execute(f"UPDATE sharing_loans SET {column} = ?, updated_at = ? WHERE"
@@ -275,8 +278,8 @@ class Loans:
         with uow.tx() as conn:
             row = self._loan(conn, lid, household)
             if row["status"] != "out":
-                raise Conflict(f"loan {lid} is {row['status']}: only a loan that is out can be"
-                               " returned")
+                raise Conflict(N_("loan %(lid)s is %(status)s: only a loan that is out can be returned",
+                                  lid=lid, status=row['status']))
             column = "return_owner" if household == row["owner"] else "return_borrower"
             note = row["condition_note"]
             if condition_note:
@@ -299,12 +302,12 @@ class Loans:
         with uow.tx() as conn:
             row = self._loan(conn, lid, household)
             if row["status"] not in HOLDING:
-                raise Conflict(f"loan {lid} is {row['status']}: only an accepted or running"
-                               " loan can be extended")
+                raise Conflict(N_("loan %(lid)s is %(status)s: only an accepted or running loan can be extended",
+                                  lid=lid, status=row['status']))
             new_end = iso(end)
             if new_end <= row["ends_at"]:
-                raise Unprocessable(f"the new end {new_end} is not after the current end"
-                                    f" {row['ends_at']}")
+                raise Unprocessable(N_("the new end %(new_end)s is not after the current end %(ends_at)s",
+                                       new_end=new_end, ends_at=row['ends_at']))
             conn.execute("UPDATE sharing_things SET updated_at = ? WHERE id = ?",
                          (uow.now(), row["thing"]))
             thing = conn.execute("SELECT * FROM sharing_things WHERE id = ?",
@@ -329,7 +332,7 @@ class Loans:
         with uow.tx() as conn:
             row = self._loan(conn, lid, household)
             if row["status"] not in ("accepted", "out", "returned"):
-                raise Conflict(f"loan {lid} is {row['status']}: nothing to report on")
+                raise Conflict(N_("loan %(lid)s is %(status)s: nothing to report on", lid=lid, status=row['status']))
             conn.execute("UPDATE sharing_loans SET problem = ?, updated_at = ? WHERE id = ?",
                          (text, uow.now(), lid))
             uow.transition(conn, "loan", lid, row["status"], row["status"], actor,
@@ -345,10 +348,11 @@ class Loans:
         with uow.tx() as conn:
             row = self._loan(conn, lid, household)
             if row["status"] != "returned":
-                raise Conflict(f"loan {lid} is {row['status']}: rate it once it is returned")
+                raise Conflict(N_("loan %(lid)s is %(status)s: rate it once it is returned",
+                                  lid=lid, status=row['status']))
             key = f"{lid}/{household}"
             if conn.execute("SELECT 1 FROM offer_ratings WHERE offer = ?", (key,)).fetchone():
-                raise Conflict(f"you already rated loan {lid}: ratings are append-only")
+                raise Conflict(N_("you already rated loan %(lid)s: ratings are append-only", lid=lid))
             other = row["owner"] if household == row["borrower"] else row["borrower"]
             rating = append_rating(conn, household=household, subject=other, offer=key,
                                    stars=stars, comment=comment, at=uow.now())
@@ -429,4 +433,4 @@ def _next_day(day: str) -> str:
 def _check_length(thing: sqlite3.Row, start: datetime, end: datetime) -> None:
     max_days = loads(thing["terms"]).get("max_days")
     if max_days and end - start > timedelta(days=int(max_days)):
-        raise Unprocessable(f"thing {thing['id']} is lent for at most {max_days} days")
+        raise Unprocessable(N_("thing %(id)s is lent for at most %(max_days)s days", id=thing['id'], max_days=max_days))

@@ -20,6 +20,7 @@ from typing import Any
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hub.errors import Conflict, DomainError, NotFound
+from hub.i18n.words import N_
 from hub.offers.context import Context
 from hub.offers.problems import Unprocessable
 from hub.offers.uow import new_id
@@ -58,18 +59,19 @@ class Clean:
 def clean_image(data: bytes) -> Clean:
     """Check that ``data`` is a real JPEG/PNG/WebP and re-encode it without metadata."""
     if len(data) > MAX_BYTES:
-        raise TooLarge(f"a photo may be at most {MAX_BYTES} bytes; this one is {len(data)}")
+        raise TooLarge(N_("a photo may be at most %(most)s bytes; this one is %(size)s",
+                          most=MAX_BYTES, size=len(data)))
     if not data:
-        raise Unprocessable("the photo is empty: send the image bytes as the request body")
+        raise Unprocessable(N_("the photo is empty: send the image bytes as the request body"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             probe = Image.open(io.BytesIO(data))
             fmt = probe.format
             if fmt not in FORMATS:
-                raise Unprocessable(f"a photo must be JPEG, PNG or WebP, not {fmt or 'unknown'}")
+                raise Unprocessable(N_("a photo must be JPEG, PNG or WebP, not %(format)s", format=fmt or 'unknown'))
             if probe.width * probe.height > MAX_PIXELS:
-                raise Unprocessable(f"a photo may have at most {MAX_PIXELS} pixels")
+                raise Unprocessable(N_("a photo may have at most %(most)s pixels", most=MAX_PIXELS))
             probe.verify()
             opened = Image.open(io.BytesIO(data))
             opened.load()
@@ -77,7 +79,7 @@ def clean_image(data: bytes) -> Clean:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise Unprocessable(f"not a readable JPEG, PNG or WebP image ({exc})") from None
+        raise Unprocessable(N_("not a readable JPEG, PNG or WebP image (%(exc)s)", exc=exc)) from None
     image: Image.Image = ImageOps.exif_transpose(opened) or opened
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     # Pillow carries comments, EXIF, XMP and ICC in ``info`` into save(): keep none of
@@ -126,7 +128,7 @@ class Photos:
             count = conn.execute("SELECT COUNT(*) FROM sharing_photos WHERE thing = ?",
                                  (tid,)).fetchone()[0]
             if count >= MAX_PER_THING:
-                raise Conflict(f"a thing has at most {MAX_PER_THING} photos")
+                raise Conflict(N_("a thing has at most %(most)s photos", most=MAX_PER_THING))
             path.write_bytes(clean.data)
             pid = new_id("pho")
             conn.execute(
@@ -147,10 +149,10 @@ class Photos:
             row = conn.execute("SELECT file, media_type FROM sharing_photos WHERE id = ? AND"
                                " thing = ?", (pid, tid)).fetchone()
         if row is None:
-            raise NotFound(f"no photo {pid} of thing {tid}")
+            raise NotFound(N_("no photo %(pid)s of thing %(tid)s", pid=pid, tid=tid))
         path = self.folder / row["file"]
         if path.parent != self.folder or not path.is_file():
-            raise NotFound(f"photo {pid} is missing")
+            raise NotFound(N_("photo %(pid)s is missing", pid=pid))
         return path.read_bytes(), str(row["media_type"])
 
     def remove(self, owner: str, tid: str, pid: str, actor: str) -> None:
@@ -161,7 +163,7 @@ class Photos:
             row = conn.execute("SELECT file FROM sharing_photos WHERE id = ? AND thing = ?",
                                (pid, tid)).fetchone()
             if row is None:
-                raise NotFound(f"no photo {pid} of thing {tid}")
+                raise NotFound(N_("no photo %(pid)s of thing %(tid)s", pid=pid, tid=tid))
             conn.execute("DELETE FROM sharing_photos WHERE id = ?", (pid,))
             uow.transition(conn, "thing", tid, "available", "available", actor,
                            note=f"photo {pid} removed")

@@ -11,6 +11,7 @@ import sqlite3
 from typing import Any
 
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers.context import Context
 from hub.offers.uow import new_id
 from hub.sharing.common import member, notify
@@ -28,7 +29,7 @@ class Swaps:
     def _row(self, conn: sqlite3.Connection, sid: str, household: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM sharing_swaps WHERE id = ?", (sid,)).fetchone()
         if row is None or household not in (row["owner"], row["proposer"]):
-            raise NotFound(f"no swap {sid} of yours")
+            raise NotFound(N_("no swap %(sid)s of yours", sid=sid))
         return row  # type: ignore[no-any-return]
 
     def view(self, conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
@@ -57,16 +58,16 @@ class Swaps:
         with uow.tx() as conn:
             thing = self._things.row(conn, tid, me.community)
             if thing["mode"] != "swap":
-                raise Conflict(f"thing {tid} is to {thing['mode']}, not to swap")
+                raise Conflict(N_("thing %(tid)s is to %(mode)s, not to swap", tid=tid, mode=thing['mode']))
             if thing["owner"] == proposer:
-                raise Conflict(f"thing {tid} is yours")
+                raise Conflict(N_("thing %(tid)s is yours", tid=tid))
             mine = self._things.owned(conn, offered, proposer)
             for t in (thing, mine):
                 if t["state"] != "available":
-                    raise Conflict(f"thing {t['id']} is {t['state']}")
+                    raise Conflict(N_("thing %(id)s is %(state)s", id=t['id'], state=t['state']))
             if conn.execute("SELECT 1 FROM sharing_swaps WHERE thing = ? AND offered = ? AND"
                             " status = 'proposed'", (tid, offered)).fetchone():
-                raise Conflict(f"you already offered {offered} for {tid}")
+                raise Conflict(N_("you already offered %(offered)s for %(tid)s", offered=offered, tid=tid))
             sid = new_id("swp")
             now = uow.now()
             conn.execute("INSERT INTO sharing_swaps (id, thing, offered, proposer, owner,"
@@ -84,14 +85,14 @@ class Swaps:
         with self._ctx.uow.tx() as conn:
             row = self._row(conn, sid, owner)
             if row["owner"] != owner:
-                raise NotFound(f"no swap {sid} proposed to you")
+                raise NotFound(N_("no swap %(sid)s proposed to you", sid=sid))
             if row["status"] != "proposed":
-                raise Conflict(f"swap {sid} is {row['status']}")
+                raise Conflict(N_("swap %(sid)s is %(status)s", sid=sid, status=row['status']))
             for tid in (row["thing"], row["offered"]):
                 state = conn.execute("SELECT state FROM sharing_things WHERE id = ?",
                                      (tid,)).fetchone()["state"]
                 if state != "available":
-                    raise Conflict(f"thing {tid} is {state}")
+                    raise Conflict(N_("thing %(tid)s is %(state)s", tid=tid, state=state))
             self._set(conn, row, "accepted", actor)
             for tid in (row["thing"], row["offered"]):
                 self._things.set_state(conn, tid, "swapped", actor, note=f"swap {sid}")
@@ -113,7 +114,7 @@ class Swaps:
         with self._ctx.uow.tx() as conn:
             row = self._row(conn, sid, household)
             if row["status"] != "proposed":
-                raise Conflict(f"swap {sid} is {row['status']}")
+                raise Conflict(N_("swap %(sid)s is %(status)s", sid=sid, status=row['status']))
             status = "declined" if household == row["owner"] else "withdrawn"
             self._set(conn, row, status, actor)
             other = row["proposer"] if household == row["owner"] else row["owner"]

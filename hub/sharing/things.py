@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers.context import Context
 from hub.offers.directory import Household
 from hub.offers.geo import haversine_km
@@ -94,7 +95,7 @@ class Things:
         """The thing if it is of ``community``; NotFound saying so otherwise."""
         row = conn.execute("SELECT * FROM sharing_things WHERE id = ?", (tid,)).fetchone()
         if row is None or row["community"] != community:
-            raise NotFound(f"no thing {tid} in your community")
+            raise NotFound(N_("no thing %(tid)s in your community", tid=tid))
         return row  # type: ignore[no-any-return]
 
     def owned(self, conn: sqlite3.Connection, tid: str, owner: str) -> sqlite3.Row:
@@ -102,7 +103,7 @@ class Things:
         row = conn.execute("SELECT * FROM sharing_things WHERE id = ? AND owner = ?",
                            (tid, owner)).fetchone()
         if row is None:
-            raise NotFound(f"no thing {tid} of yours")
+            raise NotFound(N_("no thing %(tid)s of yours", tid=tid))
         return row  # type: ignore[no-any-return]
 
     def _sees_place(self, conn: sqlite3.Connection, row: sqlite3.Row, viewer: str) -> bool:
@@ -223,7 +224,7 @@ class Things:
                    "pickup_place"}
         unknown = set(changes) - allowed
         if unknown:
-            raise Unprocessable(f"cannot change {', '.join(sorted(unknown))}")
+            raise Unprocessable(N_("cannot change %(fields)s", fields=', '.join(sorted(unknown))))
         uow = self._ctx.uow
         with uow.tx() as conn:
             row = self.owned(conn, tid, owner)
@@ -235,7 +236,7 @@ class Things:
                     value = dumps(sorted(set(value)))
                 values[key] = value
             if not str(values["title"]).strip():
-                raise Unprocessable("title: a thing needs a title")
+                raise Unprocessable(N_("title: a thing needs a title"))
             conn.execute(
                 "UPDATE sharing_things SET title = ?, category = ?, description = ?,"
                 " condition = ?, terms = ?, blocked_days = ?, pickup_place = ?, updated_at = ?"
@@ -256,7 +257,8 @@ class Things:
             busy = conn.execute("SELECT id, status FROM sharing_loans WHERE thing = ? AND"
                                 " status IN ('accepted', 'out')", (tid,)).fetchone()
             if busy is not None:
-                raise Conflict(f"loan {busy['id']} is {busy['status']}: finish or cancel it first")
+                raise Conflict(N_("loan %(id)s is %(status)s: finish or cancel it first",
+                                  id=busy['id'], status=busy['status']))
             if row["state"] != "withdrawn":
                 conn.execute("UPDATE sharing_things SET state = 'withdrawn', updated_at = ?"
                              " WHERE id = ?", (uow.now(), tid))
@@ -283,10 +285,10 @@ def _street(address: str) -> str:
 
 def _validate(new: NewThing) -> None:
     if not new.title.strip():
-        raise Unprocessable("title: a thing needs a title")
+        raise Unprocessable(N_("title: a thing needs a title"))
     if new.mode not in MODES:
-        raise Unprocessable(f"mode must be one of {', '.join(MODES)}, not {new.mode!r}")
+        raise Unprocessable(N_("mode must be one of %(modes)s, not %(mode)r", modes=', '.join(MODES), mode=new.mode))
     if new.give_policy not in GIVE_POLICIES:
-        raise Unprocessable(f"give_policy must be one of {', '.join(GIVE_POLICIES)}")
+        raise Unprocessable(N_("give_policy must be one of %(policies)s", policies=', '.join(GIVE_POLICIES)))
     if new.give_policy == "draw" and not new.claim_until:
-        raise Unprocessable("a draw needs claim_until: when the draw among claimants happens")
+        raise Unprocessable(N_("a draw needs claim_until: when the draw among claimants happens"))

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.errors import Conflict, NotFound
+from hub.i18n.words import N_
 from hub.offers.context import Context
 from hub.offers.problems import Unprocessable
 from hub.offers.uow import dumps, loads, new_id
@@ -51,7 +52,7 @@ class Wanted:
     def _row(self, conn: sqlite3.Connection, wid: str, community: str) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM sharing_wanted WHERE id = ?", (wid,)).fetchone()
         if row is None or row["community"] != community:
-            raise NotFound(f"no wanted post {wid} in your community")
+            raise NotFound(N_("no wanted post %(wid)s in your community", wid=wid))
         return row  # type: ignore[no-any-return]
 
     def view(self, conn: sqlite3.Connection, row: sqlite3.Row, viewer: str) -> dict[str, Any]:
@@ -87,14 +88,15 @@ class Wanted:
         uow = self._ctx.uow
         now = uow.now_dt()
         if not keywords(text):
-            raise Unprocessable("text: say what you need (a word of three letters or more)")
+            raise Unprocessable(N_("text: say what you need (a word of three letters or more)"))
         if (start is None) != (end is None):
-            raise Unprocessable("give both start and end, or neither")
+            raise Unprocessable(N_("give both start and end, or neither"))
         if start and end and end <= start:
-            raise Unprocessable(f"the period ends ({iso(end)}) before it starts ({iso(start)})")
+            raise Unprocessable(N_("the period ends (%(end)s) before it starts (%(start)s)",
+                                   end=iso(end), start=iso(start)))
         expires = expires_at or end or now + DEFAULT_LIFETIME
         if expires <= now:
-            raise Unprocessable(f"the post would expire in the past ({iso(expires)})")
+            raise Unprocessable(N_("the post would expire in the past (%(expires)s)", expires=iso(expires)))
         with uow.tx() as conn:
             wid = new_id("wnt")
             stamp = uow.now()
@@ -117,9 +119,9 @@ class Wanted:
         with self._ctx.uow.tx() as conn:
             row = self._row(conn, wid, me.community)
             if row["household"] != household:
-                raise NotFound(f"no wanted post {wid} of yours")
+                raise NotFound(N_("no wanted post %(wid)s of yours", wid=wid))
             if row["state"] != "open":
-                raise Conflict(f"wanted post {wid} is {row['state']}")
+                raise Conflict(N_("wanted post %(wid)s is %(state)s", wid=wid, state=row['state']))
             self._set(conn, row, state, actor)
             return self.view(conn, self._row(conn, wid, me.community), household)
 
