@@ -419,3 +419,9 @@ for _key, _value in PAGE_TEXTS.items():
     TEXTS.setdefault(_key, _value)
 for _key, _forms in PAGE_PLURALS.items():
     PLURALS.setdefault(_key, _forms)
+
+# The domain errors people read (problem details, flashed refusals) live beside too.
+from i18n_translations_errors import ERROR_TEXTS  # noqa: E402
+
+for _key, _value in ERROR_TEXTS.items():
+    TEXTS.setdefault(_key, _value)

@@ -35,10 +35,11 @@ class Idempotency:
         self._uow = uow
 
     def run(self, principal: str, key: str | None, fp: str, instance: str,
-            fn: Callable[[], Any]) -> tuple[int, Any, bool]:
+            fn: Callable[[], Any], say: Callable[[DomainError], str] = str) -> tuple[int, Any, bool]:
         """Run ``fn`` or replay its stored answer; return (status, body, is_problem).
 
-        Without a key, ``fn`` runs and its domain errors propagate.
+        Without a key, ``fn`` runs and its domain errors propagate. ``say`` gives a domain
+        error's detail (in the first request's language; a replay repeats it as stored).
         """
         if key is None:
             return 200, fn(), False
@@ -66,7 +67,7 @@ class Idempotency:
                 status, problem = 200, False
             except DomainError as exc:
                 status, problem = exc.status, True
-                body = problem_body(exc.status, exc.code, str(exc), instance, **problem_extra(exc))
+                body = problem_body(exc.status, exc.code, say(exc), instance, **problem_extra(exc))
             conn.execute(
                 "UPDATE offer_idempotency SET status = ?, body = ? WHERE principal = ? AND key = ?",
                 (status, dumps(body), principal, key))

@@ -1,4 +1,10 @@
-"""Problems of the offers API; the problem details themselves live in :mod:`hub.problems`."""
+"""Problems of the offers API; the problem details themselves live in :mod:`hub.problems`.
+
+:func:`problem_handler` (the one the app registers for every domain error) says a domain
+error's detail in the reader's language: the error's :class:`~hub.i18n.words.Message`,
+translated for the request's ``Accept-Language`` (the same negotiation as the pages,
+:func:`hub.i18n.negotiate`); English when the header names no shipped language.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,15 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from hub.errors import DomainError, StorageFull
+from hub.i18n import reader
+from hub.i18n.words import Message
 from hub.problems import (
     MEDIA_TYPE,
     PROBLEM_TYPE_BASE,
+    domain_problem,
     http_problem_handler,
     problem_body,
     problem_extra,
-    problem_handler,
     problem_response,
     problem_responses,
     validation_problem_handler,
@@ -37,6 +45,21 @@ class Unprocessable(DomainError):
 
     status = 422
     code = "unprocessable"
+
+
+def detail_for(request: Request, exc: DomainError) -> str:
+    """The error's sentence in the request's language (``str(exc)`` when it is plain text)."""
+    first = exc.args[0] if len(exc.args) >= 1 else None
+    if not isinstance(first, Message):
+        return str(exc)
+    return first.to(reader(None, request.headers.get("accept-language")))
+
+
+async def problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Exception handler for :class:`hub.errors.DomainError`: a problem document whose
+    ``detail`` is in the reader's language (``code`` stays as it is)."""
+    assert isinstance(exc, DomainError)
+    return domain_problem(request, exc, detail_for(request, exc))
 
 
 # A full disk passes; a client may try the same write again (with its idempotency key).

@@ -31,7 +31,7 @@ from hub.i18n.words import N_
 from hub.identity.auth import current_principal
 from hub.offers.idempotency import Idempotency, fingerprint
 from hub.offers.pagination import MAX_PAGE, Page
-from hub.offers.problems import problem_response, problem_responses
+from hub.offers.problems import detail_for, problem_response, problem_responses
 from hub.offers.schemas import Problem
 
 
@@ -113,7 +113,8 @@ def idempotent_post(request: Request, p: PrincipalLike, key: str | None, body: A
     idem: Idempotency = request.app.state.hub.offers.idempotency
     raw = body.model_dump(mode="json") if body is not None else None
     status, answer, problem = idem.run(
-        p.account_id, key, fingerprint("POST", request.url.path, raw), request.url.path, fn)
+        p.account_id, key, fingerprint("POST", request.url.path, raw), request.url.path, fn,
+        lambda exc: detail_for(request, exc))
     if problem:
         return problem_response(status, answer)
     return JSONResponse(answer, status_code=201 if created and status == 200 else status)
