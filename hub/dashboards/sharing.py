@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.dashboards import data, localtime, session
 from hub.dashboards.forms import Form, read_form
-from hub.dashboards.render import page
+from hub.dashboards.render import page, reader_for
 from hub.errors import HubError
 from hub.i18n.words import N_, ngettext, said
 from hub.sharing.things import CATEGORIES, MODES, NewThing, Terms
@@ -220,7 +220,9 @@ async def upload_photo(request: Request, tid: str) -> Response:
         got = await run_in_threadpool(_sharing(request).photos.add, p.household, tid[:160],
                                       body, _actor(p))
     except HubError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=getattr(exc, "status", 422))
+        # sharing.js shows this sentence beside the photo field: in the reader's language.
+        return JSONResponse({"detail": reader_for(request, p).say(said(exc))},
+                            status_code=getattr(exc, "status", 422))
     return JSONResponse(got, status_code=201)
 
 

@@ -212,3 +212,25 @@ async def test_the_admin_sets_the_time_zone_by_keyboard_and_a_bad_name_is_refuse
     async with httpx.AsyncClient(base_url=street.url) as http:
         await _logged_in(http, "h-lena", "lena-password")
         assert "Asia/Tokyo" in _text((await http.get("/ui/household")).text)
+
+
+async def test_a_refused_sharing_action_is_flashed_in_the_readers_language(street: UiHub) -> None:
+    """Lena reads German: a refusal of the sharing service (a domain error, not a page's own
+    sentence) is flashed in German, and the photo upload's refusal is German too; the browser's
+    English Accept-Language loses to her setting. Ana reads the English."""
+    async with httpx.AsyncClient(base_url=street.url, headers={"Accept-Language": "en"}) as http:
+        csrf = await _logged_in(http, "h-lena", "lena-password")
+        refused = await http.post("/ui/sharing/things/t-nope/withdraw", data={"csrf": csrf})
+        assert refused.status_code == 303
+        after = _text((await http.get(refused.headers["location"])).text)
+        photo = await http.post("/ui/sharing/things/t-nope/photos", content=b"\x89PNG",
+                                headers={"X-CSRF-Token": csrf, "Content-Type": "image/png"})
+    assert "kein Gegenstand t-nope von Ihnen" in after
+    assert "no thing t-nope of yours" not in after
+    assert photo.status_code == 422  # the image is checked before the thing is looked up
+    assert photo.json()["detail"].startswith("kein lesbares JPEG-, PNG- oder WebP-Bild (")
+    async with httpx.AsyncClient(base_url=street.url) as http:  # Ana reads English
+        csrf = await _logged_in(http, "h-ana", "ana-password")
+        refused = await http.post("/ui/sharing/things/t-nope/withdraw", data={"csrf": csrf})
+        after = _text((await http.get(refused.headers["location"])).text)
+    assert "no thing t-nope of yours" in after
