@@ -119,6 +119,7 @@ ERROR_TEXTS = {
 "a gathering needs a capacity of at least 1": ("ein Treffen braucht mindestens 1 Platz", "聚会至少需要 1 个名额"),
 "a ride needs at least one seat": ("eine Fahrt braucht mindestens einen Sitzplatz", "拼车至少需要一个座位"),
 "booking %(booking_id)s is %(state)s": ("Buchung %(booking_id)s ist %(state)s", "预订 %(booking_id)s 的状态是 %(state)s"),
+"cursor is not valid": ("der Cursor ist ungültig", "游标无效"),
 "create the gathering (POST /gatherings) with this suggestion's id": ("legen Sie das Treffen (POST /gatherings) mit der ID dieses Vorschlags an", "请用此建议的 id 创建聚会（POST /gatherings）"),
 "depart_latest is before depart_earliest": ("depart_latest liegt vor depart_earliest", "depart_latest 早于 depart_earliest"),
 "gathering %(gid)s is %(state)s": ("Treffen %(gid)s ist %(state)s", "聚会 %(gid)s 的状态是 %(state)s"),

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from hub.errors import DomainError
+from hub.i18n.words import N_
 
 #: The largest page a caller may ask for; larger is refused with 422.
 MAX_PAGE = 100
@@ -43,8 +44,8 @@ def decode_cursor(cursor: str | None) -> tuple[str, str] | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = orjson.loads(raw)
     except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
-        raise InvalidCursor("cursor is not valid") from exc
+        raise InvalidCursor(N_("cursor is not valid")) from exc
     if (not isinstance(value, list) or len(value) != 2
             or not all(isinstance(v, str) for v in value)):
-        raise InvalidCursor("cursor is not valid")
+        raise InvalidCursor(N_("cursor is not valid"))
     return value[0], value[1]
