@@ -14,23 +14,26 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from hub.dashboards import data, link_data, session
 from hub.dashboards.actions import _posted
+from hub.dashboards.forms import Form
 from hub.dashboards.render import page
 from hub.errors import HubError
 from hub.i18n.words import N_, said
+from hub.identity.links import Link
 
 router = APIRouter(include_in_schema=False)
 
 TICK_S = 1.0
 MAX_AGE_S = 600.0
 BACK = "/ui/household/devices/add"
+T = TypeVar("T")
 
 
 def _hub(request: Request) -> Any:
@@ -65,47 +68,45 @@ def _shown(request: Request, p: data.PrincipalLike, shown: dict[str, Any], *, ro
     return response
 
 
-@router.post("/ui/household/links")
-async def create(request: Request) -> Response:
+async def _link_action(request: Request, act: Callable[[Any, data.PrincipalLike, Form], T],
+                       done: Callable[[data.PrincipalLike, T], Response]) -> Response:
+    """A household's POST on its links: ``act(hub, household, form)`` off the event loop,
+    then ``done(household, result)``; a refused POST answers as :func:`_posted` says, and
+    ``act``'s error is flashed back on the wizard."""
     got = await _posted(request, data.HOUSEHOLD)
     if isinstance(got, Response):
         return got
     form, p = got
-    kind = form.get("kind", max_length=40, required=True)
-    label = form.get("label", max_length=200)
-    hub = _hub(request)
     try:
-        shown = await asyncio.to_thread(link_data.create_link, hub, p, kind, label)
+        result = await asyncio.to_thread(act, _hub(request), p, form)
     except (HubError, data.Unavailable) as exc:
         return _flash_back(request, BACK, said(exc), ok=False)
-    return _shown(request, p, shown, rotated=False)
+    return done(p, result)
+
+
+@router.post("/ui/household/links")
+async def create(request: Request) -> Response:
+    def act(hub: Any, p: data.PrincipalLike, form: Form) -> dict[str, Any]:
+        kind = form.get("kind", max_length=40, required=True)
+        label = form.get("label", max_length=200)
+        return link_data.create_link(hub, p, kind, label)
+
+    return await _link_action(request, act, lambda p, shown: _shown(request, p, shown, rotated=False))
 
 
 @router.post("/ui/household/links/{link_id}/rotate")
 async def rotate(request: Request, link_id: str) -> Response:
-    got = await _posted(request, data.HOUSEHOLD)
-    if isinstance(got, Response):
-        return got
-    _form, p = got
-    try:
-        shown = await asyncio.to_thread(link_data.rotate_link, _hub(request), p, link_id[:64])
-    except (HubError, data.Unavailable) as exc:
-        return _flash_back(request, BACK, said(exc), ok=False)
-    return _shown(request, p, shown, rotated=True)
+    return await _link_action(request, lambda hub, p, _form: link_data.rotate_link(hub, p, link_id[:64]),
+                              lambda p, shown: _shown(request, p, shown, rotated=True))
 
 
 @router.post("/ui/household/links/{link_id}/revoke")
 async def revoke(request: Request, link_id: str) -> Response:
-    got = await _posted(request, data.HOUSEHOLD)
-    if isinstance(got, Response):
-        return got
-    _form, p = got
-    try:
-        link = await asyncio.to_thread(link_data.revoke_link, _hub(request), p, link_id[:64])
-    except (HubError, data.Unavailable) as exc:
-        return _flash_back(request, BACK, said(exc), ok=False)
-    revoked = N_("Login %(login)s revoked: the broker refuses it now.", login=link.mqtt_username)
-    return _flash_back(request, BACK, revoked, ok=True)
+    def done(_p: data.PrincipalLike, link: Link) -> Response:
+        revoked = N_("Login %(login)s revoked: the broker refuses it now.", login=link.mqtt_username)
+        return _flash_back(request, BACK, revoked, ok=True)
+
+    return await _link_action(request, lambda hub, p, _form: link_data.revoke_link(hub, p, link_id[:64]), done)
 
 
 @router.get("/ui/household/links/{link_id}/stream")

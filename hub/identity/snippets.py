@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import string
+from typing import Any
 
 _TOPIC_SAFE = re.compile(r"[^a-z0-9_-]+")
 
@@ -19,88 +21,98 @@ def device_topic(label: str, fallback: str) -> str:
     return topic or fallback
 
 
-def _yaml(value: str) -> str:
-    # JSON strings are valid YAML double-quoted scalars.
-    return json.dumps(value)
+class _Fill(string.Formatter):
+    """``str.format`` with one more conversion: ``{x!q}`` is ``x`` escaped for the inside of
+    a YAML double-quoted scalar (a JSON string, whose escaping goes character by character,
+    so ``"{a!q}/b"`` is the quoted ``a/b``)."""
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion == "q":
+            return json.dumps(str(value))[1:-1]
+        return super().convert_field(value, conversion)
+
+
+_FILL = _Fill()
+
+#: kind -> (where the text goes, its lines). The lines are templates over ``host``, ``port``,
+#: ``username``, ``password``, ``base`` (``home/<household>``) and ``topic`` (from the label).
+_SNIPPETS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "zigbee2mqtt": ("configuration.yaml of Zigbee2MQTT, replacing its mqtt: block", (
+        "mqtt:",
+        '  server: "mqtt://{host!q}:{port!q}"',
+        '  base_topic: "{base!q}/zigbee2mqtt"',
+        '  user: "{username!q}"',
+        '  password: "{password!q}"',
+        '  client_id: "{username!q}"',
+    )),
+    # One Backlog line for the device's web console; FullTopic puts it under the home.
+    "tasmota": ("the Tasmota web console (Tools > Console), one line", (
+        "Backlog MqttHost {host}; MqttPort {port}; MqttUser {username}; MqttPassword {password};"
+        " MqttClient {username}; Topic {topic}; FullTopic {base}/%prefix%/%topic%/",
+    )),
+    "shelly": ("the Shelly web page (Settings > MQTT), field by field", (
+        "Enable: on",
+        "Server: {host}:{port}",
+        "Client ID: {username}",
+        "Username: {username}",
+        "Password: {password}",
+        "MQTT prefix: {base}/shelly/{topic}",
+    )),
+    "esphome": ("your ESPHome device's YAML, replacing its mqtt: block", (
+        "mqtt:",
+        '  broker: "{host!q}"',
+        "  port: {port}",
+        '  username: "{username!q}"',
+        '  password: "{password!q}"',
+        '  client_id: "{username!q}"',
+        '  topic_prefix: "{base!q}/esphome/{topic!q}"',
+        '  discovery_prefix: "{base!q}/homeassistant-esphome"',
+    )),
+    "homeassistant": ("Home Assistant: Settings > Devices > MQTT > Configure, then its options", (
+        "Broker: {host}",
+        "Port: {port}",
+        "Username: {username}",
+        "Password: {password}",
+        "Client ID: {username}",
+        "Discovery prefix: {base}/homeassistant",
+        "",
+        "# and, to share your entities' readings with the hub, in configuration.yaml:",
+        "mqtt_statestream:",
+        '  base_topic: "{base!q}/statestream"',
+        "  publish_attributes: true",
+    )),
+    "dsmr": ("your DSMR reader's MQTT settings (DSMR-reader, dsmr2mqtt)", (
+        "Host: {host}",
+        "Port: {port}",
+        "Username: {username}",
+        "Password: {password}",
+        "Client ID: {username}",
+        "Topic prefix: {base}/dsmr",
+    )),
+    "mosquitto": ("a file in your Mosquitto's conf.d/, e.g. community-hub.conf", (
+        "connection community-hub",
+        "address {host}:{port}",
+        "remote_username {username}",
+        "remote_password {password}",
+        "remote_clientid {username}",
+        "cleansession false",
+        "try_private true",
+        "# your devices' topics go up under the household's prefix",
+        'topic # out 1 "" {base}/',
+        "# what the hub sends the household comes down",
+        "topic # in 1 hub/ {base}/hub/",
+        "# the hub's Home Assistant entities appear under your local discovery prefix",
+        "topic # in 1 homeassistant/ {base}/homeassistant/",
+    )),
+}
 
 
 def snippet(kind: str, *, host: str, port: int, username: str, password: str, household: str,
             label: str) -> tuple[str, str]:
     """``(where it goes, the text)`` for a link of ``kind``."""
-    base = f"home/{household}"
-    topic = device_topic(label, kind)
-    if kind == "zigbee2mqtt":
-        return "configuration.yaml of Zigbee2MQTT, replacing its mqtt: block", "\n".join([
-            "mqtt:",
-            f"  server: {_yaml(f'mqtt://{host}:{port}')}",
-            f"  base_topic: {_yaml(f'{base}/zigbee2mqtt')}",
-            f"  user: {_yaml(username)}",
-            f"  password: {_yaml(password)}",
-            f"  client_id: {_yaml(username)}",
-        ])
-    if kind == "tasmota":
-        # One Backlog line for the device's web console; FullTopic puts it under the home.
-        return "the Tasmota web console (Tools > Console), one line", (
-            f"Backlog MqttHost {host}; MqttPort {port}; MqttUser {username}; MqttPassword {password};"
-            f" MqttClient {username}; Topic {topic}; FullTopic {base}/%prefix%/%topic%/"
-        )
-    if kind == "shelly":
-        return "the Shelly web page (Settings > MQTT), field by field", "\n".join([
-            "Enable: on",
-            f"Server: {host}:{port}",
-            f"Client ID: {username}",
-            f"Username: {username}",
-            f"Password: {password}",
-            f"MQTT prefix: {base}/shelly/{topic}",
-        ])
-    if kind == "esphome":
-        return "your ESPHome device's YAML, replacing its mqtt: block", "\n".join([
-            "mqtt:",
-            f"  broker: {_yaml(host)}",
-            f"  port: {port}",
-            f"  username: {_yaml(username)}",
-            f"  password: {_yaml(password)}",
-            f"  client_id: {_yaml(username)}",
-            f"  topic_prefix: {_yaml(f'{base}/esphome/{topic}')}",
-            f"  discovery_prefix: {_yaml(f'{base}/homeassistant-esphome')}",
-        ])
-    if kind == "homeassistant":
-        return "Home Assistant: Settings > Devices > MQTT > Configure, then its options", "\n".join([
-            f"Broker: {host}",
-            f"Port: {port}",
-            f"Username: {username}",
-            f"Password: {password}",
-            f"Client ID: {username}",
-            f"Discovery prefix: {base}/homeassistant",
-            "",
-            "# and, to share your entities' readings with the hub, in configuration.yaml:",
-            "mqtt_statestream:",
-            f"  base_topic: {_yaml(f'{base}/statestream')}",
-            "  publish_attributes: true",
-        ])
-    if kind == "dsmr":
-        return "your DSMR reader's MQTT settings (DSMR-reader, dsmr2mqtt)", "\n".join([
-            f"Host: {host}",
-            f"Port: {port}",
-            f"Username: {username}",
-            f"Password: {password}",
-            f"Client ID: {username}",
-            f"Topic prefix: {base}/dsmr",
-        ])
-    if kind == "mosquitto":
-        return "a file in your Mosquitto's conf.d/, e.g. community-hub.conf", "\n".join([
-            "connection community-hub",
-            f"address {host}:{port}",
-            f"remote_username {username}",
-            f"remote_password {password}",
-            f"remote_clientid {username}",
-            "cleansession false",
-            "try_private true",
-            "# your devices' topics go up under the household's prefix",
-            f"topic # out 1 \"\" {base}/",
-            "# what the hub sends the household comes down",
-            f"topic # in 1 hub/ {base}/hub/",
-            "# the hub's Home Assistant entities appear under your local discovery prefix",
-            f"topic # in 1 homeassistant/ {base}/homeassistant/",
-        ])
-    raise ValueError(f"no snippet for {kind!r}")
+    if kind not in _SNIPPETS:
+        raise ValueError(f"no snippet for {kind!r}")
+    where, lines = _SNIPPETS[kind]
+    values = {"host": host, "port": port, "username": username, "password": password,
+              "base": f"home/{household}", "topic": device_topic(label, kind)}
+    return where, "\n".join(_FILL.format(line, **values) for line in lines)

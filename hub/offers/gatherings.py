@@ -24,6 +24,7 @@ from hub.offers.pagination import Page, decode_cursor, encode_cursor
 from hub.offers.suggestions import Suggestions
 from hub.offers.uow import new_id
 from hub.storage.locks import lock_row
+from hub.storage.rows import children_of
 
 DEFAULT_LENGTH = timedelta(hours=2)
 
@@ -331,12 +332,5 @@ class Gatherings:
 
 def _members_of(conn: sqlite3.Connection, gids: list[str]) -> dict[str, list[sqlite3.Row]]:
     """The members of a page of gatherings in one query (not one per gathering)."""
-    out: dict[str, list[sqlite3.Row]] = {}
-    if not gids:
-        return out
-    marks = ", ".join("?" for _ in gids)
-    for m in conn.execute(
-            f"SELECT gathering, household, status, position FROM gathering_members"
-            f" WHERE gathering IN ({marks}) ORDER BY gathering, position, household", gids):
-        out.setdefault(m["gathering"], []).append(m)
-    return out
+    return children_of(conn, "SELECT gathering, household, status, position FROM gathering_members",
+                       "gathering", gids, order="gathering, position, household")

@@ -28,6 +28,7 @@ from hub.offers.pagination import Page, decode_cursor, encode_cursor
 from hub.offers.suggestions import Suggestions
 from hub.offers.uow import new_id
 from hub.storage.locks import lock_row
+from hub.storage.rows import children_of
 
 DEST_RADIUS_KM = 2.0
 MAX_PICKUP_KM = 10.0
@@ -353,12 +354,5 @@ _RIDER_FIELDS = ", ".join(_RIDER_KEYS)
 
 def _riders_of(conn: sqlite3.Connection, rids: list[str]) -> dict[str, list[sqlite3.Row]]:
     """The riders of a page of rides in one query (not one per ride)."""
-    out: dict[str, list[sqlite3.Row]] = {}
-    if not rids:
-        return out
-    marks = ", ".join("?" for _ in rids)
-    for r in conn.execute(
-            f"SELECT ride, {_RIDER_FIELDS} FROM ride_riders WHERE ride IN ({marks})"
-            " ORDER BY ride, status, position, pickup_at", rids):
-        out.setdefault(r["ride"], []).append(r)
-    return out
+    return children_of(conn, f"SELECT ride, {_RIDER_FIELDS} FROM ride_riders", "ride", rids,
+                       order="ride, status, position, pickup_at")

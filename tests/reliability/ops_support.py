@@ -1,7 +1,9 @@
-"""Real processes for the operations rows (32-35): the demo, `hub run`, writers, the CLI."""
+"""Real processes for the operations rows (32-35): the demo, `hub run`, writers, the CLI,
+and the full-disk round both stores' row 35 share."""
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import os
@@ -11,6 +13,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -219,3 +223,80 @@ def make_household(api: str, household: str, password: str) -> str:
                       json={"id": household, "community": "riverside", "name": household, "password": password})
     assert made.status_code == 201, made.text
     return str(made.json()["username"])
+
+
+def fill(path: Path) -> int:
+    """Write ``path`` until the file system is full; return the bytes written."""
+    written = 0
+    chunk = b"\0" * 65536
+    with open(path, "wb", buffering=0) as out:
+        while True:
+            try:
+                written += out.write(chunk)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                break
+        for size in (4096, 512, 1):  # the last pages too
+            while True:
+                try:
+                    written += out.write(b"\0" * size)
+                except OSError:
+                    break
+    return written
+
+
+@dataclass
+class FullDisk:
+    """One row-35 round: the API, the writer, the ballast's size and, once over, how ``hub run`` ended."""
+
+    api: str
+    writer: Writer
+    http: httpx.Client
+    ballast_bytes: int
+    answer: httpx.Response
+    code: int | None = None
+
+
+@contextmanager
+def full_disk_round(broker_port: int, data_dir: Path, log: Path, ballast: Path, household: str,
+                    password: str, *, client_id: str) -> Iterator[FullDisk]:
+    """``hub run`` taking writes (50 a second) while ``ballast`` fills its disk (RELIABILITY row 35).
+
+    Once 20 writes answered 503, one more write must answer 503 problem+json saying the disk
+    is full, with ``Retry-After``, and reads keep working; then the body of the ``with`` runs
+    (the store's own checks: ``FullDisk.answer`` is that 503, ``FullDisk.http`` a client
+    logged in as ``household``). Leaving it removes the ballast and waits for 50 more
+    acknowledged writes, without a restart, then stops the writer and ``hub run`` (its exit
+    code in ``FullDisk.code``).
+    """
+    hub_run = start_hub_run(broker_port, data_dir, log, client_id=client_id)
+    hub, api = hub_run.proc, hub_run.api
+    try:
+        token = login(api, make_household(api, household, password), password)
+        writer = Writer(api, token, rate=50, threads=2).start()
+        try:
+            wait_until(lambda: writer.count() >= 50, 120, "writes before the disk fills", hub, log)
+            with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+                ballast_bytes = fill(ballast)
+                wait_until(lambda: writer.refused.get(503, 0) >= 20, 120, "503 answers on the full disk", hub, log)
+                answer = http.post("/gatherings", json={
+                    "title": "on a full disk", "starts_at": "2031-01-01T10:00:00Z", "capacity": 2,
+                    "place": {"label": "Pier", "lat": 52.1, "lon": 5.0}})
+                assert answer.status_code == 503, answer.text
+                assert answer.headers["content-type"].startswith("application/problem+json")
+                assert "disk is full" in answer.json()["detail"]
+                assert int(answer.headers["Retry-After"]) > 0
+                assert http.get("/gatherings").status_code == 200  # reads keep working
+                run = FullDisk(api, writer, http, ballast_bytes, answer)
+                yield run
+            acked_while_full = writer.count()
+            ballast.unlink()  # space returns; nobody restarts anything
+            wait_until(lambda: writer.count() >= acked_while_full + 50, 120, "writes after space returned",
+                       hub, log)
+            assert hub.poll() is None
+        finally:
+            writer.stop()
+    finally:
+        run_code = hub_run.stop()
+    run.code = run_code

@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
@@ -33,8 +32,7 @@ from hub.errors import StorageFull
 from hub.storage.postgres import Connection, PgIntegrityError, PostgresDatabase
 from tests.conftest import Broker
 from tests.pg_server import TEMPLATE, PgServer
-from tests.reliability.ops_support import Writer, login, make_household, start_hub_run, wait_until
-from tests.reliability.test_row35_disk_full import fill
+from tests.reliability.ops_support import full_disk_round
 
 
 class _Raises:
@@ -124,46 +122,20 @@ def test_row35_postgresql_full_disk_gives_503_loses_nothing_and_recovers_by_itse
         monkeypatch: pytest.MonkeyPatch) -> None:
     disk, url = small_tablespace
     monkeypatch.setenv("HUB_DATABASE_URL", url)  # hub run (a subprocess) stores there
-    hub_run = start_hub_run(broker.port, tmp_path / "data", tmp_path / "hub.log",
-                            client_id=f"row35pg-{os.getpid()}")
-    hub, api, log = hub_run.proc, hub_run.api, hub_run.log
-    ballast = disk / "ballast"
-    try:
-        token = login(api, make_household(api, "h-pgdisk", "h-pgdisk-pass-1"), "h-pgdisk-pass-1")
-        writer = Writer(api, token, rate=50, threads=2).start()
-        try:
-            wait_until(lambda: writer.count() >= 50, 120, "writes before the disk fills", hub, log)
-            ballast_bytes = fill(ballast)
-            wait_until(lambda: writer.refused.get(503, 0) >= 20, 120, "503 answers on the full disk", hub, log)
-            with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
-                answer = http.post("/gatherings", json={
-                    "title": "on a full disk", "starts_at": "2031-01-01T10:00:00Z", "capacity": 2,
-                    "place": {"label": "Pier", "lat": 52.1, "lon": 5.0}})
-                assert answer.status_code == 503, answer.text
-                assert answer.headers["content-type"].startswith("application/problem+json")
-                assert answer.json()["type"].endswith("storage-full")
-                assert "disk is full" in answer.json()["detail"]
-                assert int(answer.headers["Retry-After"]) > 0
-                documented = http.get("/openapi.json").json()["paths"]["/gatherings"]["post"]["responses"]["503"]
-                assert "application/problem+json" in documented["content"]
-                assert documented["headers"]["Retry-After"]["required"] is True
-                assert http.get("/gatherings").status_code == 200  # reads keep working
-            acked_while_full = writer.count()
-            ballast.unlink()  # space returns; nobody restarts anything
-            wait_until(lambda: writer.count() >= acked_while_full + 50, 120, "writes after space returned",
-                       hub, log)
-            assert hub.poll() is None
-        finally:
-            writer.stop()
-    finally:
-        code = hub_run.stop()
+    with full_disk_round(broker.port, tmp_path / "data", tmp_path / "hub.log", disk / "ballast",
+                         "h-pgdisk", "h-pgdisk-pass-1", client_id=f"row35pg-{os.getpid()}") as run:
+        assert run.answer.json()["type"].endswith("storage-full")
+        documented = run.http.get("/openapi.json").json()["paths"]["/gatherings"]["post"]["responses"]["503"]
+        assert "application/problem+json" in documented["content"]
+        assert documented["headers"]["Retry-After"]["required"] is True
+    writer, log = run.writer, tmp_path / "hub.log"
     with psycopg.connect(url) as conn:
         ids = {r[0] for r in conn.execute("SELECT id FROM gatherings WHERE host = 'h-pgdisk'").fetchall()}
     lost = set(writer.acked) - ids
-    print(f"RELIABILITY row 35 (PostgreSQL): ballast {ballast_bytes // 1024} KB; {len(writer.acked)} writes "
+    print(f"RELIABILITY row 35 (PostgreSQL): ballast {run.ballast_bytes // 1024} KB; {len(writer.acked)} writes "
           f"acknowledged, {writer.refused.get(503, 0)} answered 503 while full, {len(lost)} lost, "
           "recovered without restart")
     assert set(writer.refused) == {503}, writer.bodies
     assert writer.errors == []
     assert lost == set()
-    assert code == 0, log.read_text(errors="replace")[-3000:]
+    assert run.code == 0, log.read_text(errors="replace")[-3000:]
