@@ -66,20 +66,12 @@ def domain_headers(exc: DomainError) -> dict[str, str] | None:
     return headers or None
 
 
-async def problem_handler(request: Request, exc: Exception) -> JSONResponse:
-    """Exception handler for :class:`hub.errors.DomainError`, its detail in English.
-
-    The app registers :func:`hub.offers.problems.problem_handler`, which says the detail in
-    the reader's language through :func:`domain_problem` (this layer knows no languages).
-    """
-    assert isinstance(exc, DomainError)
-    return domain_problem(request, exc, str(exc))
-
-
 def domain_problem(request: Request, exc: DomainError, detail: str) -> JSONResponse:
     """The problem answer of a domain error with ``detail`` as its sentence.
 
-    ``code`` stays the error's own (machine-stable, never translated).
+    ``code`` stays the error's own (machine-stable, never translated). The app's handler,
+    :func:`hub.offers.problems.problem_handler`, passes the detail in the reader's language
+    (this layer knows no languages).
     """
     return problem_response(exc.status, problem_body(exc.status, exc.code, detail,
                                                      request.url.path, **problem_extra(exc)),

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from hub.errors import DomainError, StorageFull
 from hub.i18n import reader
-from hub.i18n.words import Message
+from hub.i18n.words import said
 from hub.problems import (
     MEDIA_TYPE,
     PROBLEM_TYPE_BASE,
@@ -48,11 +48,8 @@ class Unprocessable(DomainError):
 
 
 def detail_for(request: Request, exc: DomainError) -> str:
-    """The error's sentence in the request's language (``str(exc)`` when it is plain text)."""
-    first = exc.args[0] if len(exc.args) >= 1 else None
-    if not isinstance(first, Message):
-        return str(exc)
-    return first.to(reader(None, request.headers.get("accept-language")))
+    """The error's sentence in the request's language, as the pages say it (``Reader.say``)."""
+    return reader(None, request.headers.get("accept-language")).say(said(exc))
 
 
 async def problem_handler(request: Request, exc: Exception) -> JSONResponse:
